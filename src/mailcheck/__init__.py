@@ -1,0 +1,43 @@
+"""mailcheck: audit, sign and throttle mail for small mail hosters.
+
+The public face of the library; see ``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+from mailcheck.errors import (
+    ConfigError,
+    DeliveryError,
+    DnsTimeout,
+    KeyFileError,
+    MailcheckError,
+    ParseError,
+    SigningError,
+    TempError,
+)
+from mailcheck.lookup import DnsAnswer, DnsResolver, DnsStatus, Resolver, ZoneResolver
+from mailcheck.model import CheckResult, CheckStatus, Finding, Severity, to_dict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckResult",
+    "CheckStatus",
+    "ConfigError",
+    "DeliveryError",
+    "DnsAnswer",
+    "DnsResolver",
+    "DnsStatus",
+    "DnsTimeout",
+    "Finding",
+    "KeyFileError",
+    "MailcheckError",
+    "ParseError",
+    "Resolver",
+    "Severity",
+    "SigningError",
+    "TempError",
+    "ZoneResolver",
+    "__version__",
+    "to_dict",
+]

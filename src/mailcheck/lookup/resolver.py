@@ -1,0 +1,263 @@
+"""The ``Resolver`` protocol and ``DnsResolver``, the stub resolver every check uses.
+
+``DnsResolver`` sends queries to recursive resolvers (or, in tests, to a local
+authoritative server) with ``dns.asyncquery``: a TTL cache, single-flight
+(identical queries in flight go out once), a bound on queries in flight, a
+timeout per question, TCP when the UDP answer is truncated, and counters.
+Absence is data (:class:`DnsAnswer`); only "could not answer" raises
+:class:`~mailcheck.errors.TempError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+
+from mailcheck.errors import ConfigError, DnsTimeout, ParseError, TempError
+from mailcheck.lookup.answer import DnsAnswer, answer_from_rrsets
+
+# RFC 9715 / DNS flag day 2020: an EDNS buffer that avoids IP fragmentation.
+EDNS_PAYLOAD = 1232
+
+
+@runtime_checkable
+class Resolver(Protocol):
+    """What every check needs from DNS: one question in, one answer out."""
+
+    async def query(self, name: str, rdtype: str, /) -> DnsAnswer:
+        """Answer ``name``/``rdtype``; absence is an answer.
+
+        Raises:
+            TempError: DNS could not answer (timeout, SERVFAIL, REFUSED, garbage).
+            ParseError: ``name`` is not a valid DNS name.
+        """
+        ...
+
+
+@dataclasses.dataclass(slots=True)
+class ResolverStats:
+    """Counters of one resolver: what went on the wire and what did not."""
+
+    queries: int = 0
+    """Questions asked of the resolver by callers."""
+    sent: int = 0
+    """Questions sent to a nameserver (UDP or TCP), retries included."""
+    cache_hits: int = 0
+    coalesced: int = 0
+    """Questions answered by joining an identical question already in flight."""
+    tcp_fallbacks: int = 0
+    timeouts: int = 0
+    errors: int = 0
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:5300"``, ``"[::1]:53"`` or ``"9.9.9.9"`` -> (host, port).
+
+    Raises:
+        ConfigError: not an IP address with an optional port.
+    """
+    import ipaddress
+
+    host, port = text.strip(), 53
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            raise ConfigError(f"nameserver {text!r}: missing ']'")
+        rest = host[end + 1 :]
+        host = host[1:end]
+        if rest:
+            if not rest.startswith(":"):
+                raise ConfigError(f"nameserver {text!r}: expected ':PORT' after ']'")
+            port = _port(text, rest[1:])
+    elif host.count(":") == 1:
+        host, port_text = host.split(":")
+        port = _port(text, port_text)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(f"nameserver {text!r}: not an IP address") from None
+    return host, port
+
+
+def _port(text: str, port_text: str) -> int:
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"nameserver {text!r}: bad port")
+    return int(port_text)
+
+
+def to_dns_name(name: str) -> dns.name.Name:
+    """Parse a query name, accepting U-labels (IDNA 2008) and a trailing dot.
+
+    Raises:
+        ParseError: the name is empty, too long, or has a bad label.
+    """
+    try:
+        return dns.name.from_text(name.strip() or "@", origin=dns.name.root)
+    except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
+        raise ParseError(name, 0, f"not a valid DNS name: {exc}") from None
+
+
+class DnsResolver:
+    """A caching, single-flight stub resolver over ``dns.asyncquery``.
+
+    Args:
+        nameservers: ``host[:port]`` strings; by default those of ``/etc/resolv.conf``.
+        timeout: seconds allowed for one question, all retries included.
+        max_in_flight: questions on the wire at once (dnspython drops UDP answers
+            when thousands are in flight).
+        cache_size: answers kept (least recently used dropped first).
+        max_ttl: cap on the time an answer is cached.
+
+    Example:
+        >>> resolver = DnsResolver(["127.0.0.1:5300"], timeout=2.0)  # doctest: +SKIP
+        >>> answer = await resolver.query("example.org", "MX")        # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        nameservers: Sequence[str] | None = None,
+        *,
+        timeout: float = 5.0,
+        max_in_flight: int = 256,
+        cache_size: int = 20_000,
+        max_ttl: int = 86_400,
+    ) -> None:
+        if nameservers is None:
+            system = dns.resolver.Resolver(configure=True).nameservers
+            nameservers = [str(ns) for ns in system]
+        self.nameservers = tuple(parse_nameserver(ns) for ns in nameservers)
+        if not self.nameservers:
+            raise ConfigError("no nameserver given")
+        if timeout <= 0:
+            raise ConfigError("timeout must be positive")
+        self.timeout = timeout
+        self.max_ttl = max_ttl
+        self.stats = ResolverStats()
+        self._cache: collections.OrderedDict[tuple[str, str], tuple[float, DnsAnswer]] = (
+            collections.OrderedDict()
+        )
+        self._cache_size = cache_size
+        self._in_flight: dict[tuple[str, str], asyncio.Task[DnsAnswer]] = {}
+        self._max_in_flight = max_in_flight
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def query(self, name: str, rdtype: str, /) -> DnsAnswer:
+        """Answer one question from the cache, a question in flight, or the wire."""
+        qname = to_dns_name(name)
+        rdtype = rdtype.upper()
+        key = (qname.to_text().lower(), rdtype)
+        self.stats.queries += 1
+        cached = self._cache.get(key)
+        if cached is not None:
+            if cached[0] > time.monotonic():
+                self._cache.move_to_end(key)
+                self.stats.cache_hits += 1
+                return cached[1]
+            del self._cache[key]
+        task = self._in_flight.get(key)
+        if task is not None:
+            self.stats.coalesced += 1
+        else:
+            task = asyncio.ensure_future(self._resolve(qname, rdtype))
+            self._in_flight[key] = task
+            task.add_done_callback(self._forget(key))
+        # shield: one caller giving up must not cancel the answer the others wait for.
+        answer = await asyncio.shield(task)
+        return answer
+
+    def _forget(self, key: tuple[str, str]) -> Callable[[asyncio.Task[DnsAnswer]], None]:
+        def done(task: asyncio.Task[DnsAnswer]) -> None:
+            self._in_flight.pop(key, None)
+            if not task.cancelled():
+                task.exception()  # retrieved: waiters got it; do not warn on loop close
+
+        return done
+
+    async def _resolve(self, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._max_in_flight)
+        try:
+            rdtype_value = dns.rdatatype.from_text(rdtype)
+        except dns.exception.DNSException:
+            raise ParseError(rdtype, 0, "unknown record type") from None
+        async with self._semaphore:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    answer = await self._ask(qname, rdtype_value)
+            except TimeoutError:
+                self.stats.timeouts += 1
+                raise DnsTimeout(
+                    qname.to_text(omit_final_dot=True), rdtype, "no answer in time"
+                ) from None
+        key = (qname.to_text().lower(), rdtype)
+        self._cache[key] = (time.monotonic() + min(answer.ttl, self.max_ttl), answer)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return answer
+
+    async def _ask(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> DnsAnswer:
+        # Two rounds over the nameservers; each try gets an equal share of the timeout.
+        tries = [ns for _ in range(2) for ns in self.nameservers]
+        per_try = self.timeout / len(tries)
+        last: Exception | None = None
+        for index, (host, port) in enumerate(tries):
+            request = dns.message.make_query(
+                qname, rdtype, use_edns=0, payload=EDNS_PAYLOAD, flags=dns.flags.RD
+            )
+            try:
+                response = await self._exchange(request, host, port, per_try)
+            except dns.exception.Timeout as exc:
+                last = exc
+                continue
+            except (dns.exception.DNSException, OSError, EOFError, ValueError) as exc:
+                self.stats.errors += 1
+                last = exc
+                continue
+            # Another server may answer where this one failed; the same one again will not.
+            retry_elsewhere = len(self.nameservers) > 1 and index < len(tries) - 1
+            if response.rcode() in (dns.rcode.SERVFAIL, dns.rcode.REFUSED) and retry_elsewhere:
+                last = TempError(
+                    qname.to_text(omit_final_dot=True),
+                    dns.rdatatype.to_text(rdtype),
+                    f"server answered {dns.rcode.to_text(response.rcode())}",
+                )
+                continue
+            return answer_from_rrsets(
+                qname, rdtype, response.rcode(), response.answer, response.authority
+            )
+        text, type_text = qname.to_text(omit_final_dot=True), dns.rdatatype.to_text(rdtype)
+        if isinstance(last, TempError):
+            raise last
+        if isinstance(last, dns.exception.Timeout) or last is None:
+            self.stats.timeouts += 1
+            raise DnsTimeout(text, type_text, "no answer in time")
+        raise TempError(text, type_text, f"bad answer: {type(last).__name__}: {last}")
+
+    async def _exchange(
+        self, request: dns.message.Message, host: str, port: int, timeout: float
+    ) -> dns.message.Message:
+        self.stats.sent += 1
+        response = await dns.asyncquery.udp(request, host, timeout=timeout, port=port)
+        if response.flags & dns.flags.TC:
+            # RFC 7766 §5: a truncated UDP answer is retried over TCP.
+            self.stats.tcp_fallbacks += 1
+            self.stats.sent += 1
+            response = await dns.asyncquery.tcp(request, host, timeout=timeout, port=port)
+        return response
+
+    def clear_cache(self) -> None:
+        """Forget every cached answer."""
+        self._cache.clear()

@@ -1,0 +1,34 @@
+"""Fixtures shared by the whole suite: real servers on loopback, never mocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mailcheck import DnsResolver
+from tests.dnsserver import DnsTestServer
+
+ZONES = Path(__file__).parent / "zones"
+
+
+@pytest.fixture(scope="session")
+def dns_server_session() -> Iterator[DnsTestServer]:
+    server = DnsTestServer(sorted(ZONES.glob("*.zone"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns_server(dns_server_session: DnsTestServer) -> Iterator[DnsTestServer]:
+    """The DNS test server, with behaviours and the query log reset for this test."""
+    dns_server_session.reset()
+    yield dns_server_session
+    dns_server_session.reset()
+
+
+@pytest.fixture
+def resolver(dns_server: DnsTestServer) -> DnsResolver:
+    """A fresh resolver (empty cache, zeroed counters) pointed at the test server."""
+    return DnsResolver([dns_server.address], timeout=1.0)
