@@ -1,0 +1,1 @@
+"""The ``mailcheck`` command line: a renderer of the library's results."""

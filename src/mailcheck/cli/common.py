@@ -1,0 +1,72 @@
+"""Options and helpers shared by the commands: DNS options, output format, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from mailcheck.errors import ConfigError
+from mailcheck.lookup import DnsResolver, Resolver, ZoneResolver
+from mailcheck.model import Finding, Severity
+
+
+def add_dns_options(parser: argparse.ArgumentParser, *, zones: bool = True) -> None:
+    """``--nameserver``, ``--timeout`` and (optionally) ``--zone``."""
+    parser.add_argument(
+        "--nameserver",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="recursive resolver to ask (repeatable; default: /etc/resolv.conf)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="seconds per DNS question"
+    )
+    if zones:
+        parser.add_argument(
+            "--zone",
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="answer from this zone file, offline (repeatable; the origin is $ORIGIN "
+            "or the file name less .zone); names outside go to --nameserver if given",
+        )
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--format text|json`` and ``--fail-on warning|error``."""
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--fail-on",
+        choices=("warning", "error"),
+        default="error",
+        help="exit 1 when a finding has this severity or worse (default: error)",
+    )
+
+
+def make_resolver(args: argparse.Namespace) -> Resolver:
+    """The resolver the options ask for: zone files (with a live fallback) or live DNS."""
+    if args.timeout <= 0:
+        raise ConfigError("--timeout must be positive")
+    live: DnsResolver | None = None
+    if args.nameserver or not getattr(args, "zone", None):
+        live = DnsResolver(args.nameserver or None, timeout=args.timeout)
+    if getattr(args, "zone", None):
+        return ZoneResolver(args.zone, fallback=live)
+    assert live is not None
+    return live
+
+
+def fails(findings: Iterable[Finding], fail_on: str) -> bool:
+    """True when a finding is at or above the ``--fail-on`` severity."""
+    threshold = Severity(fail_on).rank
+    return any(f.severity.rank >= threshold for f in findings)
+
+
+def print_json(data: Any, *, indent: int | None = 2) -> None:
+    """Write JSON to stdout (one line when ``indent`` is ``None``)."""
+    sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
