@@ -59,6 +59,8 @@ class DnsTestServer:
         self.behaviours: dict[str, Behaviour] = {}
         self.log: list[LoggedQuery] = []
         self.port = 0
+        self.fixed_port = 0
+        """Bind this port instead of a free one (benchmarks that need port 53)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -113,7 +115,7 @@ class DnsTestServer:
             udp = socket.socket(
                 socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM
             )
-            udp.bind((self.host, 0))
+            udp.bind((self.host, self.fixed_port))
             port = udp.getsockname()[1]
             try:
                 tcp_server = await asyncio.start_server(self._tcp_client, self.host, port)
