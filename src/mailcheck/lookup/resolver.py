@@ -28,9 +28,8 @@ import dns.resolver
 
 from mailcheck.errors import ConfigError, DnsTimeout, ParseError, TempError
 from mailcheck.lookup.answer import DnsAnswer, answer_from_rrsets
-
-# RFC 9715 / DNS flag day 2020: an EDNS buffer that avoids IP fragmentation.
-EDNS_PAYLOAD = 1232
+from mailcheck.lookup.transport import UdpPool
+from mailcheck.lookup.wire import EDNS_PAYLOAD
 
 
 @runtime_checkable
@@ -153,6 +152,8 @@ class DnsResolver:
         self._in_flight: dict[tuple[str, str], asyncio.Task[DnsAnswer]] = {}
         self._max_in_flight = max_in_flight
         self._semaphore: asyncio.Semaphore | None = None
+        self._pools: dict[tuple[str, int], UdpPool] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def query(self, name: str, rdtype: str, /) -> DnsAnswer:
         """Answer one question from the cache, a question in flight, or the wire."""
@@ -187,7 +188,9 @@ class DnsResolver:
         return done
 
     async def _resolve(self, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
-        if self._semaphore is None:
+        if self._semaphore is None or self._loop is not asyncio.get_running_loop():
+            # A semaphore belongs to one event loop; a resolver may outlive one.
+            self._loop = asyncio.get_running_loop()
             self._semaphore = asyncio.Semaphore(self._max_in_flight)
         try:
             rdtype_value = dns.rdatatype.from_text(rdtype)
@@ -214,11 +217,8 @@ class DnsResolver:
         per_try = self.timeout / len(tries)
         last: Exception | None = None
         for index, (host, port) in enumerate(tries):
-            request = dns.message.make_query(
-                qname, rdtype, use_edns=0, payload=EDNS_PAYLOAD, flags=dns.flags.RD
-            )
             try:
-                response = await self._exchange(request, host, port, per_try)
+                response = await self._exchange(qname, rdtype, host, port, per_try)
             except dns.exception.Timeout as exc:
                 last = exc
                 continue
@@ -247,16 +247,33 @@ class DnsResolver:
         raise TempError(text, type_text, f"bad answer: {type(last).__name__}: {last}")
 
     async def _exchange(
-        self, request: dns.message.Message, host: str, port: int, timeout: float
+        self,
+        qname: dns.name.Name,
+        rdtype: dns.rdatatype.RdataType,
+        host: str,
+        port: int,
+        timeout: float,
     ) -> dns.message.Message:
         self.stats.sent += 1
-        response = await dns.asyncquery.udp(request, host, timeout=timeout, port=port)
+        pool = self._pools.get((host, port))
+        if pool is None:
+            pool = self._pools[(host, port)] = UdpPool(host, port)
+        response = await pool.exchange(qname, rdtype, timeout)
         if response.flags & dns.flags.TC:
+            request = dns.message.make_query(
+                qname, rdtype, use_edns=0, payload=EDNS_PAYLOAD, flags=dns.flags.RD
+            )
             # RFC 7766 §5: a truncated UDP answer is retried over TCP.
             self.stats.tcp_fallbacks += 1
             self.stats.sent += 1
             response = await dns.asyncquery.tcp(request, host, timeout=timeout, port=port)
         return response
+
+    def close(self) -> None:
+        """Close the UDP sockets (they are reopened on the next query)."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
 
     def clear_cache(self) -> None:
         """Forget every cached answer."""

@@ -1,0 +1,152 @@
+"""A lean UDP transport: a few long-lived sockets shared by every query.
+
+dnspython's ``asyncquery.udp`` opens a socket per question, which costs most of
+the CPU of a bulk audit. Here each nameserver gets a small pool of connected
+UDP sockets (the kernel then only delivers datagrams from that server); each
+question gets a random 16-bit id on a randomly chosen socket, and an answer is
+accepted only if its id is pending there and its question matches (RFC 5452 §9.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import cast
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+
+from mailcheck.lookup.wire import query_wire
+
+# Several sockets (each with its own random source port) keep id + port entropy
+# (RFC 5452 §10) while avoiding a socket per question.
+SOCKETS_PER_SERVER = 8
+_random = random.SystemRandom()
+
+
+_Question = tuple[dns.name.Name, dns.rdatatype.RdataType]
+
+
+def _answers(response: dns.message.Message, question: _Question) -> bool:
+    if not response.flags & 0x8000 or len(response.question) != 1:  # QR: a response
+        return False
+    asked = response.question[0]
+    return (
+        asked.name == question[0]
+        and asked.rdtype == question[1]
+        and asked.rdclass == dns.rdataclass.IN
+    )
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, tuple[_Question, asyncio.Future[dns.message.Message]]] = {}
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        if len(data) < 12:
+            return
+        entry = self.pending.get(int.from_bytes(data[:2], "big"))
+        if entry is None:
+            return
+        question, future = entry
+        try:
+            response = dns.message.from_wire(data)
+        except dns.exception.DNSException as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        # Only an answer to our very question counts (id, name, type and class).
+        if _answers(response, question) and not future.done():
+            future.set_result(response)
+
+    def error_received(self, exc: Exception) -> None:
+        for _, future in self.pending.values():
+            if not future.done():
+                future.set_exception(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        for _, future in self.pending.values():
+            if not future.done():
+                future.set_exception(exc or ConnectionError("socket closed"))
+
+
+class UdpPool:
+    """Shared UDP sockets to one nameserver, bound to the event loop that made them.
+
+    The sockets live while questions are in flight and are closed when the last
+    answer arrives, so nothing leaks when a resolver is dropped or its event
+    loop ends; a bulk run, with questions always in flight, keeps reusing them.
+    """
+
+    def __init__(self, host: str, port: int, size: int = SOCKETS_PER_SERVER) -> None:
+        self.host, self.port, self.size = host, port, size
+        self._endpoints: list[_Endpoint] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._in_flight = 0
+
+    async def _endpoint(self) -> _Endpoint:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # A resolver reused under a new event loop (asyncio.run twice): start afresh.
+            self._endpoints, self._loop, self._lock = [], loop, asyncio.Lock()
+        self._endpoints = [e for e in self._endpoints if not e.closed]
+        if len(self._endpoints) < self.size:
+            async with self._lock:
+                if len(self._endpoints) < self.size:
+                    _, endpoint = await loop.create_datagram_endpoint(
+                        _Endpoint, remote_addr=(self.host, self.port)
+                    )
+                    self._endpoints.append(endpoint)
+        return _random.choice(self._endpoints)
+
+    async def exchange(
+        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, timeout: float
+    ) -> dns.message.Message:
+        """Ask ``qname``/``rdtype`` (recursion desired, EDNS) and wait for the answer.
+
+        Raises:
+            dns.exception.Timeout: no matching answer in time.
+            OSError: the socket failed (ICMP port unreachable, ...).
+        """
+        self._in_flight += 1
+        try:
+            return await self._exchange((qname, rdtype), timeout)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self.close()
+
+    async def _exchange(self, question: _Question, timeout: float) -> dns.message.Message:
+        endpoint = await self._endpoint()
+        for _ in range(16):
+            query_id = _random.getrandbits(16)
+            if query_id not in endpoint.pending:
+                break
+        future: asyncio.Future[dns.message.Message] = asyncio.get_running_loop().create_future()
+        endpoint.pending[query_id] = (question, future)
+        try:
+            assert endpoint.transport is not None
+            endpoint.transport.sendto(query_wire(query_id, *question))
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            raise dns.exception.Timeout() from None  # type: ignore[no-untyped-call]
+        finally:
+            endpoint.pending.pop(query_id, None)
+
+    def close(self) -> None:
+        """Close the sockets."""
+        for endpoint in self._endpoints:
+            if endpoint.transport is not None:
+                endpoint.transport.close()
+        self._endpoints = []
