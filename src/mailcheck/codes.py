@@ -72,6 +72,29 @@ DOMAIN_PARKED = _code(
 # --- end dmarc ------------------------------------------------------------------------------
 
 # --- dkim keys in DNS (section owned by dkim/record.py, dkim/audit.py) -----------------------
+# Published key vs the private key, DKIM signing and verification (dkim/keys.py, publish.py,
+# verify.py); the DNS audit may emit these too.
+DKIM_TEMPERROR = _code(
+    "dkim.temperror", W, "The DKIM key record could not be fetched (DNS failure)", "RFC 6376 §6.1.2"
+)
+DKIM_NOT_PUBLISHED = _code(
+    "dkim.not-published", E, "No DKIM key record at the selector", "RFC 6376 §3.6.2.2"
+)
+DKIM_KEY_MISMATCH = _code(
+    "dkim.key-mismatch",
+    E,
+    "The published key is not the signing key's public key",
+    "RFC 6376 §3.6.1",
+)
+DKIM_KEY_REVOKED = _code(
+    "dkim.key-revoked", E, "The key record is revoked (empty p=)", "RFC 6376 §3.6.1"
+)
+DKIM_KEY_TESTING = _code(
+    "dkim.key-testing", W, "The key record is in testing mode (t=y)", "RFC 6376 §3.6.1"
+)
+DKIM_KEY_INVALID = _code(
+    "dkim.key-invalid", E, "The key record at the selector does not parse", "RFC 6376 §3.6.1"
+)
 # --- end dkim -------------------------------------------------------------------------------
 
 # --- mx (section owned by mx.py) ------------------------------------------------------------
