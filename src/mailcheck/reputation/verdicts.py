@@ -1,0 +1,168 @@
+"""Pure judges: blocklist listings and zone self-tests in, findings out."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from mailcheck import codes
+from mailcheck.model import Finding
+from mailcheck.reputation.blocklists import Listing, ZoneTest
+from mailcheck.reputation.catalogue import Scope, ZoneKind
+from mailcheck.reputation.decode import ListingState, Why, ZoneHealth
+
+LOCAL_RESOLVER_FIX = (
+    "Query blocklists through a local recursive resolver (unbound or bind on the mail host, "
+    "not 8.8.8.8 / 1.1.1.1 / 9.9.9.9 nor your ISP's), e.g. `mailcheck ip --rbl-nameserver "
+    "127.0.0.1`, or use the operator's registered access (Spamhaus DQS key in --lists)."
+)
+_HEALTH_TEXT = {
+    ZoneHealth.LISTS_EVERYTHING: "answers 'listed' for its negative test entry: it lists "
+    "everything (a dead zone, or a resolver answering every name)",
+    ZoneHealth.LISTS_NOTHING: "does not list its test entry: the zone is dead, blocked or "
+    "answered NXDOMAIN to this resolver (public resolvers get NXDOMAIN from Spamhaus)",
+    ZoneHealth.OUTSIDE_LOOPBACK: "answers with addresses outside 127.0.0.0/8: a parked zone, "
+    "or a resolver rewriting NXDOMAIN or blocking names",
+    ZoneHealth.UNREACHABLE: "did not answer its self-test queries (timeout or DNS error)",
+}
+
+
+def judge_listings(subject: str, listings: Sequence[Listing]) -> list[Finding]:
+    """Findings for one subject's listings (zone-broken answers are left to the zone judge)."""
+    findings: list[Finding] = []
+    for listing in listings:
+        if listing.state is ListingState.LISTED:
+            findings.append(_listed(subject, listing))
+        elif listing.state is ListingState.UNKNOWN and listing.why not in (
+            Why.ZONE_BROKEN,
+            Why.REFUSED,
+        ):
+            findings.append(
+                codes.RBL_UNKNOWN.finding(
+                    subject,
+                    f"{listing.zone} could not be read, so this listing is unknown.",
+                    details=_details(listing),
+                )
+            )
+        elif listing.state is ListingState.UNKNOWN and listing.why is Why.REFUSED:
+            findings.append(
+                codes.RBL_RESOLVER_REFUSED.finding(
+                    subject,
+                    f"{listing.zone} refused the query ({', '.join(listing.meanings)}).",
+                    details=_details(listing),
+                    fix=LOCAL_RESOLVER_FIX,
+                )
+            )
+    return findings
+
+
+def _listed(subject: str, listing: Listing) -> Finding:
+    details = _details(listing)
+    meanings = "; ".join(listing.meanings)
+    if listing.allowlist:
+        return codes.RBL_ALLOWLISTED.finding(
+            subject, f"Allow-listed on {listing.zone} ({meanings}): good news.", details=details
+        )
+    fix = f"Find and stop the cause, then request removal at {listing.delist or listing.zone}."
+    if listing.paid_delisting:
+        fix += " The operator sells express delisting: do not pay, listings expire on their own."
+    if listing.scope is not Scope.IP:
+        what = "allocation" if listing.scope is Scope.RANGE else "network (ASN)"
+        return codes.RBL_NEIGHBOURHOOD.finding(
+            subject,
+            f"The {what} around this IP is listed on {listing.zone} ({meanings}); "
+            "this says nothing about the IP itself.",
+            details=details,
+            fix="Nothing to fix on your side; if receivers use this list, ask your "
+            "provider to act on its other customers' abuse, or move to a cleaner network.",
+        )
+    code = codes.RBL_LISTED if _is_ip(subject) else codes.DBL_LISTED
+    return code.finding(subject, f"Listed on {listing.zone}: {meanings}.", details=details, fix=fix)
+
+
+def _is_ip(subject: str) -> bool:
+    try:
+        ipaddress.ip_address(subject)
+    except ValueError:
+        return False
+    return True
+
+
+def _details(listing: Listing) -> dict[str, object]:
+    details: dict[str, object] = {"zone": listing.zone, "state": listing.state.value}
+    if listing.codes:
+        details["codes"] = list(listing.codes)
+    if listing.meanings:
+        details["meanings"] = list(listing.meanings)
+    if listing.reason:
+        details["reason"] = listing.reason
+    if listing.why:
+        details["why"] = listing.why.value
+    if listing.scope is not Scope.IP:
+        details["scope"] = listing.scope.value
+    if listing.delist:
+        details["delist"] = listing.delist
+    return details
+
+
+def judge_zone_tests(subject: str, tests: Iterable[ZoneTest]) -> list[Finding]:
+    """A finding for each zone whose self-test failed: its answers are unknown this run."""
+    findings: list[Finding] = []
+    for test in tests:
+        details: dict[str, object] = {
+            "zone": test.zone,
+            "kind": test.kind.value,
+            "health": test.health.value,
+        }
+        if test.codes:
+            details["codes"] = list(test.codes)
+        if test.health is ZoneHealth.REFUSED:
+            findings.append(
+                codes.RBL_RESOLVER_REFUSED.finding(
+                    subject,
+                    f"{test.zone} refuses this resolver ({'; '.join(test.meanings)}): "
+                    "its answers cannot be trusted.",
+                    details={**details, "meanings": list(test.meanings)},
+                    fix=LOCAL_RESOLVER_FIX,
+                )
+            )
+        elif not test.health.trusted:
+            findings.append(
+                codes.RBL_ZONE_BROKEN.finding(
+                    subject,
+                    f"{test.zone} {_HEALTH_TEXT[test.health]}; its answers count as unknown.",
+                    details=details,
+                    fix=LOCAL_RESOLVER_FIX
+                    if test.health is not ZoneHealth.LISTS_EVERYTHING
+                    else f"Stop using {test.zone} (disable it in --lists) if this persists.",
+                )
+            )
+    return findings
+
+
+def rewriting_finding(subject: str, probe: str) -> Finding:
+    """The resolver answered a name that cannot exist: it rewrites NXDOMAIN."""
+    return codes.RBL_RESOLVER_REWRITES.finding(
+        subject,
+        "The blocklist resolver answers names that do not exist (NXDOMAIN rewriting or a "
+        "DNS blocker): blocklist answers through it are unreliable.",
+        details={"probe": probe},
+        fix=LOCAL_RESOLVER_FIX,
+    )
+
+
+def dead_zone_findings(subject: str, zones: Iterable[tuple[str, str]]) -> list[Finding]:
+    """One info finding per dead zone the user asked for: (zone, why it is dead)."""
+    return [
+        codes.RBL_DEAD_ZONE.finding(
+            subject, f"{zone} is dead and was not asked: {note}", details={"zone": zone}
+        )
+        for zone, note in zones
+    ]
+
+
+def kind_of(subject: str) -> ZoneKind:
+    """The kind of zone a subject is asked of."""
+    if not _is_ip(subject):
+        return ZoneKind.DOMAIN
+    return ZoneKind.IPV6 if ":" in subject else ZoneKind.IPV4
