@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import pickle
 import stat
 from pathlib import Path
 
@@ -168,8 +169,6 @@ def test_no_key_material_in_repr_errors_or_logs(
         assert chunk not in text
         assert chunk not in caplog.text
     with pytest.raises(TypeError):
-        import pickle
-
         pickle.dumps(rsa_key)
 
 

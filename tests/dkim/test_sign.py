@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import time
 from pathlib import Path
 
-import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import dkim
 from mailcheck.dkim.keys import generate_key, load_key_bytes
 from mailcheck.dkim.keystore import KeyStore
 from mailcheck.dkim.sign import DkimSigner
@@ -191,10 +192,8 @@ def test_signer_construction_errors() -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=400))
 def test_hostile_bytes_only_signing_error(data: bytes) -> None:
-    try:
+    with contextlib.suppress(SigningError):
         SIGNER.sign(data)
-    except SigningError:
-        pass
 
 
 _header_lines = st.lists(
