@@ -17,6 +17,7 @@ from mailcheck.errors import (
 )
 from mailcheck.lookup import DnsAnswer, DnsResolver, DnsStatus, Resolver, ZoneResolver
 from mailcheck.model import CheckResult, CheckStatus, Finding, Severity, to_dict
+from mailcheck.reputation import IpReport, check_ip
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "DnsStatus",
     "DnsTimeout",
     "Finding",
+    "IpReport",
     "KeyFileError",
     "MailcheckError",
     "ParseError",
@@ -39,5 +41,6 @@ __all__ = [
     "TempError",
     "ZoneResolver",
     "__version__",
+    "check_ip",
     "to_dict",
 ]

@@ -19,6 +19,7 @@ from mailcheck.errors import MailcheckError
 # One module per command, in the order ``mailcheck --help`` lists them.
 COMMAND_MODULES = (
     "mailcheck.cli.audit",
+    "mailcheck.cli.ip",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
