@@ -266,6 +266,8 @@ def _zone(name: str, entry: dict[str, Any], base: Zone | None) -> Zone:
     if base is None and "default" not in entry:
         # A dead zone is asked only if a user names it, and then only to say why not.
         fields["default"] = fields.get("status") is not ZoneStatus.DEAD
+    if "key" in entry and "default" not in entry and fields.get("requires_key"):
+        fields["default"] = True  # giving the key of a keyed-only zone is asking for it
     zone = Zone(**fields)
     _check_codes(zone)
     return zone
