@@ -25,7 +25,7 @@ def drain(queue: FairQueue[int], seconds: float, budget: Gcra = BUDGET) -> colle
     sent: collections.Counter[str] = collections.Counter()
     now, tat = 0.0, 0.0
     while now < seconds:
-        wait, new_tat = gcra_check(tat, now, budget)
+        wait, _ = gcra_check(tat, now, budget)
         ready = queue.next_ready(now=now + wait)
         if ready is None:
             break
