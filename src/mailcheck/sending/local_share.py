@@ -48,9 +48,9 @@ def gcra_check(tat: float, now: float, limit: Gcra, qty: int = 1) -> tuple[float
         ``(wait, new_tat)``: the seconds until the grant is allowed (0 = now) and the state
         to keep once it is taken.
     """
-    new_tat = max(tat, now) + limit.interval * qty
-    allow_at = new_tat - limit.interval - limit.tolerance
-    return (max(0.0, allow_at - now), new_tat)
+    start = max(tat, now)
+    allow_at = start + limit.interval * (qty - 1) - limit.tolerance
+    return (max(0.0, allow_at - now), start + limit.interval * qty)
 
 
 @dataclasses.dataclass(slots=True)

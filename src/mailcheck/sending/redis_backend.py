@@ -6,7 +6,8 @@ keeps that budget in Redis: message and connection-open rates are GCRA computed 
 Redis server's clock (no skew between hosts, one round trip per message); connection limits
 are leases with an expiry in a sorted set, extended while the connection lives and released
 on close, so a crashed host's connections free themselves; suspensions and overrides are keys
-with a TTL, announced on a pub/sub channel so every host reacts within a second.
+with a TTL, announced on a pub/sub channel so every host reacts within a second
+(:mod:`mailcheck.sending.redis_board`).
 
 When Redis cannot be reached, each host falls back to a conservative local share of every
 budget (``1 / expected_hosts``, see :mod:`mailcheck.sending.local_share`), reports it
@@ -20,22 +21,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mailcheck.errors import ConfigError
-from mailcheck.sending import redis_lua
 from mailcheck.sending.local_share import Gcra, LocalShare, connection_share
+from mailcheck.sending.redis_board import BudgetKey, RedisBoard
+from mailcheck.sending.redis_link import BackendEvent, RedisLink
 
-if TYPE_CHECKING:
-    from redis.asyncio import Redis
-    from redis.commands.core import AsyncScript
-
-#: Budgets are keyed by (egress IP, provider group).
-BudgetKey = tuple[str, str]
+__all__ = ["BackendEvent", "BudgetKey", "Decision", "Lease", "RedisBackend", "RedisBackendStats"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,15 +63,6 @@ class Lease:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class BackendEvent:
-    """Something the operator should see: ``redis-unavailable`` or ``redis-restored``."""
-
-    kind: str
-    at: float
-    detail: str = ""
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class RedisBackendStats:
     """Counters of one host's backend.
 
@@ -98,10 +85,6 @@ class RedisBackendStats:
     live_leases: int
 
 
-_ABSENT_CACHE = 5.0
-_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (OSError, asyncio.TimeoutError)
-
-
 class RedisBackend:
     """Shaping budgets shared through Redis, with a local fallback share.
 
@@ -118,8 +101,10 @@ class RedisBackend:
         on_event: called with each :class:`BackendEvent`.
 
     Example:
-        >>> backend = RedisBackend("redis://127.0.0.1:6379/0", expected_hosts=3)  # doctest: +SKIP
-        >>> await backend.take_message(("192.0.2.1", "google"), [("rate", Gcra(interval=0.05))])
+        >>> async with RedisBackend("redis://10.0.0.5:6379/0", expected_hosts=3) as backend:
+        ...     decision = await backend.take_message(
+        ...         ("192.0.2.1", "google"), [("20/s", Gcra(interval=0.05, burst=5))]
+        ...     )  # doctest: +SKIP
     """
 
     def __init__(
@@ -137,120 +122,41 @@ class RedisBackend:
     ) -> None:
         if expected_hosts < 1 or lease_ttl <= 0:
             raise ConfigError("expected_hosts must be >= 1 and lease_ttl positive")
-        try:
-            from redis.asyncio import Redis
-            from redis.asyncio.retry import Retry
-            from redis.backoff import NoBackoff
-            from redis.exceptions import ConnectionError as RedisConnectionError
-            from redis.exceptions import TimeoutError as RedisTimeoutError
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ConfigError(
-                "RedisBackend needs the optional dependency: mailcheck[redis]"
-            ) from exc
-        self._errors: tuple[type[BaseException], ...] = (
-            *_UNAVAILABLE_ERRORS,
-            RedisConnectionError,
-            RedisTimeoutError,
+        self._link = RedisLink(
+            url, socket_timeout=socket_timeout, retry_interval=retry_interval, on_event=on_event
         )
-        self._client: Redis = Redis.from_url(
-            url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self._scripts: dict[str, AsyncScript] = {
-            name: self._client.register_script(getattr(redis_lua, name))
-            for name in ("MESSAGE", "CONNECT", "EXTEND", "COUNT")
-        }
-        self._prefix = prefix
-        self._channel = prefix + "events"
+        self._link.on_restore = self._restore
+        self._board = RedisBoard(self._link, prefix)
         self.expected_hosts = expected_hosts
         self.lease_ttl = lease_ttl
         self._local_groups = frozenset(local_groups)
-        self._retry_interval = retry_interval
-        self._on_event = on_event
         self._share = LocalShare(hosts=expected_hosts)
         self._solo = LocalShare(hosts=1)
         self._leases: dict[str, Lease] = {}
-        self._suspensions: dict[str, float] = {}  # key -> monotonic deadline (local view)
-        self._overrides: dict[BudgetKey, tuple[float, dict[str, Any]]] = {}
-        self._changed = asyncio.Event()
-        self._available = True
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._counts = {"round_trips": 0, "granted": 0, "refused": 0, "fallbacks": 0, "local": 0}
-
-    # -- keys -------------------------------------------------------------------------------
-
-    def _key(self, key: BudgetKey, part: str) -> str:
-        return f"{self._prefix}{key[0]}|{key[1]}:{part}"
-
-    def _tenant_key(self, key: BudgetKey, tenant: str) -> str:
-        # A tenant-scoped reply (Gmail's DKIM-domain quota) judges the domain at the
-        # provider whatever the egress IP, so it is keyed by group only.
-        return f"{self._prefix}tenant:{key[1]}:{tenant}:suspend"
-
-    def _suspension_keys(self, key: BudgetKey, tenant: str | None) -> list[str]:
-        keys = [self._key(key, "suspend")]
-        if tenant is not None:
-            keys.append(self._tenant_key(key, tenant))
-        return keys
-
-    # -- lifecycle and availability ---------------------------------------------------------
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._counts = {"granted": 0, "refused": 0, "local": 0}
 
     async def __aenter__(self) -> RedisBackend:
-        self._spawn(self._listen())
+        self._link.spawn(self._board.listen())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _spawn(self, coro: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def close(self) -> None:
         """Release this host's leases, stop background work and close the connections."""
         for lease in list(self._leases.values()):
             await self.release(lease)
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, *self._errors):
-                await task
-        await self._client.aclose()
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
+        await self._link.close()
 
-    def _emit(self, kind: str, detail: str = "") -> None:
-        if self._on_event is not None:
-            self._on_event(BackendEvent(kind=kind, at=time.time(), detail=detail))
-
-    def _lost(self, exc: BaseException) -> None:
-        if self._available:
-            self._available = False
-            self._counts["fallbacks"] += 1
-            self._emit("redis-unavailable", f"{type(exc).__name__}: {exc}")
-            self._spawn(self._reconnect())
-
-    async def _reconnect(self) -> None:
-        while True:
-            await asyncio.sleep(self._retry_interval)
-            try:
-                self._counts["round_trips"] += 1
-                await self._client.ping()
-                await self._extend_all()
-            except self._errors:
-                continue
-            self._overrides.clear()
-            self._available = True
-            self._emit("redis-restored")
-            self._changed.set()
-            return
-
-    async def _run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> list[int]:
-        """Run one script (one round trip); raises the Redis error when unreachable."""
-        self._counts["round_trips"] += 1
-        result = await self._scripts[name](keys=list(keys), args=list(args))
-        return [int(x) for x in result]
+    async def _restore(self) -> None:
+        # Redis may have restarted empty: register the live connections again.
+        await self._extend_all()
+        self._board.forget_overrides()
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -275,16 +181,16 @@ class RedisBackend:
         Returns:
             A Decision: granted (send after ``wait``), or refused (ask again after ``wait``).
         """
-        if key[1] not in self._local_groups and self._available:
-            keys = self._suspension_keys(key, tenant)
+        if key[1] not in self._local_groups and self._link.available:
+            keys = self._board.suspension_keys(key, tenant)
             args: list[Any] = [len(keys), 1, round(reserve * 1e6)]
             for name, limit in limits:
-                keys.append(self._key(key, f"rate:{name}"))
+                keys.append(self._board.key(key, f"rate:{name}"))
                 args += [round(limit.interval * 1e6), round(limit.tolerance * 1e6)]
             try:
-                status, wait_ms = await self._run("MESSAGE", keys, args)
-            except self._errors as exc:
-                self._lost(exc)
+                status, wait_ms = await self._link.run("MESSAGE", keys, args)
+            except self._link.errors as exc:
+                self._link.lost(exc)
             else:
                 return self._count(_decision(status, wait_ms))
         return self._count(self._local_message(key, limits, tenant, reserve))
@@ -297,11 +203,11 @@ class RedisBackend:
         reserve: float,
     ) -> Decision:
         now = time.monotonic()
-        held = self._local_suspension(key, tenant, now)
+        held = self._board.local_suspension(key, tenant)
         if held > 0:
             return Decision(granted=False, wait=held, suspended=True, shared=False)
         share = self._solo if key[1] in self._local_groups else self._share
-        names = tuple(self._key(key, f"rate:{name}") for name, _ in limits)
+        names = tuple(self._board.key(key, f"rate:{name}") for name, _ in limits)
         granted, wait = share.take(names, tuple(limit for _, limit in limits), now, reserve)
         return Decision(granted=granted, wait=wait, shared=False)
 
@@ -323,15 +229,19 @@ class RedisBackend:
             with the wait.
         """
         lease_id = uuid.uuid4().hex
-        if key[1] not in self._local_groups and self._available:
-            keys = [self._key(key, "leases"), self._key(key, "connect"), self._key(key, "suspend")]
+        if key[1] not in self._local_groups and self._link.available:
+            keys = [
+                self._board.key(key, "leases"),
+                self._board.key(key, "connect"),
+                self._board.key(key, "suspend"),
+            ]
             interval = round(rate.interval * 1e6) if rate else 0
             tolerance = round(rate.tolerance * 1e6) if rate else 0
             args = [limit, round(self.lease_ttl * 1000), lease_id, interval, tolerance]
             try:
-                status, wait_ms = await self._run("CONNECT", keys, args)
-            except self._errors as exc:
-                self._lost(exc)
+                status, wait_ms = await self._link.run("CONNECT", keys, args)
+            except self._link.errors as exc:
+                self._link.lost(exc)
             else:
                 decision = self._count(_decision(status, wait_ms))
                 return self._hold(key, lease_id, shared=True) if decision.granted else decision
@@ -341,7 +251,7 @@ class RedisBackend:
         self, key: BudgetKey, lease_id: str, limit: int, rate: Gcra | None
     ) -> Lease | Decision:
         now = time.monotonic()
-        held = self._local_suspension(key, None, now)
+        held = self._board.local_suspension(key, None)
         if held > 0:
             return self._count(Decision(granted=False, wait=held, suspended=True, shared=False))
         solo = key[1] in self._local_groups
@@ -352,7 +262,7 @@ class RedisBackend:
             return self._count(Decision(granted=False, wait=self.lease_ttl / 10, shared=False))
         if rate is not None:
             share = self._solo if solo else self._share
-            granted, wait = share.take((self._key(key, "connect"),), (rate,), now)
+            granted, wait = share.take((self._board.key(key, "connect"),), (rate,), now)
             if not granted:
                 return self._count(Decision(granted=False, wait=wait, shared=False))
         self._count(Decision(granted=True, shared=False))
@@ -360,159 +270,79 @@ class RedisBackend:
 
     def _hold(self, key: BudgetKey, lease_id: str, *, shared: bool) -> Lease:
         lease = Lease(key=key, lease_id=lease_id, shared=shared)
-        if not self._leases and shared:
-            self._spawn(self._heartbeat())
         self._leases[lease_id] = lease
+        if shared and (self._heartbeat_task is None or self._heartbeat_task.done()):
+            self._heartbeat_task = asyncio.get_running_loop().create_task(self._heartbeat())
         return lease
 
     async def release(self, lease: Lease, /) -> None:
         """Give a connection slot back (at close of the connection)."""
         if self._leases.pop(lease.lease_id, None) is None or not lease.shared:
             return
-        if self._available:
+        if self._link.available:
             try:
-                self._counts["round_trips"] += 1
-                await self._client.zrem(self._key(lease.key, "leases"), lease.lease_id)
-            except self._errors as exc:
-                self._lost(exc)  # the lease expires by itself
-        self._changed.set()
+                self._link.round_trips += 1
+                await self._link.client.zrem(self._board.key(lease.key, "leases"), lease.lease_id)
+            except self._link.errors as exc:
+                self._link.lost(exc)  # the lease expires by itself
+        self._board.wake()
 
     async def _extend_all(self) -> None:
         shared = [lease for lease in self._leases.values() if lease.shared]
         if shared:
-            keys = [self._key(lease.key, "leases") for lease in shared]
+            keys = [self._board.key(lease.key, "leases") for lease in shared]
             args = [round(self.lease_ttl * 1000), *(lease.lease_id for lease in shared)]
-            await self._run("EXTEND", keys, args)
+            await self._link.run("EXTEND", keys, args)
 
     async def _heartbeat(self) -> None:
         while self._leases:
             await asyncio.sleep(self.lease_ttl / 3)
-            if self._available:
+            if self._link.available:
                 try:
                     await self._extend_all()
-                except self._errors as exc:
-                    self._lost(exc)
+                except self._link.errors as exc:
+                    self._link.lost(exc)
 
     async def connections(self, key: BudgetKey, /) -> int:
         """How many unexpired leases ``key`` has in Redis (all hosts)."""
-        count, _ = await self._run("COUNT", [self._key(key, "leases")], [])
+        count, _ = await self._link.run("COUNT", [self._board.key(key, "leases")], [])
         return count
-
-    def _local_suspension(self, key: BudgetKey, tenant: str | None, now: float) -> float:
-        deadlines = [self._suspensions.get(k, 0.0) for k in self._suspension_keys(key, tenant)]
-        return max(0.0, max(deadlines) - now)
 
     def stats(self) -> RedisBackendStats:
         """This host's counters and whether it uses Redis or its local share right now."""
-        c = self._counts
         return RedisBackendStats(
-            mode="redis" if self._available else "local",
-            round_trips=c["round_trips"],
-            granted=c["granted"],
-            refused=c["refused"],
-            fallbacks=c["fallbacks"],
-            local_decisions=c["local"],
+            mode="redis" if self._link.available else "local",
+            round_trips=self._link.round_trips,
+            granted=self._counts["granted"],
+            refused=self._counts["refused"],
+            fallbacks=self._link.fallbacks,
+            local_decisions=self._counts["local"],
             live_leases=len(self._leases),
         )
 
-    # -- suspensions and overrides ---------------------------------------------------------
+    # -- suspensions and overrides (shared through redis_board) -----------------------------
 
     async def suspend(
         self, key: BudgetKey, seconds: float, /, *, tenant: str | None = None, reason: str = ""
     ) -> None:
         """Suspend a budget (or only ``tenant`` at its provider) on every host for ``seconds``."""
-        name = self._suspension_keys(key, tenant)[-1]
-        self._suspensions[name] = time.monotonic() + seconds
-        await self._announce(name, json.dumps({"reason": reason}), seconds, suspension=True)
+        await self._board.suspend(key, seconds, tenant, reason)
 
     async def resume(self, key: BudgetKey, /, *, tenant: str | None = None) -> None:
         """Lift a suspension on every host."""
-        name = self._suspension_keys(key, tenant)[-1]
-        self._suspensions.pop(name, None)
-        await self._announce(name, None, 0, suspension=True)
+        await self._board.resume(key, tenant)
 
     async def set_override(self, key: BudgetKey, data: Mapping[str, Any], seconds: float) -> None:
         """Store an override of ``key``'s limits (opaque data) on every host for ``seconds``."""
-        self._overrides[key] = (time.monotonic() + seconds, dict(data))
-        await self._announce(self._key(key, "override"), json.dumps(dict(data)), seconds)
+        await self._board.set_override(key, data, seconds)
 
     async def override(self, key: BudgetKey, /) -> dict[str, Any] | None:
         """The override of ``key`` in force, if any (cached; refreshed on announcements)."""
-        now = time.monotonic()
-        cached = self._overrides.get(key)
-        if cached is not None and cached[0] <= now:
-            cached = None
-        if cached is None and self._available:
-            try:
-                self._counts["round_trips"] += 1
-                async with self._client.pipeline(transaction=False) as pipe:
-                    pipe.get(self._key(key, "override"))
-                    pipe.pttl(self._key(key, "override"))
-                    raw, ttl = await pipe.execute()
-            except self._errors as exc:
-                self._lost(exc)
-            else:
-                # An absent override is cached briefly; announcements refresh it sooner.
-                found = raw is not None and ttl > 0
-                data = json.loads(raw) if found else {}
-                cached = (now + (ttl / 1000 if found else _ABSENT_CACHE), data)
-                self._overrides[key] = cached
-        if cached is None or cached[0] <= now or not cached[1]:
-            return None
-        return cached[1]
-
-    async def _announce(
-        self, name: str, value: str | None, seconds: float, *, suspension: bool = False
-    ) -> None:
-        if not self._available:
-            return  # kept locally; other hosts learn it from the provider's own replies
-        try:
-            self._counts["round_trips"] += 1
-            async with self._client.pipeline(transaction=True) as pipe:
-                if value is None:
-                    pipe.delete(name)
-                else:
-                    pipe.set(name, value, px=max(1, round(seconds * 1000)))
-                news = {"key": name, "seconds": seconds if value else 0, "suspension": suspension}
-                pipe.publish(self._channel, json.dumps(news))
-                await pipe.execute()
-        except self._errors as exc:
-            self._lost(exc)
-
-    async def _listen(self) -> None:
-        """Follow the announcements of every host; reconnect after Redis comes back."""
-        while True:
-            try:
-                async with self._client.pubsub() as pubsub:
-                    await pubsub.subscribe(self._channel)
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self._learn(json.loads(message["data"]))
-            except self._errors as exc:
-                self._lost(exc)
-                await asyncio.sleep(self._retry_interval)
-
-    def _learn(self, news: dict[str, Any]) -> None:
-        # Keep suspensions locally too (they still hold if Redis goes away); drop cached
-        # overrides so the next request reads Redis again.
-        name, seconds = str(news["key"]), float(news["seconds"])
-        if news.get("suspension"):
-            if seconds > 0:
-                self._suspensions[name] = time.monotonic() + seconds
-            else:
-                self._suspensions.pop(name, None)
-        for key in [k for k in self._overrides if self._key(k, "override") == name]:
-            del self._overrides[key]
-        self._changed.set()
+        return await self._board.override(key)
 
     async def changed(self, timeout: float) -> bool:
-        """Wait until a host announces a change or a lease is released (True), or ``timeout``."""
-        self._changed.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._changed.wait()
-                return True
-        return False
+        """Wait until a host announces a change or a slot is released (True), or ``timeout``."""
+        return await self._board.changed(timeout)
 
 
 def _decision(status: int, wait_ms: int) -> Decision:
