@@ -250,3 +250,44 @@ def test_keystore_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         KeyStore({"other.example": SIGNER})
     assert KeyStore({"DKIMSIGN.test": SIGNER})["dkimsign.test"] is SIGNER
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300).map(lambda b: b.replace(b"\n", b"\r\n")))
+def test_relaxed_body_equals_dkimpy(body: bytes) -> None:
+    from dkim.canonicalization import Relaxed
+
+    from mailcheck.dkim.canon import relaxed_body
+
+    assert relaxed_body(body) == Relaxed.canonicalize_body(body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from([b"a", b"b", b"c", b"A"]), st.binary(max_size=3))),
+    st.lists(st.sampled_from([b"a", b"b", b"c", b"d"]), max_size=8),
+)
+def test_select_headers_equals_dkimpy(
+    headers: list[tuple[bytes, bytes]], include: list[bytes]
+) -> None:
+    from mailcheck.dkim.canon import select_headers
+
+    assert select_headers(headers, include) == dkim.select_headers(headers, include)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"From", b"subject", b"X-A"]),
+            st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"\r\n") + b"\r\n"),
+        ),
+        max_size=5,
+    )
+)
+def test_relaxed_headers_equal_dkimpy(headers: list[tuple[bytes, bytes]]) -> None:
+    from dkim.canonicalization import Relaxed
+
+    from mailcheck.dkim.canon import relaxed_headers
+
+    assert relaxed_headers(headers) == Relaxed.canonicalize_headers(headers)

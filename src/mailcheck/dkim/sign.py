@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import functools
 import hashlib
 import re
 import time
 from collections.abc import Iterable, Sequence
 
-import dkim
-from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
+from dkim.canonicalization import (
+    CanonicalizationPolicy,
+    InvalidCanonicalizationPolicyError,
+    Relaxed,
+)
 
+import dkim
+from mailcheck.dkim.canon import relaxed_body, relaxed_headers, select_headers
 from mailcheck.dkim.keys import DkimKey
 from mailcheck.errors import ParseError, SigningError
 from mailcheck.lookup.domains import normalize_domain
@@ -102,8 +108,8 @@ class DkimSigner:
         self.headers = tuple(h.lower() for h in headers)
         if "from" not in self.headers:
             raise SigningError("the From header field MUST be signed (RFC 6376 §5.4)")
-        self._signed = frozenset(self.headers)
-        self._oversign = frozenset(h.lower() for h in oversign)
+        self._signed = frozenset(h.encode("ascii") for h in self.headers)
+        self._oversign = frozenset(h.lower().encode("ascii") for h in oversign)
         self.third_party = third_party
         try:
             self._canon = CanonicalizationPolicy.from_c_value(canonicalization.encode("ascii"))
@@ -136,7 +142,8 @@ class DkimSigner:
         Raises:
             SigningError: the message must not be signed as it is.
         """
-        return b"".join(self.signatures(message, timestamp=timestamp)) + normalize_newlines(message)
+        data = normalize_newlines(message)
+        return b"".join(self._signatures(data, timestamp)) + data
 
     def signatures(self, message: bytes, /, *, timestamp: int | None = None) -> tuple[bytes, ...]:
         """The ``DKIM-Signature`` header lines alone (each ending in CRLF), one per key.
@@ -144,37 +151,49 @@ class DkimSigner:
         Raises:
             SigningError: the message must not be signed as it is.
         """
-        data = normalize_newlines(message)
+        return self._signatures(normalize_newlines(message), timestamp)
+
+    def _signatures(self, data: bytes, timestamp: int | None) -> tuple[bytes, ...]:
         header_block, body = split_message(data)
-        from_domain = check_headers(header_block)
+        from_domain, headers = parse_headers(header_block)
         if not self.third_party and not _covers(self.domain, from_domain):
             raise SigningError(
                 f"From domain {from_domain} is not {self.domain} or a subdomain of it; "
                 "pass third_party=True for a third-party signature"
             )
-        try:
-            headers, _ = dkim.rfc822_parse(header_block + b"\r\n")
-            canon_headers = self._canon.canonicalize_headers(headers)
-        except dkim.DKIMException as exc:
-            raise SigningError(f"malformed header block: {exc}") from None
         include = self._include(name for name, _ in headers)
-        body_hash = base64.b64encode(hashlib.sha256(self._canon.canonicalize_body(body)).digest())
+        # Only the fields h= names are canonicalised: selection looks at names alone.
+        # As dkim.hash_headers: the signed fields first (the same for every key).
+        signed = self._canon_headers(select_headers(headers, include))
+        prefix = hashlib.sha256(b"".join(name + b":" + field for name, field in signed))
+        if self._canon.body_algorithm is Relaxed:
+            canon_body = relaxed_body(body)
+        else:
+            canon_body = self._canon.canonicalize_body(body)
+        body_hash = base64.b64encode(hashlib.sha256(canon_body).digest())
         now = str(int(time.time()) if timestamp is None else int(timestamp)).encode("ascii")
         return tuple(
-            self._signature(selector, key, canon_headers, include, body_hash, now)
+            self._signature(selector, key, prefix, include, body_hash, now)
             for selector, key in self._keys
         )
 
+    def _canon_headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        if self._canon.header_algorithm is Relaxed:
+            return relaxed_headers(headers)
+        result: list[tuple[bytes, bytes]] = self._canon.canonicalize_headers(headers)
+        return result
+
     def _include(self, names: Iterable[bytes]) -> tuple[bytes, ...]:
-        signed = [n.lower() for n in names if n.lower().decode("ascii") in self._signed]
-        extra = dict.fromkeys(n for n in signed if n.decode("ascii") in self._oversign)
+        lowered = [n.lower() for n in names]
+        signed = [n for n in lowered if n in self._signed]
+        extra = dict.fromkeys(n for n in signed if n in self._oversign)
         return (*signed, *extra)
 
     def _signature(
         self,
         selector: str,
         key: DkimKey,
-        canon_headers: list[tuple[bytes, bytes]],
+        prefix: hashlib._Hash,
         include: tuple[bytes, ...],
         body_hash: bytes,
         now: bytes,
@@ -197,11 +216,12 @@ class DkimSigner:
         ]
         name_len = len(SIGNATURE_HEADER)
         value = dkim.fold(b"; ".join(b"=".join(f) for f in fields), namelen=name_len)
-        value = dkim.RE_BTAG.sub(b"\\1", value)
-        hasher = hashlib.sha256()
-        dkim.hash_headers(
-            hasher, self._canon, canon_headers, list(include), (SIGNATURE_HEADER, b" " + value), {}
-        )
+        # What dkim.RE_BTAG.sub does to our own header: b= is last, its value a placeholder.
+        value = value[: value.rindex(b"b=") + 2]
+        # Then this header, b= empty, without its final CRLF (as dkim.hash_headers).
+        hasher = prefix.copy()
+        ((name, field),) = self._canon_headers([(SIGNATURE_HEADER, b" " + value)])
+        hasher.update(name + b":" + field.rstrip())
         fields[-1] = (b"b", base64.b64encode(key.sign_digest(hasher.digest())))
         value = b"; ".join(b"=".join(f) for f in fields) + b"\r\n"
         return SIGNATURE_HEADER + b": " + dkim.fold(value, namelen=name_len)
@@ -210,7 +230,7 @@ class DkimSigner:
 def normalize_newlines(message: bytes) -> bytes:
     """Bare LF line endings become CRLF; CRLF stays; nothing else changes."""
     data = bytes(message)
-    if b"\n" not in data.replace(b"\r\n", b""):
+    if data.count(b"\n") == data.count(b"\r\n"):
         return data
     return _LINE_END.sub(b"\r\n", data)
 
@@ -233,7 +253,19 @@ def check_headers(header_block: bytes) -> str:
         SigningError: a malformed line, no From, several From, or a From without
             exactly one address with a valid domain.
     """
-    fields: list[tuple[bytes, list[bytes]]] = []
+    return parse_headers(header_block)[0]
+
+
+def parse_headers(header_block: bytes) -> tuple[str, list[tuple[bytes, bytes]]]:
+    """Check each header line; return the From domain and the fields as dkimpy holds them.
+
+    The fields are (name, value with its line breaks), what ``dkim.rfc822_parse`` gives.
+
+    Raises:
+        SigningError: a malformed line, no From, several From, or a From without
+            exactly one address with a valid domain.
+    """
+    fields: list[tuple[bytes, bytes]] = []
     for number, line in enumerate(header_block[:-2].split(b"\r\n"), start=1):
         if len(line) > MAX_LINE_LENGTH:
             raise SigningError(f"header line {number} is longer than {MAX_LINE_LENGTH} characters")
@@ -242,24 +274,24 @@ def check_headers(header_block: bytes) -> str:
         if line[:1] in (b" ", b"\t"):
             if not fields:
                 raise SigningError("the header block starts with a continuation line")
-            fields[-1][1].append(line)
+            name, value = fields[-1]
+            fields[-1] = (name, value + line + b"\r\n")
             continue
         match = _FIELD_NAME.match(line)
         if match is None:
             raise SigningError(f"header line {number} is not 'Name: value'")
-        fields.append((match.group()[:-1].lower(), [line[match.end() :]]))
-    values = [
-        b" ".join(part.strip() for part in parts) for name, parts in fields if name == b"from"
-    ]
-    return _from_domain(values)
-
-
-def _from_domain(values: list[bytes]) -> str:
-    if not values:
+        fields.append((match.group()[:-1], line[match.end() :] + b"\r\n"))
+    from_values = [v for n, v in fields if n.lower() == b"from"]
+    if not from_values:
         raise SigningError("the message has no From header field (RFC 5322 §3.6)")
-    if len(values) > 1:
+    if len(from_values) > 1:
         raise SigningError("the message has several From header fields (RFC 5322 §3.6)")
-    text = values[0].decode("utf-8", "replace")
+    return _from_domain(from_values[0]), fields
+
+
+@functools.lru_cache(maxsize=4096)
+def _from_domain(value: bytes) -> str:
+    text = re.sub(r"\r\n(?=[ \t])", "", value.decode("utf-8", "replace"))
     addresses = [addr for _, addr in email.utils.getaddresses([text]) if addr]
     if len(addresses) != 1 or "@" not in addresses[0]:
         raise SigningError("the From header field must hold exactly one address")
