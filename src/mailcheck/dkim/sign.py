@@ -105,11 +105,16 @@ class DkimSigner:
         if any(not _valid_selector(s) for s in selectors) or len(set(selectors)) != len(selectors):
             raise SigningError(f"{self.domain}: selectors must be distinct DNS labels")
         self._keys = tuple(zip(selectors, (k for _, k in pairs), strict=True))
-        self.headers = tuple(h.lower() for h in headers)
+        self.headers = tuple(h.strip().lower() for h in headers)
+        oversigned = tuple(h.strip().lower() for h in oversign)
+        if not all(
+            _FIELD_NAME.fullmatch(h.encode("utf-8") + b":") for h in self.headers + oversigned
+        ):
+            raise SigningError("header names must be printable ASCII without spaces or colons")
         if "from" not in self.headers:
             raise SigningError("the From header field MUST be signed (RFC 6376 §5.4)")
         self._signed = frozenset(h.encode("ascii") for h in self.headers)
-        self._oversign = frozenset(h.lower().encode("ascii") for h in oversign)
+        self._oversign = frozenset(h.encode("ascii") for h in oversigned)
         self.third_party = third_party
         try:
             self._canon = CanonicalizationPolicy.from_c_value(canonicalization.encode("ascii"))
@@ -224,7 +229,8 @@ class DkimSigner:
         hasher.update(name + b":" + field.rstrip())
         fields[-1] = (b"b", base64.b64encode(key.sign_digest(hasher.digest())))
         value = b"; ".join(b"=".join(f) for f in fields) + b"\r\n"
-        return SIGNATURE_HEADER + b": " + dkim.fold(value, namelen=name_len)
+        folded: bytes = dkim.fold(value, namelen=name_len)
+        return SIGNATURE_HEADER + b": " + folded
 
 
 def normalize_newlines(message: bytes) -> bytes:
