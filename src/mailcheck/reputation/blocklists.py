@@ -161,7 +161,8 @@ class BlocklistClient:
             return _listing(zone, subject, Decoded(state=ListingState.UNKNOWN,
                                                    why=Why.NOT_QUERYABLE))  # fmt: skip
         decoded, txt = await self._ask(zone, name, with_txt=True)
-        verdict = await asyncio.shield(test)
+        # Shielded: one caller giving up must not cancel the verdict the others wait for.
+        verdict = test.result() if test.done() else await asyncio.shield(test)
         if not verdict.health.trusted:
             # The zone's self-test failed: whatever it said is unknown (one zone finding says why).
             decoded = Decoded(state=ListingState.UNKNOWN, codes=decoded.codes, why=Why.ZONE_BROKEN)

@@ -18,7 +18,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mailcheck.errors import ParseError
+from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup.resolver import DnsResolver, Resolver
 from mailcheck.model import CheckResult, CheckStatus, Finding, sort_findings, status_of, to_dict
 from mailcheck.reputation import verdicts
@@ -31,7 +31,14 @@ from mailcheck.reputation.blocklists import (
 )
 from mailcheck.reputation.catalogue import Catalogue, ZoneKind, ZoneStatus
 from mailcheck.reputation.decode import ListingState
-from mailcheck.reputation.rdns import HeloResult, RdnsResult, check_helo, check_rdns, with_ptr
+from mailcheck.reputation.rdns import (
+    HeloResult,
+    RdnsResult,
+    check_helo,
+    check_rdns,
+    fetch_ptr_names,
+    with_ptr,
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,9 +145,10 @@ class BlocklistChecker:
                 if helo
                 else None
             )
-            rdns = await rdns_task
-            names = [*rdns.ptr_names, *([helo.strip().lower().rstrip(".")] if helo else [])]
-            names_task = group.create_task(self.client.lookup_names(_hostnames(names)))
+            # Its PTR query is the one check_rdns sends (the resolver sends it once): the
+            # names go to the domain lists while check_rdns confirms them.
+            names_task = group.create_task(self._name_listings(subject, helo))
+        rdns = rdns_task.result()
         helo_result = with_ptr(helo_task.result(), rdns.ptr_names) if helo_task else None
         listings, name_listings = lists_task.result(), names_task.result()
         kinds = {verdicts.kind_of(subject)} | ({ZoneKind.DOMAIN} if name_listings else set())
@@ -160,6 +168,15 @@ class BlocklistChecker:
             name_listings=name_listings,
             listed_on=_listed_on((*listings, *name_listings)),
         )
+
+    async def _name_listings(self, ip: str, helo: str | None) -> tuple[Listing, ...]:
+        try:
+            names = list(await fetch_ptr_names(ip, resolver=self.resolver))
+        except TempError:
+            names = []  # check_rdns reports it
+        if helo:
+            names.append(helo.strip().lower().rstrip("."))
+        return await self.client.lookup_names(_hostnames(names))
 
     async def check_domains(self, names: Iterable[str], /) -> DomainListingReport:
         """Ask the domain lists about each name (a domain, its MX hosts, DKIM ``d=``...)."""

@@ -130,13 +130,12 @@ async def check_rdns(ip: str, /, *, resolver: Resolver) -> RdnsResult:
     address = _parse_ip(ip)
     subject = str(address)
     try:
-        answer = await resolver.query(dns.reversename.from_address(subject).to_text(), "PTR")
+        names = await fetch_ptr_names(subject, resolver=resolver)
     except TempError as exc:
         finding = codes.RDNS_TEMPERROR.finding(
             subject, "The PTR record could not be fetched.", details={"error": exc.reason}
         )
         return RdnsResult(status=status_of([finding]), findings=(finding,), ip=subject)
-    names = tuple(dict.fromkeys(answer.targets()))[:MAX_PTR_NAMES] if answer.ok else ()
     if not names:
         finding = codes.RDNS_MISSING.finding(
             subject,
@@ -158,6 +157,18 @@ async def check_rdns(ip: str, /, *, resolver: Resolver) -> RdnsResult:
         forward_confirmed=forward,
         generic_names=generic,
     )
+
+
+async def fetch_ptr_names(ip: str, /, *, resolver: Resolver) -> tuple[str, ...]:
+    """The PTR names of ``ip`` (at most :data:`MAX_PTR_NAMES`, duplicates dropped).
+
+    Raises:
+        TempError: DNS could not answer.
+        ParseError: ``ip`` is not an IP address.
+    """
+    subject = str(_parse_ip(ip))
+    answer = await resolver.query(dns.reversename.from_address(subject).to_text(), "PTR")
+    return tuple(dict.fromkeys(answer.targets()))[:MAX_PTR_NAMES] if answer.ok else ()
 
 
 async def _forward_confirm(
