@@ -140,5 +140,8 @@ RBL_RESOLVER_REWRITES = _code(
     "rbl.resolver-rewrites", W, "The resolver rewrites NXDOMAIN answers", "RFC 5782 §2.1"
 )
 RBL_DEAD_ZONE = _code("rbl.dead-zone", I, "A named blocklist is dead and was not asked", None)
+RBL_PUBLIC_RESOLVER = _code(
+    "rbl.public-resolver", W, "Blocklists are asked through a public resolver", "RFC 5782 §2.1"
+)
 DBL_LISTED = _code("dbl.listed", E, "A domain name is on a domain blocklist", "RFC 5782 §2.3")
 # --- end reputation -------------------------------------------------------------------------

@@ -259,3 +259,28 @@ async def test_check_ip_asks_domain_lists_about_ptr_and_helo(checker: BlocklistC
     ]
     assert report.helo is not None
     assert report.helo.matches_ptr is False
+
+
+class LabelledResolver:
+    """The local test resolver, labelled with a public resolver's address (never asked)."""
+
+    def __init__(self, inner: DnsResolver, nameservers: tuple[tuple[str, int], ...]) -> None:
+        self.inner, self.nameservers = inner, nameservers
+
+    async def query(self, name: str, rdtype: str, /) -> DnsAnswer:
+        return await self.inner.query(name, rdtype)
+
+
+async def test_public_blocklist_resolver_is_reported(
+    resolver: DnsResolver, catalogue: Catalogue
+) -> None:
+    public = LabelledResolver(resolver, (("1.1.1.1", 53), ("2001:4860:4860:0::8888", 53)))
+    checker = BlocklistChecker(
+        resolver=resolver, blocklist_resolver=public, catalogue=catalogue.only(["good.bl.rep.test"])
+    )
+    report = await checker.check_ip("203.0.113.10")
+    found = [f.details["nameservers"] for f in report.findings if f.code == "rbl.public-resolver"]
+    assert found == [["1.1.1.1", "2001:4860:4860::8888"]]
+    quiet = BlocklistChecker(resolver=resolver, catalogue=catalogue.only(["good.bl.rep.test"]))
+    report = await quiet.check_ip("203.0.113.10")
+    assert "rbl.public-resolver" not in {f.code for f in report.findings}

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.text import Text
 
 from mailcheck.cli import render
@@ -126,15 +126,17 @@ async def _bulk(
             transient=True,
         )
 
+    bar: list[TaskID] = []
+
     def emit(ip: str, outcome: IpReport | MailcheckError) -> None:
-        if progress is not None:
-            progress.advance(task)
+        if progress is not None and bar:
+            progress.advance(bar[0])
         if isinstance(outcome, MailcheckError):
             counts["bad"] += 1
             if args.format == "json":
                 print_json({"ip": ip, "status": "error", "error": str(outcome)}, indent=None)
             else:
-                sys.stderr.write(f"mailcheck: {render._clean(ip)}: {outcome}\n")
+                sys.stderr.write(f"mailcheck: {_printable(ip)}: {outcome}\n")
             return
         counts["failed"] += fails(outcome.findings, args.fail_on)
         if args.format == "json":
@@ -143,7 +145,8 @@ async def _bulk(
             render.print_lines(console, report_lines(outcome))
 
     with progress if progress is not None else contextlib.nullcontext():
-        task = progress.add_task("ip", total=len(jobs)) if progress is not None else 0
+        if progress is not None:
+            bar.append(progress.add_task("ip", total=len(jobs)))
         await check_many(checker, jobs, args.concurrency, emit)
     return 2 if counts["bad"] else (1 if counts["failed"] else 0)
 
@@ -185,9 +188,14 @@ def _read_jobs(path: Path, helo: str | None) -> Iterator[tuple[str, str | None]]
             yield fields[0], (fields[1] if len(fields) > 1 else helo)
 
 
+def _printable(value: object) -> str:
+    # Control characters (from DNS or a file) would drive the terminal: show them escaped.
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(value))
+
+
 def report_lines(report: IpReport) -> list[Text]:
     """The text rendering of one IP report."""
-    head = Text(render._clean(report.ip) + "  ", style="bold")
+    head = Text(_printable(report.ip) + "  ", style="bold")
     head.append_text(render.status_text(report.status.value))
     lines = [head]
     lines.append(render.check_line("PTR", {"status": report.rdns.status}, _ptr_summary(report)))

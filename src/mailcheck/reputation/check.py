@@ -121,6 +121,9 @@ class BlocklistChecker:
             nxdomain_probe=nxdomain_probe,
         )
         self.catalogue = self.client.catalogue
+        # DnsResolver says which servers it asks: a public one is worth a warning.
+        servers = getattr(blocklist_resolver or resolver, "nameservers", ())
+        self._nameservers = tuple(_host(s) for s in servers)
         # Dead zones the user named (enabled in their file): told why they are ignored.
         self.dead_requested = tuple(
             (z.zone, z.note)
@@ -208,7 +211,8 @@ class BlocklistChecker:
         if rewrites:
             findings.append(verdicts.rewriting_finding(subject, self.client.nxdomain_probe))
         findings += verdicts.dead_zone_findings(subject, self.dead_requested)
-        return findings
+        public = verdicts.public_resolver_finding(subject, self._nameservers)
+        return [*findings, public] if public else findings
 
 
 def _judge_names(listings: Sequence[Listing]) -> list[Finding]:
@@ -243,6 +247,10 @@ def _listed_on(listings: Sequence[Listing]) -> tuple[str, ...]:
             x.zone for x in listings if x.state is ListingState.LISTED and not x.allowlist
         )
     )
+
+
+def _host(server: object) -> str:
+    return str(server[0] if isinstance(server, tuple) else server)
 
 
 def _parse_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:

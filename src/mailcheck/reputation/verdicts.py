@@ -151,6 +151,39 @@ def rewriting_finding(subject: str, probe: str) -> Finding:
     )
 
 
+# The big public resolvers (Google, Cloudflare, Quad9, OpenDNS, AdGuard): Spamhaus refuses
+# them or answers NXDOMAIN (its "using a public DNS" help page), others rate-limit them.
+PUBLIC_RESOLVERS = frozenset(
+    {
+        "8.8.8.8", "8.8.4.4", "2001:4860:4860::8888", "2001:4860:4860::8844",
+        "1.1.1.1", "1.0.0.1", "2606:4700:4700::1111", "2606:4700:4700::1001",
+        "9.9.9.9", "149.112.112.112", "2620:fe::fe", "2620:fe::9",
+        "208.67.222.222", "208.67.220.220", "94.140.14.14", "94.140.15.15",
+    }
+)  # fmt: skip
+
+
+def public_resolver_finding(subject: str, nameservers: Iterable[str]) -> Finding | None:
+    """A warning when the blocklist resolver is one of the big public resolvers."""
+    public = sorted({_normal(h) for h in nameservers} & PUBLIC_RESOLVERS)
+    if not public:
+        return None
+    return codes.RBL_PUBLIC_RESOLVER.finding(
+        subject,
+        "Blocklists are asked through a public resolver: Spamhaus refuses it or answers "
+        "NXDOMAIN, so a listed IP can look clean.",
+        details={"nameservers": public},
+        fix=LOCAL_RESOLVER_FIX,
+    )
+
+
+def _normal(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
 def dead_zone_findings(subject: str, zones: Iterable[tuple[str, str]]) -> list[Finding]:
     """One info finding per dead zone the user asked for: (zone, why it is dead)."""
     return [
