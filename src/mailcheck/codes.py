@@ -98,6 +98,28 @@ DKIM_KEY_INVALID = _code(
 # --- end dkim -------------------------------------------------------------------------------
 
 # --- mx (section owned by mx.py) ------------------------------------------------------------
+MX_TEMPERROR = _code("mx.temperror", W, "The MX records could not be checked (DNS failure)")
+MX_NULL = _code("mx.null", I, "Null MX: the domain accepts no mail", "RFC 7505 §3")
+MX_NULL_MIXED = _code(
+    "mx.null-mixed", E, "A null MX is published beside other MX records", "RFC 7505 §3"
+)
+MX_NONE = _code(
+    "mx.none", E, "No MX and no address: the domain cannot receive mail", "RFC 5321 §5.1"
+)
+MX_IMPLICIT = _code(
+    "mx.implicit", W, "No MX record: implicit MX to the domain's address", "RFC 5321 §5.1"
+)
+MX_IP_LITERAL = _code(
+    "mx.ip-literal", E, "An MX target is an IP address", "RFC 7505 §1; RFC 5321 §5.1"
+)
+MX_CNAME = _code("mx.cname", W, "An MX target is an alias (CNAME)", "RFC 2181 §10.3; RFC 5321 §5.1")
+MX_TARGET_NXDOMAIN = _code("mx.target-nxdomain", E, "An MX target does not exist", "RFC 5321 §5.1")
+MX_TARGET_NO_ADDRESS = _code(
+    "mx.target-no-address", E, "An MX target has no A or AAAA record", "RFC 5321 §5.1"
+)
+MX_NO_REACHABLE_HOST = _code(
+    "mx.no-reachable-host", E, "No MX host has an address", "RFC 5321 §5.1"
+)
 # --- end mx ---------------------------------------------------------------------------------
 
 # --- reputation: rdns, helo, rbl, dbl (section owned by reputation/) ------------------------

@@ -1,0 +1,228 @@
+"""MX: the hosts that receive a domain's mail (and its bounces), and what is wrong with them.
+
+RFC 5321 §5.1: no MX but an address record means the domain itself receives
+mail ("implicit MX"); RFC 7505: a single ``MX 0 .`` says the domain accepts no
+mail at all; RFC 2181 §10.3: an MX target must not be an alias.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+
+from mailcheck import codes
+from mailcheck.errors import TempError
+from mailcheck.lookup.answer import DnsAnswer, DnsStatus
+from mailcheck.lookup.resolver import Resolver
+from mailcheck.model import CheckResult, CheckStatus, Finding, sort_findings, status_of
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MxHost:
+    """One MX target and its addresses.
+
+    Attributes:
+        preference: lower is tried first.
+        host: the target name (``"."`` for a null MX).
+        addresses: its IPv4 and IPv6 addresses.
+        cname_chain: aliases followed to reach the addresses (should be empty).
+        status: ``ok``, ``nxdomain`` (the name does not exist), ``no-address``,
+            ``ip-literal`` or ``unknown`` (DNS failed).
+    """
+
+    preference: int
+    host: str
+    addresses: tuple[str, ...] = ()
+    cname_chain: tuple[str, ...] = ()
+    status: str = "ok"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class MxResult(CheckResult):
+    """The MX check of a domain.
+
+    Attributes:
+        hosts: MX targets by preference (for an implicit MX, the domain itself).
+        null_mx: the domain publishes a null MX (RFC 7505): it accepts no mail.
+        implicit: no MX record; the domain's own address receives mail (RFC 5321 §5.1).
+    """
+
+    hosts: tuple[MxHost, ...] = ()
+    null_mx: bool = False
+    implicit: bool = False
+
+
+async def audit_mx(domain: str, /, *, resolver: Resolver) -> MxResult:
+    """Fetch the MX records of ``domain`` and the addresses of every target, concurrently."""
+    try:
+        answer = await resolver.query(domain, "MX")
+    except TempError as exc:
+        return _unknown(domain, exc)
+    pairs = answer.mx_hosts()
+    if any(host == "." for _, host in pairs):
+        return _null_mx(domain, pairs)
+    if not pairs:
+        return await _implicit(domain, answer, resolver)
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_target(pref, host, resolver)) for pref, host in pairs]
+    hosts = tuple(task.result()[0] for task in tasks)
+    findings = [f for task in tasks for f in task.result()[1]]
+    if not any(h.addresses for h in hosts) and not any(h.status == "unknown" for h in hosts):
+        findings.append(
+            codes.MX_NO_REACHABLE_HOST.finding(
+                domain,
+                "No MX host of the domain has an address: mail to it (bounces, replies, "
+                "DMARC reports) cannot be delivered.",
+                details={"hosts": [h.host for h in hosts]},
+            )
+        )
+    return _result(hosts, findings)
+
+
+async def _target(preference: int, host: str, resolver: Resolver) -> tuple[MxHost, list[Finding]]:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        finding = codes.MX_IP_LITERAL.finding(
+            host,
+            f"The MX record names the address {host} instead of a host name; senders "
+            "look it up as a name and find nothing.",
+            details={"host": host},
+            fix="Publish a host name with an A/AAAA record as the MX target.",
+        )
+        return MxHost(preference=preference, host=host, status="ip-literal"), [finding]
+    v4, v6 = await asyncio.gather(
+        resolver.query(host, "A"), resolver.query(host, "AAAA"), return_exceptions=True
+    )
+    for outcome in (v4, v6):
+        if isinstance(outcome, TempError):
+            finding = codes.MX_TEMPERROR.finding(
+                host,
+                f"The addresses of MX host {host} could not be looked up: {outcome}.",
+                details={"host": host, "error": str(outcome)},
+            )
+            return MxHost(preference=preference, host=host, status="unknown"), [finding]
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert isinstance(v4, DnsAnswer)
+    assert isinstance(v6, DnsAnswer)
+    return _judge_target(preference, host, v4, v6)
+
+
+def _judge_target(
+    preference: int, host: str, v4: DnsAnswer, v6: DnsAnswer
+) -> tuple[MxHost, list[Finding]]:
+    addresses = v4.addresses() + v6.addresses()
+    chain = v4.cname_chain or v6.cname_chain
+    findings: list[Finding] = []
+    status = "ok"
+    if v4.status is DnsStatus.NXDOMAIN:
+        status = "nxdomain"
+        findings.append(
+            codes.MX_TARGET_NXDOMAIN.finding(
+                host,
+                f"MX host {host} does not exist.",
+                details={"host": host},
+                fix=f"Correct the MX record, or publish an A/AAAA record for {host}.",
+            )
+        )
+    elif not addresses:
+        status = "no-address"
+        findings.append(
+            codes.MX_TARGET_NO_ADDRESS.finding(
+                host,
+                f"MX host {host} has no A or AAAA record.",
+                details={"host": host},
+                fix=f"Publish an A (and AAAA) record for {host}.",
+            )
+        )
+    if chain:
+        findings.append(
+            codes.MX_CNAME.finding(
+                host,
+                f"MX host {host} is an alias (CNAME to {chain[-1]}); RFC 2181 §10.3 forbids it "
+                "and some senders refuse it.",
+                details={"host": host, "cname_chain": list(chain)},
+                fix=f"Point the MX record at {chain[-1]} directly.",
+            )
+        )
+    return (
+        MxHost(
+            preference=preference,
+            host=host,
+            addresses=addresses,
+            cname_chain=chain,
+            status=status,
+        ),
+        findings,
+    )
+
+
+def _null_mx(domain: str, pairs: tuple[tuple[int, str], ...]) -> MxResult:
+    hosts = tuple(MxHost(preference=p, host=h) for p, h in pairs)
+    if len(pairs) == 1:
+        finding = codes.MX_NULL.finding(
+            domain,
+            "The domain publishes a null MX (RFC 7505): it accepts no mail.",
+            details={"records": [f"{p} {h}" for p, h in pairs]},
+        )
+        return _result(hosts, [finding], null_mx=True)
+    finding = codes.MX_NULL_MIXED.finding(
+        domain,
+        "A null MX is published beside other MX records; RFC 7505 §3 says a null MX must be "
+        "the only one, and senders may treat the domain as accepting no mail.",
+        details={"records": [f"{p} {h}" for p, h in pairs]},
+        fix="Remove the '0 .' MX record, or remove every other MX record.",
+    )
+    return _result(hosts, [finding], null_mx=True)
+
+
+async def _implicit(domain: str, answer: DnsAnswer, resolver: Resolver) -> MxResult:
+    host, findings = await _target(0, domain, resolver)
+    if host.status == "unknown":
+        return _result((host,), findings, implicit=True)
+    if not host.addresses:
+        finding = codes.MX_NONE.finding(
+            domain,
+            "The domain has no MX and no address record: it cannot receive mail, so bounces, "
+            "replies and reports to it are lost, and many receivers refuse mail from it.",
+            details={"status": answer.status.value},
+            fix=f"{domain}. 3600 IN MX 10 mail.{domain}.",
+        )
+        return _result((), [finding])
+    finding = codes.MX_IMPLICIT.finding(
+        domain,
+        "The domain has no MX record; mail goes to its own address (implicit MX, "
+        "RFC 5321 §5.1), which is rarely meant.",
+        details={"addresses": list(host.addresses)},
+        fix=f"{domain}. 3600 IN MX 10 mail.{domain}.   (or '0 .' if it receives no mail)",
+    )
+    return _result((host,), [finding], implicit=True)
+
+
+def _unknown(domain: str, exc: TempError) -> MxResult:
+    finding = codes.MX_TEMPERROR.finding(
+        domain,
+        f"The MX records could not be looked up: {exc}.",
+        details={"error": str(exc)},
+    )
+    return MxResult(status=CheckStatus.UNKNOWN, findings=(finding,))
+
+
+def _result(
+    hosts: tuple[MxHost, ...],
+    findings: list[Finding],
+    *,
+    null_mx: bool = False,
+    implicit: bool = False,
+) -> MxResult:
+    return MxResult(
+        status=status_of(findings),
+        findings=sort_findings(findings),
+        hosts=hosts,
+        null_mx=null_mx,
+        implicit=implicit,
+    )
