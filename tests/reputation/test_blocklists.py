@@ -284,3 +284,16 @@ async def test_public_blocklist_resolver_is_reported(
     quiet = BlocklistChecker(resolver=resolver, catalogue=catalogue.only(["good.bl.rep.test"]))
     report = await quiet.check_ip("203.0.113.10")
     assert "rbl.public-resolver" not in {f.code for f in report.findings}
+
+
+async def test_run_findings_are_about_zones_and_equal_across_reports(
+    checker: BlocklistChecker,
+) -> None:
+    first, second = await asyncio.gather(
+        checker.check_ip("203.0.113.10"), checker.check_ip("203.0.113.20")
+    )
+    run_codes = {"rbl.zone-broken", "rbl.dead-zone"}
+    a = [f for f in first.findings if f.code in run_codes]
+    b = [f for f in second.findings if f.code in run_codes]
+    assert a == b
+    assert {f.subject for f in a} == {f.details["zone"] for f in a}

@@ -158,7 +158,7 @@ class BlocklistChecker:
         findings = [*rdns.findings, *(helo_result.findings if helo_result else ())]
         findings += verdicts.judge_listings(subject, listings)
         findings += _judge_names(name_listings)
-        findings += await self._run_findings(subject, kinds, probe_task.result())
+        findings += await self._run_findings(kinds, probe_task.result())
         return IpReport(
             status=_status(findings, (*listings, *name_listings)),
             findings=sort_findings(findings),
@@ -188,9 +188,8 @@ class BlocklistChecker:
             lists_task = group.create_task(self.client.lookup_names(asked))
             probe_task = group.create_task(self.client.rewrites_nxdomain())
         listings = lists_task.result()
-        subject = asked[0] if asked else ""
         findings = _judge_names(listings)
-        findings += await self._run_findings(subject, {ZoneKind.DOMAIN}, probe_task.result())
+        findings += await self._run_findings({ZoneKind.DOMAIN}, probe_task.result())
         return DomainListingReport(
             status=_status(findings, listings),
             findings=sort_findings(findings),
@@ -203,15 +202,14 @@ class BlocklistChecker:
         """The self-test verdicts of every zone used so far this run."""
         return await self.client.zone_tests()
 
-    async def _run_findings(
-        self, subject: str, kinds: set[ZoneKind], rewrites: bool | None
-    ) -> list[Finding]:
+    async def _run_findings(self, kinds: set[ZoneKind], rewrites: bool | None) -> list[Finding]:
+        """Findings about the run, not the subject: identical in every report of the run."""
         tests = [t for t in await self.client.zone_tests() if t.kind in kinds]
-        findings = verdicts.judge_zone_tests(subject, tests)
+        findings = verdicts.judge_zone_tests(tests)
         if rewrites:
-            findings.append(verdicts.rewriting_finding(subject, self.client.nxdomain_probe))
-        findings += verdicts.dead_zone_findings(subject, self.dead_requested)
-        public = verdicts.public_resolver_finding(subject, self._nameservers)
+            findings.append(verdicts.rewriting_finding(self.client.nxdomain_probe))
+        findings += verdicts.dead_zone_findings(self.dead_requested)
+        public = verdicts.public_resolver_finding(self._nameservers)
         return [*findings, public] if public else findings
 
 

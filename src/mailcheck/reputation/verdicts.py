@@ -105,8 +105,11 @@ def _details(listing: Listing) -> dict[str, object]:
     return details
 
 
-def judge_zone_tests(subject: str, tests: Iterable[ZoneTest]) -> list[Finding]:
-    """A finding for each zone whose self-test failed: its answers are unknown this run."""
+def judge_zone_tests(tests: Iterable[ZoneTest]) -> list[Finding]:
+    """A finding for each zone whose self-test failed: its answers are unknown this run.
+
+    The subject is the zone: the same finding in every report of a run, easy to merge.
+    """
     findings: list[Finding] = []
     for test in tests:
         details: dict[str, object] = {
@@ -119,7 +122,7 @@ def judge_zone_tests(subject: str, tests: Iterable[ZoneTest]) -> list[Finding]:
         if test.health is ZoneHealth.REFUSED:
             findings.append(
                 codes.RBL_RESOLVER_REFUSED.finding(
-                    subject,
+                    test.zone,
                     f"{test.zone} refuses this resolver ({'; '.join(test.meanings)}): "
                     "its answers cannot be trusted.",
                     details={**details, "meanings": list(test.meanings)},
@@ -129,7 +132,7 @@ def judge_zone_tests(subject: str, tests: Iterable[ZoneTest]) -> list[Finding]:
         elif not test.health.trusted:
             findings.append(
                 codes.RBL_ZONE_BROKEN.finding(
-                    subject,
+                    test.zone,
                     f"{test.zone} {_HEALTH_TEXT[test.health]}; its answers count as unknown.",
                     details=details,
                     fix=LOCAL_RESOLVER_FIX
@@ -140,10 +143,10 @@ def judge_zone_tests(subject: str, tests: Iterable[ZoneTest]) -> list[Finding]:
     return findings
 
 
-def rewriting_finding(subject: str, probe: str) -> Finding:
-    """The resolver answered a name that cannot exist: it rewrites NXDOMAIN."""
+def rewriting_finding(probe: str) -> Finding:
+    """The resolver answered a name that cannot exist (the subject): it rewrites NXDOMAIN."""
     return codes.RBL_RESOLVER_REWRITES.finding(
-        subject,
+        probe,
         "The blocklist resolver answers names that do not exist (NXDOMAIN rewriting or a "
         "DNS blocker): blocklist answers through it are unreliable.",
         details={"probe": probe},
@@ -163,13 +166,13 @@ PUBLIC_RESOLVERS = frozenset(
 )  # fmt: skip
 
 
-def public_resolver_finding(subject: str, nameservers: Iterable[str]) -> Finding | None:
-    """A warning when the blocklist resolver is one of the big public resolvers."""
+def public_resolver_finding(nameservers: Iterable[str]) -> Finding | None:
+    """A warning when the blocklist resolver is one of the big public resolvers (the subject)."""
     public = sorted({_normal(h) for h in nameservers} & PUBLIC_RESOLVERS)
     if not public:
         return None
     return codes.RBL_PUBLIC_RESOLVER.finding(
-        subject,
+        ", ".join(public),
         "Blocklists are asked through a public resolver: Spamhaus refuses it or answers "
         "NXDOMAIN, so a listed IP can look clean.",
         details={"nameservers": public},
@@ -184,11 +187,11 @@ def _normal(host: str) -> str:
         return host
 
 
-def dead_zone_findings(subject: str, zones: Iterable[tuple[str, str]]) -> list[Finding]:
+def dead_zone_findings(zones: Iterable[tuple[str, str]]) -> list[Finding]:
     """One info finding per dead zone the user asked for: (zone, why it is dead)."""
     return [
         codes.RBL_DEAD_ZONE.finding(
-            subject, f"{zone} is dead and was not asked: {note}", details={"zone": zone}
+            zone, f"{zone} is dead and was not asked: {note}", details={"zone": zone}
         )
         for zone, note in zones
     ]
