@@ -69,8 +69,10 @@ async def test_suspension_reaches_every_host_and_resume_wakes_them(
     assert 590 < held.wait <= 600
     waiter = asyncio.create_task(two.changed(timeout=5.0))
     await asyncio.sleep(0.05)
+    seen = two.generation
     await one.resume(KEY)
     assert await waiter
+    assert await two.changed(timeout=5.0, since=seen)  # already happened: at once
     assert (await two.take_message(KEY, SLOW)).granted
 
 

@@ -340,9 +340,21 @@ class RedisBackend:
         """The override of ``key`` in force, if any (cached; refreshed on announcements)."""
         return await self._board.override(key)
 
-    async def changed(self, timeout: float) -> bool:
-        """Wait until a host announces a change or a slot is released (True), or ``timeout``."""
-        return await self._board.changed(timeout)
+    @property
+    def generation(self) -> int:
+        """Counts changes (announcements, released slots); read it before asking for budget."""
+        return self._board.generation
+
+    async def changed(self, timeout: float, *, since: int | None = None) -> bool:
+        """Wait until a host announces a change or a slot is released (True), or ``timeout``.
+
+        Example:
+            >>> seen = backend.generation  # doctest: +SKIP
+            >>> decision = await backend.take_message(key, limits)  # doctest: +SKIP
+            >>> if not decision.granted:  # doctest: +SKIP
+            ...     await backend.changed(decision.wait, since=seen)
+        """
+        return await self._board.changed(timeout, since=since)
 
 
 def _decision(status: int, wait_ms: int) -> Decision:

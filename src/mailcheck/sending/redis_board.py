@@ -38,6 +38,8 @@ class RedisBoard:
         self._suspensions: dict[str, float] = {}  # key -> monotonic deadline
         self._overrides: dict[str, tuple[float, dict[str, Any]]] = {}  # key -> (until, data)
         self._changed = asyncio.Event()
+        #: Counts announcements and released slots; see :meth:`changed`.
+        self.generation = 0
 
     def key(self, key: BudgetKey, part: str) -> str:
         """The Redis key of one part of a budget."""
@@ -64,8 +66,10 @@ class RedisBoard:
         self.wake()
 
     def wake(self) -> None:
-        """Wake the waiters of :meth:`changed`."""
+        """Wake the waiters of :meth:`changed` and count a new generation."""
+        self.generation += 1
         self._changed.set()
+        self._changed = asyncio.Event()
 
     async def suspend(
         self, key: BudgetKey, seconds: float, tenant: str | None, reason: str
@@ -150,11 +154,19 @@ class RedisBoard:
         self._overrides.pop(name, None)
         self.wake()
 
-    async def changed(self, timeout: float) -> bool:
-        """Wait for an announcement or a released slot (True), or ``timeout`` (False)."""
-        self._changed.clear()
+    async def changed(self, timeout: float, *, since: int | None = None) -> bool:
+        """Wait for an announcement or a released slot (True), or ``timeout`` (False).
+
+        Args:
+            timeout: seconds to wait at most.
+            since: a :attr:`generation` read before asking for budget; when something
+                changed since, return at once (nothing announced in between is missed).
+        """
+        if since is not None and since != self.generation:
+            return True
+        event = self._changed
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
-                await self._changed.wait()
+                await event.wait()
                 return True
         return False
