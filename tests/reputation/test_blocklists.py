@@ -297,3 +297,14 @@ async def test_run_findings_are_about_zones_and_equal_across_reports(
     b = [f for f in second.findings if f.code in run_codes]
     assert a == b
     assert {f.subject for f in a} == {f.details["zone"] for f in a}
+
+
+async def test_broken_zones_are_not_asked_again(
+    dns_server: DnsTestServer, checker: BlocklistChecker
+) -> None:
+    await checker.check_ip("203.0.113.10")
+    before = sum(1 for q in dns_server.log if q.name.endswith("refusing.bl.rep.test"))
+    report = await checker.check_ip("203.0.113.20")
+    after = sum(1 for q in dns_server.log if q.name.endswith("refusing.bl.rep.test"))
+    assert after == before
+    assert by_zone(report.listings)["refusing.bl.rep.test"].why is Why.ZONE_BROKEN  # type: ignore[attr-defined]

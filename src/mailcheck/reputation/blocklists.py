@@ -160,6 +160,10 @@ class BlocklistClient:
         except ParseError:
             return _listing(zone, subject, Decoded(state=ListingState.UNKNOWN,
                                                    why=Why.NOT_QUERYABLE))  # fmt: skip
+        if test.done() and not test.result().health.trusted:
+            # Known broken or refusing this run: asking again would only add load.
+            return _listing(zone, subject, Decoded(state=ListingState.UNKNOWN,
+                                                   why=Why.ZONE_BROKEN))  # fmt: skip
         decoded, txt = await self._ask(zone, name, with_txt=True)
         # Shielded: one caller giving up must not cancel the verdict the others wait for.
         verdict = test.result() if test.done() else await asyncio.shield(test)
