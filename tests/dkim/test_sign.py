@@ -8,12 +8,12 @@ import hashlib
 import time
 from pathlib import Path
 
+import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dkim
 from mailcheck.dkim.keys import generate_key, load_key_bytes
 from mailcheck.dkim.keystore import KeyStore
 from mailcheck.dkim.sign import DkimSigner

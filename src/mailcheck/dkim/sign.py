@@ -21,13 +21,13 @@ import re
 import time
 from collections.abc import Iterable, Sequence
 
+import dkim
 from dkim.canonicalization import (
     CanonicalizationPolicy,
     InvalidCanonicalizationPolicyError,
     Relaxed,
 )
 
-import dkim
 from mailcheck.dkim.canon import relaxed_body, relaxed_headers, select_headers
 from mailcheck.dkim.keys import DkimKey
 from mailcheck.errors import ParseError, SigningError

@@ -1,0 +1,148 @@
+"""``mailcheck dkim keygen|record|check|sign``: DKIM keys, their DNS record, signing.
+
+Private keys are written to files created 0600 and never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from mailcheck.cli import render
+from mailcheck.cli.common import (
+    add_dns_options,
+    add_output_options,
+    fails,
+    make_resolver,
+    print_json,
+)
+from mailcheck.dkim.keys import DkimDnsRecord, generate_key, load_key
+from mailcheck.dkim.publish import check_published
+from mailcheck.dkim.sign import DkimSigner
+from mailcheck.errors import ConfigError
+from mailcheck.lookup.domains import normalize_domain
+from mailcheck.model import to_dict
+
+
+def register(subparsers: Any) -> None:
+    """Add ``mailcheck dkim`` and its subcommands."""
+    parser = subparsers.add_parser(
+        "dkim", help="DKIM keys: generate, print the DNS record, check it, sign messages"
+    )
+    commands = parser.add_subparsers(dest="dkim_command", required=True)
+
+    keygen = commands.add_parser("keygen", help="generate a key (file 0600) and print its record")
+    keygen.add_argument("--domain", required=True)
+    keygen.add_argument("--selector", required=True)
+    keygen.add_argument("--type", choices=("rsa", "ed25519"), default="rsa")
+    keygen.add_argument("--bits", type=int, default=2048, help="RSA: 2048 (default), 3072, 4096")
+    keygen.add_argument("--force", action="store_true", help="allow RSA from 1024 to 2047 bits")
+    keygen.add_argument("--out", default=".", metavar="DIR", help="where DOMAIN.SELECTOR.pem goes")
+    _record_options(keygen)
+    keygen.set_defaults(run=run_keygen)
+
+    record = commands.add_parser("record", help="print the DNS record of a key file")
+    record.add_argument("keyfile", metavar="KEYFILE")
+    record.add_argument("--selector", required=True)
+    record.add_argument("--domain", required=True)
+    _record_options(record)
+    record.set_defaults(run=run_record)
+
+    check = commands.add_parser("check", help="is the key published at the selector?")
+    check.add_argument("--domain", required=True)
+    check.add_argument("--selector", required=True)
+    check.add_argument("--key", required=True, metavar="FILE")
+    add_dns_options(check)
+    add_output_options(check)
+    check.set_defaults(run=run_check)
+
+    sign = commands.add_parser(
+        "sign", help="sign a message (stdout); repeat --selector/--key to dual-sign"
+    )
+    sign.add_argument("--domain", required=True)
+    sign.add_argument("--selector", action="append", required=True)
+    sign.add_argument("--key", action="append", required=True, metavar="FILE")
+    sign.add_argument("--third-party", action="store_true", help="allow a From in another domain")
+    sign.add_argument("message", nargs="?", default="-", metavar="MESSAGE|-")
+    sign.set_defaults(run=run_sign)
+
+
+def _record_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--testing", action="store_true", help="add t=y (testing mode)")
+    parser.add_argument("--no-strict", action="store_true", help="leave out t=s")
+    parser.add_argument("--ttl", type=int, default=3600)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    """Generate a key, save it 0600, print its record."""
+    domain = normalize_domain(args.domain)
+    key = generate_key(args.type, bits=args.bits, force=args.force)
+    path = key.save(Path(args.out) / f"{domain}.{args.selector}.pem")
+    record = key.dns_record(
+        args.selector, domain, testing=args.testing, strict=not args.no_strict, ttl=args.ttl
+    )
+    _print_record(record, args.format, extra={"key_file": str(path), "key": repr(key)})
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    """Print the DNS record of an existing key file."""
+    key = load_key(args.keyfile)
+    record = key.dns_record(
+        args.selector,
+        normalize_domain(args.domain),
+        testing=args.testing,
+        strict=not args.no_strict,
+        ttl=args.ttl,
+    )
+    _print_record(record, args.format, extra={"key": repr(key)})
+    return 0
+
+
+def _print_record(record: DkimDnsRecord, fmt: str, *, extra: dict[str, str]) -> None:
+    if fmt == "json":
+        data = to_dict(record)
+        data.update(strings=list(record.strings), zone_line=record.zone_line(), **extra)
+        print_json(data)
+        return
+    for label, value in extra.items():
+        sys.stdout.write(f"# {label}: {value}\n")
+    sys.stdout.write(f"# name:  {record.name}\n# value: {record.value}\n{record.zone_line()}\n")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Compare the published record with the key; exit 1 on a finding at --fail-on."""
+    key = load_key(args.key)
+    resolver = make_resolver(args)
+    result = asyncio.run(check_published(args.domain, args.selector, key, resolver=resolver))
+    if args.format == "json":
+        print_json(to_dict(result))
+    else:
+        console = render.make_console(sys.stdout)
+        data = to_dict(result)
+        summary = "published, matches the key" if result.matches else result.name
+        render.print_lines(console, [render.check_line("dkim", data, summary)])
+        render.print_lines(console, render.findings_block(data["findings"]))
+    return 1 if fails(result.findings, args.fail_on) else 0
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    """Sign a message from a file or stdin; write the signed message to stdout."""
+    if len(args.selector) != len(args.key):
+        raise ConfigError("give one --selector per --key, in the same order")
+    keys = [(s, load_key(k)) for s, k in zip(args.selector, args.key, strict=True)]
+    signer = DkimSigner(args.domain, keys=keys, third_party=args.third_party)
+    if args.message == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(args.message).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{args.message}: cannot read ({exc.strerror})") from None
+    sys.stdout.buffer.write(signer.sign(data))
+    sys.stdout.buffer.flush()
+    return 0
