@@ -20,6 +20,7 @@ from mailcheck.errors import MailcheckError
 COMMAND_MODULES = (
     "mailcheck.cli.audit",
     "mailcheck.cli.ip",
+    "mailcheck.cli.dkim",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
