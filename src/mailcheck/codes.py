@@ -95,6 +95,22 @@ DKIM_KEY_TESTING = _code(
 DKIM_KEY_INVALID = _code(
     "dkim.key-invalid", E, "The key record at the selector does not parse", "RFC 6376 §3.6.1"
 )
+# The DNS audit of selectors (dkim/audit.py).
+DKIM_NO_SELECTOR_FOUND = _code(
+    "dkim.no-selector-found", I, "No DKIM key at the requested or common selectors"
+)
+DKIM_KEY_TOO_SHORT = _code(
+    "dkim.key-too-short", E, "RSA key under 1024 bits: signatures are invalid", "RFC 8301 §3.2"
+)
+DKIM_KEY_WEAK = _code("dkim.key-weak", W, "RSA key under 2048 bits", "RFC 8301 §3.2")
+DKIM_SHA1_ONLY = _code("dkim.sha1-only", E, "The key allows only rsa-sha1", "RFC 8301 §3.1")
+DKIM_MULTIPLE_RECORDS = _code(
+    "dkim.multiple-records", W, "Several key records at one selector", "RFC 6376 §3.6.2.2"
+)
+DKIM_CNAME = _code("dkim.cname", I, "The selector is delegated by CNAME", "RFC 6376 §3.6.2.1")
+DKIM_ED25519_ONLY = _code(
+    "dkim.ed25519-only", W, "Only Ed25519 keys: sign with RSA too", "RFC 8463 §4"
+)
 # --- end dkim -------------------------------------------------------------------------------
 
 # --- mx (section owned by mx.py) ------------------------------------------------------------

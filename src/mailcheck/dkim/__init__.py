@@ -3,6 +3,7 @@
 Shared by several modules; each adds its exports here.
 """
 
+from mailcheck.dkim.audit import DkimResult, SelectorResult, audit_dkim
 from mailcheck.dkim.keys import DkimDnsRecord, DkimKey, KeyType, generate_key, load_key
 from mailcheck.dkim.keystore import KeyStore
 from mailcheck.dkim.publish import (
@@ -21,10 +22,13 @@ __all__ = [
     "DkimKey",
     "DkimKeyRecord",
     "DkimResult",
+    "DkimResult",
     "DkimSignatureResult",
     "DkimSigner",
     "KeyStore",
     "KeyType",
+    "SelectorResult",
+    "audit_dkim",
     "PublishedKeyCheck",
     "RotationPlan",
     "check_published",
