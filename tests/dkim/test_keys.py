@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
+import datetime as dt
+import json
 import logging
 import os
 import pickle
@@ -13,6 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from mailcheck import DnsResolver
+from mailcheck.cli import dkim as dkim_cli
 from mailcheck.dkim.keys import (
     TXT_STRING_MAX,
     DkimKey,
@@ -22,7 +27,10 @@ from mailcheck.dkim.keys import (
     load_key_bytes,
     split_txt,
 )
+from mailcheck.dkim.publish import check_published, plan_rotation, rotation_selector
 from mailcheck.errors import KeyFileError
+from tests.dkim.dkimsign_helpers import DOMAIN, ED_KEY, RSA_KEY
+from tests.dnsserver import DnsTestServer
 
 DATA = Path(__file__).parent / "data"
 RFC8463_SEED = b"nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A="
@@ -211,3 +219,105 @@ def test_sign_digest_rsa_verifies(rsa_key: DkimKey) -> None:
     private.public_key().verify(
         rsa_key.sign_digest(digest), b"x", padding.PKCS1v15(), hashes.SHA256()
     )
+
+
+# --- check_published and rotation ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("selector", "key", "status", "codes"),
+    [
+        ("rsa", "rsa", "pass", []),
+        ("ed", "ed", "pass", []),
+        ("mismatch", "rsa", "fail", ["dkim.key-mismatch"]),
+        ("rsa", "ed", "fail", ["dkim.key-mismatch"]),
+        ("revoked", "rsa", "fail", ["dkim.key-revoked"]),
+        ("testing", "rsa", "warn", ["dkim.key-testing"]),
+        ("absent", "rsa", "fail", ["dkim.not-published"]),
+        ("nokey", "rsa", "fail", ["dkim.not-published"]),
+        ("garbage", "rsa", "fail", ["dkim.key-invalid"]),
+    ],
+)
+async def test_check_published(
+    resolver: DnsResolver, selector: str, key: str, status: str, codes: list[str]
+) -> None:
+    dkim_key = RSA_KEY if key == "rsa" else ED_KEY
+    result = await check_published(DOMAIN, selector, dkim_key, resolver=resolver)
+    assert result.status == status
+    assert [f.code for f in result.findings] == codes
+    assert result.name == f"{selector}._domainkey.{DOMAIN}"
+    if codes and codes[0] != "dkim.key-testing":
+        assert result.findings[0].fix == dkim_key.dns_record(selector, DOMAIN).zone_line()
+    if status == "pass":
+        assert result.matches is True
+    assert "PRIVATE" not in repr(result)
+
+
+async def test_check_published_temperror(dns_server: DnsTestServer) -> None:
+    dns_server.behave("rsa._domainkey.dkimsign.test", servfail=True)
+    resolver = DnsResolver([dns_server.address], timeout=0.5)
+    result = await check_published(DOMAIN, "rsa", RSA_KEY, resolver=resolver)
+    assert result.status == "unknown"
+    assert [f.code for f in result.findings] == ["dkim.temperror"]
+    assert result.matches is None
+
+
+def test_rotation_selector() -> None:
+    assert rotation_selector(dt.date(2026, 11, 22)) == "202611"
+    assert rotation_selector(dt.date(2026, 11, 22), taken=["202611"]) == "202611b"
+    assert rotation_selector(dt.date(2026, 1, 2), prefix="mc") == "mc202601"
+
+
+def test_plan_rotation() -> None:
+    now = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+    plan = plan_rotation("Example.org", ED_KEY, old_selector="202605", now=now, ttl=600)
+    assert plan.new_selector == "202611"
+    assert plan.new_record == ED_KEY.dns_record("202611", "example.org", ttl=600)
+    assert plan.switch_after == now + dt.timedelta(seconds=600)
+    assert plan.revoke_after == plan.switch_after + dt.timedelta(days=7)
+    assert plan.revoke_record is not None
+    assert plan.revoke_record.name == "202605._domainkey.example.org"
+    assert plan.revoke_record.value.endswith("p=")
+    again = plan_rotation("example.org", ED_KEY, old_selector="202611", now=now)
+    assert again.new_selector == "202611b"
+    first = plan_rotation("example.org", RSA_KEY, now=now)
+    assert first.revoke_record is None
+    assert first.revoke_after is None
+
+
+# --- mailcheck dkim -----------------------------------------------------------------------------
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    dkim_cli.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+def test_cli_keygen_and_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["dkim", "keygen", "--domain", "example.org", "--selector", "202611"]
+    assert _cli([*argv, "--type", "ed25519", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    path = tmp_path / "example.org.202611.pem"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    key = load_key(path)
+    assert key.dns_record("202611", "example.org").zone_line() in out
+    assert "PRIVATE" not in out
+    argv = ["dkim", "record", str(path), "--selector", "202611", "--domain", "example.org"]
+    assert _cli([*argv, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["value"] == key.record()
+    assert data["name"] == "202611._domainkey.example.org"
+    with pytest.raises(KeyFileError):
+        _cli(["dkim", "keygen", "--domain", "example.org", "--selector", "x", "--bits", "1024"])
+
+
+def test_cli_check(dns_server: DnsTestServer, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["dkim", "check", "--domain", DOMAIN, "--key", str(DATA / "dkimsign.test.rsa.pem")]
+    dns = ["--nameserver", dns_server.address, "--timeout", "1"]
+    assert _cli([*base, "--selector", "rsa", *dns]) == 0
+    assert _cli([*base, "--selector", "mismatch", *dns, "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{") :])["findings"][0]["code"] == "dkim.key-mismatch"

@@ -291,3 +291,32 @@ def test_relaxed_headers_equal_dkimpy(headers: list[tuple[bytes, bytes]]) -> Non
     from mailcheck.dkim.canon import relaxed_headers
 
     assert relaxed_headers(headers) == Relaxed.canonicalize_headers(headers)
+
+
+def test_cli_sign_dual(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], dns_server: DnsTestServer
+) -> None:
+    import argparse
+
+    from mailcheck.cli import dkim as dkim_cli
+
+    message = tmp_path / "m.eml"
+    message.write_bytes(MESSAGE)
+    parser = argparse.ArgumentParser()
+    dkim_cli.register(parser.add_subparsers())
+    args = parser.parse_args(
+        ["dkim", "sign", "--domain", DOMAIN,
+         "--selector", "rsa", "--key", str(DATA / "dkimsign.test.rsa.pem"),
+         "--selector", "ed", "--key", str(DATA / "dkimsign.test.ed.pem"), str(message)]
+    )  # fmt: skip
+    assert args.run(args) == 0
+    signed = capsysbinary.readouterr().out
+    assert signed.count(b"DKIM-Signature:") == 2
+    dnsfunc = dkimpy_dnsfunc(dns_server.address)
+    assert all(dkim.DKIM(signed).verify(idx=i, dnsfunc=dnsfunc) for i in (0, 1))
+    args = parser.parse_args(
+        ["dkim", "sign", "--domain", DOMAIN, "--selector", "rsa", "--selector", "ed",
+         "--key", str(DATA / "dkimsign.test.rsa.pem"), str(message)]
+    )  # fmt: skip
+    with pytest.raises(ConfigError):
+        args.run(args)

@@ -179,3 +179,36 @@ def test_hostile_messages_never_raise(lines: list[bytes], body: bytes) -> None:
     message = b"\r\n".join(lines) + b"\r\n\r\n" + body
     results = asyncio.run(verify_dkim(message, resolver=_ZONE_RESOLVER))
     assert all(r.result is not DkimResult.PASS for r in results)
+
+
+_RECORDS = {
+    b"rsa._domainkey.dkimsign.test.": RSA_KEY.record().encode(),
+    b"ed._domainkey.dkimsign.test.": ED_KEY.record().encode(),
+}
+_SIGNED = DkimSigner(DOMAIN, "rsa", RSA_KEY).sign(MESSAGE)
+_SIGNED_SIMPLE = DkimSigner(DOMAIN, "ed", ED_KEY, canonicalization="simple/simple").sign(MESSAGE)
+
+
+def _dkimpy_says(message: bytes) -> bool:
+    try:
+        return bool(dkim.verify(message, dnsfunc=lambda name, timeout=5: _RECORDS.get(name)))
+    except (dkim.DKIMException, IndexError):  # IndexError: dkimpy's parser on bad input
+        return False
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from([_SIGNED, _SIGNED_SIMPLE]),
+    st.lists(
+        st.tuples(st.integers(min_value=0), st.sampled_from([b" ", b"\t", b"x", b"\r\n", b""])),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_same_verdict_as_dkimpy(message: bytes, edits: list[tuple[int, bytes]]) -> None:
+    for position, insert in edits:
+        at = position % len(message)
+        message = message[:at] + insert + message[at + (1 if insert == b"" else 0) :]
+    results = asyncio.run(verify_dkim(message, resolver=_ZONE_RESOLVER))
+    ours = bool(results) and results[0].result is DkimResult.PASS
+    assert ours == _dkimpy_says(message)

@@ -122,7 +122,8 @@ async def verify_dkim(
     try:
         header_block, body = split_message(data)
         headers = [(n, v) for n, v in dkim.rfc822_parse(header_block + b"\r\n")[0]]
-    except (dkim.DKIMException, SigningError):
+    except (dkim.DKIMException, SigningError, IndexError):
+        # IndexError: dkimpy's parser fails on a message starting with a continuation line.
         return ()
     positions = [i for i, (n, _) in enumerate(headers) if n.lower() == b"dkim-signature"]
     signatures = [_read_signature(i, headers[i][1], now) for i in positions]
