@@ -146,17 +146,20 @@ def bench_verify(signed: bytes, address: str, seconds: float) -> dict[str, float
         answer = plain.resolve(name.decode(), "TXT", lifetime=timeout)
         return b"".join(answer[0].strings)
 
-    async def ours(count: int) -> float:
-        resolver = DnsResolver([address], timeout=5)
-        await verify_dkim(signed, resolver=resolver)
-        start = time.perf_counter()
-        for _ in range(count):
-            await verify_dkim(signed, resolver=resolver)
-        return count / (time.perf_counter() - start)
-
-    theirs = rate(lambda: dkim.verify(signed, dnsfunc=get_txt), seconds)
-    estimate = max(10, int(theirs * seconds * 3))
-    return {"mailcheck": asyncio.run(ours(estimate)), "dkimpy": theirs}
+    loop = asyncio.new_event_loop()
+    resolver = DnsResolver([address], timeout=5)
+    try:
+        return best_rates(
+            {
+                "mailcheck": lambda: loop.run_until_complete(
+                    verify_dkim(signed, resolver=resolver)
+                ),
+                "dkimpy": lambda: dkim.verify(signed, dnsfunc=get_txt),
+            },
+            seconds,
+        )
+    finally:
+        loop.close()
 
 
 def main() -> None:
