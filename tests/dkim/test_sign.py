@@ -5,15 +5,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import time
 from pathlib import Path
 
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
+from dkim.canonicalization import Simple
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailcheck.dkim.canon import relaxed_body, relaxed_headers
 from mailcheck.dkim.keys import generate_key, load_key_bytes
 from mailcheck.dkim.keystore import KeyStore
 from mailcheck.dkim.sign import DkimSigner
@@ -76,16 +79,25 @@ def test_rfc8463_ed25519_vector() -> None:
 
 
 def test_rfc6376_canonicalization_example() -> None:
-    # RFC 6376 §3.4.6: the example's body, relaxed, is " C\r\nD E\r\n".
-    message = b"From: a@dkimsign.test\r\nA: X\r\nB : Y\t\r\n\tZ  \r\n\r\n C \r\nD \t E\r\n\r\n\r\n"
-    with pytest.raises(SigningError):  # "B :" is obsolete syntax we refuse to sign
-        SIGNER.signatures(message)
-    message = message.replace(b"B : Y", b"B: Y")
-    expected = base64.b64encode(hashlib.sha256(b" C\r\nD E\r\n").digest())
-    assert _tags(SIGNER.signatures(message)[0])[b"bh"] == expected
+    vector = json.loads((DATA / "rfc6376-canonicalization.json").read_text())
+    message = vector["message"].encode()
+    _, body = message.split(b"\r\n\r\n", 1)
+    headers = [(b"A", b" X\r\n"), (b"B ", b" Y\t\r\n\tZ  \r\n")]
+    assert b"".join(n + b":" + v for n, v in relaxed_headers(headers)) == (
+        vector["relaxed_headers"].encode()
+    )
+    assert relaxed_body(body) == vector["relaxed_body"].encode()
+    assert Simple.canonicalize_body(body) == vector["simple_body"].encode()
+    # Through the signer: "B :" is obsolete syntax it refuses; with "B:" the body hashes match.
+    signed = b"From: a@dkimsign.test\r\n" + message
+    with pytest.raises(SigningError):
+        SIGNER.signatures(signed)
+    signed = signed.replace(b"B : Y", b"B: Y")
+    expected = base64.b64encode(hashlib.sha256(vector["relaxed_body"].encode()).digest())
+    assert _tags(SIGNER.signatures(signed)[0])[b"bh"] == expected
     simple = DkimSigner(DOMAIN, "rsa", RSA_KEY, canonicalization="relaxed/simple")
-    expected = base64.b64encode(hashlib.sha256(b" C \r\nD \t E\r\n").digest())
-    assert _tags(simple.signatures(message)[0])[b"bh"] == expected
+    expected = base64.b64encode(hashlib.sha256(vector["simple_body"].encode()).digest())
+    assert _tags(simple.signatures(signed)[0])[b"bh"] == expected
 
 
 def test_header_list_oversigns_and_covers_list_unsubscribe() -> None:
