@@ -69,6 +69,41 @@ DOMAIN_PARKED = _code(
 # --- end spf --------------------------------------------------------------------------------
 
 # --- dmarc (section owned by dmarc/) --------------------------------------------------------
+DMARC_TEMPERROR = _code("dmarc.temperror", W, "The DMARC policy could not be checked (DNS failure)")
+DMARC_MISSING = _code("dmarc.missing", E, "No DMARC record", "RFC 9989 §4.10")
+DMARC_MULTIPLE_RECORDS = _code(
+    "dmarc.multiple-records", E, "Several DMARC records: none applies", "RFC 9989 §4.10"
+)
+DMARC_SYNTAX_ERROR = _code(
+    "dmarc.syntax-error", E, "The DMARC record does not parse", "RFC 9989 §4.7"
+)
+DMARC_TXT_AND_CNAME = _code(
+    "dmarc.txt-and-cname", E, "CNAME and TXT at the same _dmarc name", "RFC 1034 §3.6.2"
+)
+DMARC_INHERITED = _code(
+    "dmarc.inherited", I, "The policy is inherited from a parent domain", "RFC 9989 §4.10"
+)
+DMARC_NO_POLICY = _code("dmarc.no-policy", W, "The record has no p= tag", "RFC 9989 §4.7")
+DMARC_POLICY_NONE = _code(
+    "dmarc.policy-none", W, "The policy is none (monitoring only)", "RFC 9989 §4.7"
+)
+DMARC_SUBDOMAIN_WEAKER = _code(
+    "dmarc.subdomain-weaker", W, "sp= or np= is weaker than p=", "RFC 9989 §4.7; RFC 9091"
+)
+DMARC_NO_RUA = _code("dmarc.no-rua", W, "No aggregate report address (rua=)", "RFC 9990")
+DMARC_TESTING = _code("dmarc.testing", W, "Testing mode (t=y)", "RFC 9989 §4.7")
+DMARC_REMOVED_TAG = _code(
+    "dmarc.removed-tag", I, "A tag RFC 9989 removed (pct, rf, ri)", "RFC 9989 §A.6"
+)
+DMARC_REPORT_NOT_AUTHORIZED = _code(
+    "dmarc.report-not-authorized",
+    W,
+    "An external report destination has not authorised the reports",
+    "RFC 9990 §3.2.3",
+)
+DMARC_REPORT_NO_MX = _code(
+    "dmarc.report-no-mx", W, "A report destination cannot receive mail", "RFC 9990 §3.2.3"
+)
 # --- end dmarc ------------------------------------------------------------------------------
 
 # --- dkim keys in DNS (section owned by dkim/record.py, dkim/audit.py) -----------------------
