@@ -238,9 +238,11 @@ async def _destinations(
         for uri in (*record.rua, *record.ruf)
         if uri.domain and uri.domain != org and not uri.domain.endswith("." + org)
     }
+    # RFC 9990 §3.2.3: the destination authorises the domain that published the record.
+    owner = (discovery.location or f"_dmarc.{domain}").removeprefix("_dmarc.")
     async with asyncio.TaskGroup() as group:
         tasks = [
-            group.create_task(_destination(domain, dest, resolver)) for dest in sorted(external)
+            group.create_task(_destination(owner, dest, resolver)) for dest in sorted(external)
         ]
     return [f for task in tasks for f in task.result()]
 
