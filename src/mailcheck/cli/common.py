@@ -11,6 +11,7 @@ from typing import Any
 from mailcheck.errors import ConfigError
 from mailcheck.lookup import DnsResolver, Resolver, ZoneResolver
 from mailcheck.model import Finding, Severity
+from mailcheck.reputation import BlocklistChecker, load_catalogue
 
 
 def add_dns_options(parser: argparse.ArgumentParser, *, zones: bool = True) -> None:
@@ -45,6 +46,39 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         default="error",
         help="exit 1 when a finding has this severity or worse (default: error)",
     )
+
+
+def add_blocklist_options(parser: argparse.ArgumentParser) -> None:
+    """``--lists``, ``--no-builtin-lists`` and ``--rbl-nameserver``."""
+    parser.add_argument(
+        "--lists",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a TOML file adding or overriding blocklist zones (access keys too; repeatable)",
+    )
+    parser.add_argument(
+        "--no-builtin-lists",
+        action="store_true",
+        help="use only the zones of the --lists files, not the built-in catalogue",
+    )
+    parser.add_argument(
+        "--rbl-nameserver",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="resolver for blocklist queries: a local recursive resolver, never a public one "
+        "(default: --nameserver)",
+    )
+
+
+def make_blocklist_checker(args: argparse.Namespace, resolver: Resolver) -> BlocklistChecker:
+    """The blocklist checker the options ask for (one per run: zones self-test once)."""
+    rbl_resolver = (
+        DnsResolver(args.rbl_nameserver, timeout=args.timeout) if args.rbl_nameserver else None
+    )
+    catalogue = load_catalogue(*args.lists, builtin=not args.no_builtin_lists)
+    return BlocklistChecker(resolver=resolver, blocklist_resolver=rbl_resolver, catalogue=catalogue)
 
 
 def make_resolver(args: argparse.Namespace) -> Resolver:

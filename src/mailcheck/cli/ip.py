@@ -15,15 +15,16 @@ from rich.text import Text
 
 from mailcheck.cli import render
 from mailcheck.cli.common import (
+    add_blocklist_options,
     add_dns_options,
     add_output_options,
     fails,
+    make_blocklist_checker,
     make_resolver,
     print_json,
 )
 from mailcheck.errors import ConfigError, MailcheckError
-from mailcheck.lookup import DnsResolver
-from mailcheck.reputation import BlocklistChecker, IpReport, ListingState, load_catalogue
+from mailcheck.reputation import BlocklistChecker, IpReport, ListingState
 
 DEFAULT_CONCURRENCY = 50
 
@@ -39,26 +40,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("ips", nargs="*", metavar="IP")
     parser.add_argument("--helo", metavar="NAME", help="the HELO/EHLO name the host announces")
-    parser.add_argument(
-        "--lists",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a TOML file adding or overriding blocklist zones (access keys too; repeatable)",
-    )
-    parser.add_argument(
-        "--no-builtin-lists",
-        action="store_true",
-        help="use only the zones of the --lists files, not the built-in catalogue",
-    )
-    parser.add_argument(
-        "--rbl-nameserver",
-        action="append",
-        default=[],
-        metavar="HOST[:PORT]",
-        help="resolver for blocklist queries: a local recursive resolver, never a public one "
-        "(default: --nameserver)",
-    )
+    add_blocklist_options(parser)
     parser.add_argument(
         "--from-file", metavar="FILE", help="check the IPs listed in FILE ('IP [HELO]' a line)"
     )
@@ -89,12 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 def make_checker(args: argparse.Namespace) -> BlocklistChecker:
     """The checker the options ask for: resolvers and catalogue."""
-    resolver = make_resolver(args)
-    rbl_resolver = (
-        DnsResolver(args.rbl_nameserver, timeout=args.timeout) if args.rbl_nameserver else None
-    )
-    catalogue = load_catalogue(*args.lists, builtin=not args.no_builtin_lists)
-    return BlocklistChecker(resolver=resolver, blocklist_resolver=rbl_resolver, catalogue=catalogue)
+    return make_blocklist_checker(args, make_resolver(args))
 
 
 async def _single(
