@@ -3,7 +3,7 @@
 Shared by several modules; each adds its exports here.
 """
 
-from mailcheck.dkim.audit import DkimResult, SelectorResult, audit_dkim
+from mailcheck.dkim.audit import DkimAuditResult, SelectorResult, audit_dkim
 from mailcheck.dkim.keys import DkimDnsRecord, DkimKey, KeyType, generate_key, load_key
 from mailcheck.dkim.keystore import KeyStore
 from mailcheck.dkim.publish import (
@@ -18,19 +18,19 @@ from mailcheck.dkim.sign import DkimSigner
 from mailcheck.dkim.verify import DkimResult, DkimSignatureResult, verify_dkim
 
 __all__ = [
+    "DkimAuditResult",
     "DkimDnsRecord",
     "DkimKey",
     "DkimKeyRecord",
-    "DkimResult",
     "DkimResult",
     "DkimSignatureResult",
     "DkimSigner",
     "KeyStore",
     "KeyType",
-    "SelectorResult",
-    "audit_dkim",
     "PublishedKeyCheck",
     "RotationPlan",
+    "SelectorResult",
+    "audit_dkim",
     "check_published",
     "generate_key",
     "load_key",

@@ -67,7 +67,7 @@ class SelectorResult:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class DkimResult(CheckResult):
+class DkimAuditResult(CheckResult):
     """The DKIM key audit of a domain: every selector found (and every one requested)."""
 
     selectors: tuple[SelectorResult, ...] = ()
@@ -89,7 +89,7 @@ async def audit_dkim(
     resolver: Resolver,
     selectors: Sequence[str] = (),
     probe: bool = True,
-) -> DkimResult:
+) -> DkimAuditResult:
     """Fetch and judge the keys of the requested selectors and of common ones, concurrently."""
     requested = tuple(dict.fromkeys(s.strip().lower() for s in selectors if s.strip()))
     probed = tuple(s for s in probe_selectors() if s not in requested) if probe else ()
@@ -102,7 +102,7 @@ async def audit_dkim(
     shown = tuple(r for r in results if r.requested or r.found or r.status is CheckStatus.UNKNOWN)
     findings = [f for r in shown for f in r.findings]
     findings.extend(_judge_domain(domain, shown))
-    return DkimResult(
+    return DkimAuditResult(
         status=status_of(findings),
         findings=sort_findings(findings),
         selectors=shown,
