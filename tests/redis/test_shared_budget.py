@@ -3,7 +3,8 @@
 One scenario runs once per module: three hosts take a 15 msg/s budget (burst 3) as fast as
 it is granted; Redis is stopped mid-run and started again. The tests then read what every
 host did. Bounds are the budget's own (GCRA: no window of ``w`` seconds holds more than
-``burst + rate * w`` grants) plus one grant of slack for the scheduling of the processes.
+``burst + rate * w`` grants) plus two grants of slack: times are taken by the processes,
+which a loaded machine may schedule late.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.redis.hosts import Host, max_in_window, message_times
 from tests.redis_server import RedisTestServer
 
 RATE, BURST, HOSTS = 15.0, 3, 3
-SLACK = 1
+SLACK = 2
 
 Scenario = dict[str, Any]
 

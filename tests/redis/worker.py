@@ -29,8 +29,14 @@ async def run(args: argparse.Namespace) -> None:
     def on_event(event: BackendEvent) -> None:
         emit(args.host, "mode", event=event.kind)
 
+    # A killed Redis closes the sockets at once; the long timeout only keeps a loaded test
+    # machine from faking an outage.
     backend = RedisBackend(
-        args.url, expected_hosts=args.hosts, lease_ttl=args.lease_ttl, on_event=on_event
+        args.url,
+        expected_hosts=args.hosts,
+        lease_ttl=args.lease_ttl,
+        socket_timeout=2.0,
+        on_event=on_event,
     )
     async with backend:
         if args.connections:
