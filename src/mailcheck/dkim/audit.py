@@ -163,6 +163,8 @@ def judge_selector(base: SelectorResult, answer: DnsAnswer) -> SelectorResult:
                 fix="Keep one key record per selector.",
             )
         )
+        # Which key a verifier sees is a matter of chance: judging one would mislead.
+        return _finish(found, findings)
     if answer.cname_chain:
         findings.append(
             codes.DKIM_CNAME.finding(
@@ -230,9 +232,7 @@ def judge_key(base: SelectorResult, record: DkimKeyRecord) -> list[Finding]:
     return findings
 
 
-def _rsa_size(
-    subject: str, selector: str, bits: int, details: Mapping[str, Any]
-) -> list[Finding]:
+def _rsa_size(subject: str, selector: str, bits: int, details: Mapping[str, Any]) -> list[Finding]:
     if bits < RSA_MIN_BITS:
         return [
             codes.DKIM_KEY_TOO_SHORT.finding(
