@@ -28,7 +28,8 @@ async def drain(
         tenant, item = popped
         decision = await backend.take_message(KEY, LIMITS, tenant=tenant)
         if not decision.granted:
-            queue.push(tenant, item)  # back in line: the tenant is held elsewhere
+            queue.push(tenant, item)  # back in line
+            assert decision.suspended == "tenant"  # the budget itself is only saturated
             queue.suspend(tenant, until=loop.time() + decision.wait)
             continue
         await asyncio.sleep(decision.wait)
@@ -63,5 +64,6 @@ async def test_tenant_scoped_reply_holds_only_that_tenant(redis_server: RedisTes
         sent = await drain(queue, backend, 10, {"asso-a": reply})
         assert sent == {"asso-a": 1, "asso-b": 9}
         # Every host now holds asso-a at this provider, and only asso-a.
-        assert (await other_host.take_message(KEY, LIMITS, tenant="asso-a")).suspended
+        held = await other_host.take_message(KEY, LIMITS, tenant="asso-a")
+        assert held.suspended == "tenant"
         assert (await other_host.take_message(KEY, LIMITS, tenant="asso-b")).granted

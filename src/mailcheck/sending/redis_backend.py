@@ -43,13 +43,15 @@ class Decision:
             slot; 0 = now), the connection may open now.
         wait: when granted, the delay of the reserved slot; otherwise seconds to wait before
             asking again.
-        suspended: the budget (or the tenant) is suspended for ``wait`` seconds.
+        suspended: ``"budget"`` when the whole budget is suspended for ``wait`` seconds,
+            ``"tenant"`` when only the tenant is (hold that tenant, serve the others), else
+            empty.
         shared: decided by Redis (True) or by the local fallback share (False).
     """
 
     granted: bool
     wait: float = 0.0
-    suspended: bool = False
+    suspended: str = ""
     shared: bool = True
 
 
@@ -203,9 +205,9 @@ class RedisBackend:
         reserve: float,
     ) -> Decision:
         now = time.monotonic()
-        held = self._board.local_suspension(key, tenant)
+        held, scope = self._board.local_suspension(key, tenant)
         if held > 0:
-            return Decision(granted=False, wait=held, suspended=True, shared=False)
+            return Decision(granted=False, wait=held, suspended=scope, shared=False)
         share = self._solo if key[1] in self._local_groups else self._share
         names = tuple(self._board.key(key, f"rate:{name}") for name, _ in limits)
         granted, wait = share.take(names, tuple(limit for _, limit in limits), now, reserve)
@@ -251,9 +253,9 @@ class RedisBackend:
         self, key: BudgetKey, lease_id: str, limit: int, rate: Gcra | None
     ) -> Lease | Decision:
         now = time.monotonic()
-        held = self._board.local_suspension(key, None)
+        held, scope = self._board.local_suspension(key, None)
         if held > 0:
-            return self._count(Decision(granted=False, wait=held, suspended=True, shared=False))
+            return self._count(Decision(granted=False, wait=held, suspended=scope, shared=False))
         solo = key[1] in self._local_groups
         # Every live connection of this host counts, including those leased from Redis before
         # it went away: the share bounds what this host holds, not what it opened since.
@@ -277,9 +279,9 @@ class RedisBackend:
 
     async def release(self, lease: Lease, /) -> None:
         """Give a connection slot back (at close of the connection)."""
-        if self._leases.pop(lease.lease_id, None) is None or not lease.shared:
+        if self._leases.pop(lease.lease_id, None) is None:
             return
-        if self._link.available:
+        if lease.shared and self._link.available:
             try:
                 self._link.round_trips += 1
                 await self._link.client.zrem(self._board.key(lease.key, "leases"), lease.lease_id)
@@ -360,4 +362,5 @@ class RedisBackend:
 def _decision(status: int, wait_ms: int) -> Decision:
     if status == 1:
         return Decision(granted=True, wait=wait_ms / 1000)
-    return Decision(granted=False, wait=wait_ms / 1000, suspended=status == -1)
+    suspended = {-1: "budget", -2: "tenant"}.get(status, "")
+    return Decision(granted=False, wait=wait_ms / 1000, suspended=suspended)

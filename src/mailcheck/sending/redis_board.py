@@ -19,6 +19,9 @@ from mailcheck.sending.redis_link import RedisLink
 #: Budgets are keyed by (egress IP, provider group).
 BudgetKey = tuple[str, str]
 
+#: What each of :meth:`RedisBoard.suspension_keys` suspends.
+SCOPES = ("budget", "tenant")
+
 #: Seconds an absent override stays cached (announcements refresh it sooner).
 ABSENT_CACHE = 5.0
 
@@ -54,11 +57,18 @@ class RedisBoard:
             keys.append(f"{self._prefix}tenant:{key[1]}:{tenant}:suspend")
         return keys
 
-    def local_suspension(self, key: BudgetKey, tenant: str | None) -> float:
-        """Seconds the budget (or tenant) is still suspended in this host's view."""
+    def local_suspension(self, key: BudgetKey, tenant: str | None) -> tuple[float, str]:
+        """Seconds the budget (or tenant) is still suspended in this host's view, and which.
+
+        Returns:
+            ``(seconds, scope)``: scope ``"budget"`` or ``"tenant"``; ``(0.0, "")`` if free.
+        """
         now = time.monotonic()
-        deadlines = [self._suspensions.get(k, 0.0) for k in self.suspension_keys(key, tenant)]
-        return max(0.0, max(deadlines) - now)
+        names = self.suspension_keys(key, tenant)
+        pairs = zip(names, SCOPES, strict=False)  # no tenant: the budget key only
+        held = [(self._suspensions.get(name, 0.0) - now, scope) for name, scope in pairs]
+        seconds, scope = max(held)
+        return (seconds, scope) if seconds > 0 else (0.0, "")
 
     def forget_overrides(self) -> None:
         """Drop cached overrides (they may have changed while Redis was unreachable)."""

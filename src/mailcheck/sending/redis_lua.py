@@ -3,7 +3,7 @@
 Every script reads ``redis.call('TIME')``, so hosts with skewed clocks share one budget
 correctly. Times inside Redis are integer microseconds (rates) or milliseconds (leases).
 Each script answers ``{status, wait_ms}``: status 1 = granted, 0 = wait ``wait_ms``,
--1 = suspended for ``wait_ms`` more.
+-1 = the budget is suspended for ``wait_ms`` more, -2 = only the tenant is.
 
 GCRA (generic cell rate algorithm): a limit of ``count`` per ``period`` has an emission
 interval ``T = period / count`` and a tolerance ``tau = (burst - 1) * T``. A request is
@@ -13,18 +13,19 @@ allowed when ``max(TAT, now) - tau <= now``; it then moves the theoretical arriv
 
 from __future__ import annotations
 
-# Shared prelude: the server clock, and the longest suspension among KEYS[1..nsusp].
+# Shared prelude: the server clock, and the longest suspension among KEYS[first..last]
+# with its index.
 _PRELUDE = """
 local t = redis.call('TIME')
 local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local now_ms = math.floor(now_us / 1000)
 local function suspended(first, last)
-  local longest = 0
+  local longest, which = 0, 0
   for i = first, last do
     local ttl = redis.call('PTTL', KEYS[i])
-    if ttl > longest then longest = ttl end
+    if ttl > longest then longest, which = ttl, i end
   end
-  return longest
+  return longest, which
 end
 local function gcra_wait(key, interval, tolerance, qty)
   local tat = tonumber(redis.call('GET', key)) or now_us
@@ -47,8 +48,8 @@ MESSAGE = (
 local nsusp = tonumber(ARGV[1])
 local qty = tonumber(ARGV[2])
 local reserve = tonumber(ARGV[3])
-local held = suspended(1, nsusp)
-if held > 0 then return {-1, held} end
+local held, which = suspended(1, nsusp)
+if held > 0 then return {which == 1 and -1 or -2, held} end
 local wait, tats = 0, {}
 for i = nsusp + 1, #KEYS do
   local a = 4 + (i - nsusp - 1) * 2
