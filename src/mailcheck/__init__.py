@@ -5,6 +5,7 @@ The public face of the library; see ``docs/api.md``.
 
 from __future__ import annotations
 
+from mailcheck.authresults import read_authentication_results
 from mailcheck.errors import (
     ConfigError,
     DeliveryError,
@@ -18,6 +19,7 @@ from mailcheck.errors import (
 from mailcheck.lookup import DnsAnswer, DnsResolver, DnsStatus, Resolver, ZoneResolver
 from mailcheck.model import CheckResult, CheckStatus, Finding, Severity, to_dict
 from mailcheck.reputation import IpReport, check_ip
+from mailcheck.verify import VerifyResult, verify_message, verify_message_sync
 
 __version__ = "0.1.0"
 
@@ -39,8 +41,12 @@ __all__ = [
     "Severity",
     "SigningError",
     "TempError",
+    "VerifyResult",
     "ZoneResolver",
     "__version__",
     "check_ip",
+    "read_authentication_results",
     "to_dict",
+    "verify_message",
+    "verify_message_sync",
 ]

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "mailcheck.cli.audit",
     "mailcheck.cli.ip",
     "mailcheck.cli.dkim",
+    "mailcheck.cli.verify",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
