@@ -66,6 +66,47 @@ DOMAIN_PARKED = _code(
 )
 
 # --- spf (section owned by spf/) ------------------------------------------------------------
+SPF_TEMPERROR = _code(
+    "spf.temperror", W, "SPF could not be checked (DNS failure)", "RFC 7208 §2.6.6"
+)
+SPF_MISSING = _code("spf.missing", E, "No SPF record", "RFC 7208 §4.5")
+SPF_MULTIPLE_RECORDS = _code(
+    "spf.multiple-records", E, "Several SPF records: permerror", "RFC 7208 §4.5"
+)
+SPF_SYNTAX_ERROR = _code("spf.syntax-error", E, "The SPF record does not parse", "RFC 7208 §12")
+SPF_TYPE99 = _code("spf.type99", I, "An SPF (type 99) record is published", "RFC 7208 §3.1")
+SPF_LOOKUP_LIMIT = _code(
+    "spf.lookup-limit", E, "More than 10 DNS-querying terms", "RFC 7208 §4.6.4"
+)
+SPF_VOID_LOOKUP_LIMIT = _code(
+    "spf.void-lookup-limit", E, "More than 2 void lookups", "RFC 7208 §4.6.4"
+)
+SPF_MX_TOO_MANY_HOSTS = _code(
+    "spf.mx-too-many-hosts", E, "An mx term names more than 10 hosts", "RFC 7208 §4.6.4"
+)
+SPF_INCLUDE_LOOP = _code("spf.include-loop", E, "An include/redirect loop", "RFC 7208 §5.2")
+SPF_INCLUDE_MISSING = _code(
+    "spf.include-missing", E, "An include or redirect target has no SPF record", "RFC 7208 §5.2"
+)
+SPF_PASS_ALL = _code("spf.pass-all", E, "+all authorises every host", "RFC 7208 §5.1")
+SPF_NEUTRAL_ALL = _code("spf.neutral-all", W, "?all protects nothing", "RFC 7208 §5.1")
+SPF_NO_ALL = _code("spf.no-all", W, "No all mechanism: the default is neutral", "RFC 7208 §4.7")
+SPF_PTR = _code("spf.ptr", W, "The ptr mechanism is deprecated", "RFC 7208 §5.5")
+SPF_BROAD_NETWORK = _code(
+    "spf.broad-network", W, "An over-broad network is authorised", "RFC 7208 §5.6"
+)
+SPF_RECORD_TOO_LONG = _code(
+    "spf.record-too-long", W, "The TXT answer does not fit a 512-byte UDP reply", "RFC 7208 §3.4"
+)
+SPF_STRING_TOO_LONG = _code(
+    "spf.string-too-long", E, "A TXT character-string over 255 bytes", "RFC 7208 §3.3"
+)
+SPF_REDIRECT_WITH_ALL = _code(
+    "spf.redirect-with-all", W, "redirect is ignored beside all", "RFC 7208 §6.1"
+)
+SPF_IP_NOT_AUTHORIZED = _code(
+    "spf.ip-not-authorized", E, "A sending IP does not pass SPF", "RFC 7208 §2.6"
+)
 # --- end spf --------------------------------------------------------------------------------
 
 # --- dmarc (section owned by dmarc/) --------------------------------------------------------
