@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from mailcheck import codes
 from mailcheck.errors import TempError
+from mailcheck.lookup.domains import normalize_domain
 from mailcheck.lookup.resolver import Resolver
 from mailcheck.model import CheckResult, Finding, Severity, sort_findings, status_of
 from mailcheck.spf.evaluate import SpfVerdict, check_host
@@ -88,21 +89,22 @@ async def audit_spf(
         The facts and the findings; ``unknown`` with ``spf.temperror`` when DNS failed,
         keeping the record and the partial counts.
 
+    Raises:
+        ParseError: ``domain`` is not a domain name, or an IP of ``ips`` is not an address.
+
     Example:
         >>> result = await audit_spf("example.org", resolver=resolver)  # doctest: +SKIP
         >>> result.lookups, [f.code for f in result.findings]          # doctest: +SKIP
         (3, ['spf.neutral-all'])
     """
-    domain = domain.rstrip(".").lower()
+    domain = normalize_domain(domain)
     async with asyncio.TaskGroup() as group:
         tree_task = group.create_task(resolve_tree(domain, resolver=resolver))
         type99_task = group.create_task(_type99(domain, resolver))
         ip_tasks = [group.create_task(_evaluate(ip, domain, resolver)) for ip in ips]
     tree = tree_task.result()
-    type99, type99_error = type99_task.result()
+    type99 = type99_task.result()
     ip_results = tuple(task.result() for task in ip_tasks)
-    temperrors = (*tree.temperrors, *((type99_error,) if type99_error else ()))
-    tree = dataclasses.replace(tree, temperrors=temperrors)
     findings = judge_spf(domain, tree, type99=type99, ip_results=ip_results)
     root = tree.root
     by_mechanism: dict[str, int] = {}
@@ -125,12 +127,13 @@ async def audit_spf(
     )
 
 
-async def _type99(domain: str, resolver: Resolver) -> tuple[bool, str | None]:
+async def _type99(domain: str, resolver: Resolver) -> bool:
+    # Receivers read only TXT (RFC 7208 §3.1): a failure here does not make SPF unknown.
     try:
         answer = await resolver.query(domain, "SPF")
-    except TempError as exc:
-        return False, str(exc)
-    return answer.ok, None
+    except TempError:
+        return False
+    return answer.ok
 
 
 async def _evaluate(ip: IpInput, domain: str, resolver: Resolver) -> SpfIpResult:

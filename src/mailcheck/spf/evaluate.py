@@ -97,12 +97,18 @@ async def check_host(
     Returns:
         The verdict, the evaluated domain and the explanation.
 
+    Raises:
+        ParseError: ``ip`` is not an IP address.
+
     Example:
         >>> r = await check_host("192.0.2.1", "a@example.org", resolver=res)  # doctest: +SKIP
         >>> r.result                                                         # doctest: +SKIP
         <SpfVerdict.FAIL: 'fail'>
     """
-    address = str(ipaddress.ip_address(str(ip)))
+    try:
+        address = str(ipaddress.ip_address(str(ip).strip()))
+    except ValueError:
+        raise ParseError(str(ip), 0, "not an IP address") from None
     sender = sender.strip()
     hello = (helo or "").strip()
     if "@" not in sender:

@@ -15,16 +15,12 @@ from collections.abc import Callable
 from typing import Any
 
 from mailcheck.errors import ParseError
+from mailcheck.spf.macro import Macro, check_macro_string, parse_macro_string
 
 VERSION = "v=spf1"
 # RFC 7208 §12: ip4-cidr-length is 0-32, ip6-cidr-length is 0-128.
 MAX_IP4_CIDR = 32
 MAX_IP6_CIDR = 128
-# RFC 7208 §7.1: macro-letter; "c", "r" and "t" are only allowed in "exp" text (§7.2).
-MACRO_LETTERS = frozenset("slodiphcrtv")
-EXP_ONLY_LETTERS = frozenset("crt")
-# RFC 7208 §7.1: delimiter = "." / "-" / "+" / "," / "/" / "_" / "="
-MACRO_DELIMITERS = frozenset(".-+,/_=")
 
 MECHANISMS = ("all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists")
 # RFC 7208 §4.6.4: "include", "a", "mx", "ptr" and "exists" and "redirect" cause DNS queries.
@@ -48,26 +44,6 @@ class Qualifier(enum.StrEnum):
     def result(self) -> str:
         """The check_host() result a match gives: ``pass``, ``fail``, ``softfail``, ``neutral``."""
         return self.name.lower()
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Macro:
-    """One macro-expand of a macro-string (RFC 7208 §7.1).
-
-    Attributes:
-        letter: the macro letter, lower case (``"d"``), or ``"%"``, ``"_"``, ``"-"`` for the
-            escapes ``%%``, ``%_``, ``%-``.
-        digits: how many right-hand parts to keep, or ``None``.
-        reverse: the ``r`` transformer.
-        delimiters: the delimiters given (``"."`` by default).
-        url_escape: the letter was upper case (its expansion is URL-escaped).
-    """
-
-    letter: str
-    digits: int | None = None
-    reverse: bool = False
-    delimiters: str = ""
-    url_escape: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,7 +232,7 @@ def _parse_modifier(text: str, name: str, value: str, pos: int) -> Modifier:
     if name in ("redirect", "exp"):
         _check_domain_spec(text, value, value_pos)
     else:
-        _check_macro_string(text, value, value_pos, exp=False)
+        check_macro_string(text, value, value_pos, exp=False)
     return Modifier(name=name, value=value, position=pos)
 
 
@@ -342,7 +318,7 @@ def _check_domain_spec(text: str, spec: str, pos: int) -> None:
     """RFC 7208 §7.1: domain-spec = macro-string domain-end."""
     if not spec:
         raise ParseError(text, pos, "empty domain-spec")
-    macros = _check_macro_string(text, spec, pos, exp=False)
+    macros = check_macro_string(text, spec, pos, exp=False)
     if spec.endswith("}") and macros:
         return  # domain-end is a macro-expand
     body = spec[:-1] if spec.endswith(".") else spec
@@ -352,60 +328,3 @@ def _check_domain_spec(text: str, spec: str, pos: int) -> None:
         raise ParseError(text, pos + label_start + 1, "domain must end in a valid top label")
     if any(not label for label in body.split(".")[:-1]) and "%" not in body:
         raise ParseError(text, pos, "empty label in domain")
-
-
-def parse_macro_string(value: str, /, *, exp: bool = False) -> tuple[Macro, ...]:
-    """The macros of a macro-string (RFC 7208 §7.1).
-
-    Args:
-        value: the macro-string.
-        exp: the string is explanation text, where ``c``, ``r`` and ``t`` are allowed.
-
-    Raises:
-        ParseError: a bad macro.
-    """
-    return _check_macro_string(value, value, 0, exp=exp)
-
-
-def _check_macro_string(text: str, value: str, pos: int, *, exp: bool) -> tuple[Macro, ...]:
-    macros: list[Macro] = []
-    i = 0
-    while i < len(value):
-        ch = value[i]
-        if ch != "%":
-            if not "!" <= ch <= "~" and not (exp and ch == " "):
-                raise ParseError(text, pos + i, "character not allowed in a macro-string")
-            i += 1
-            continue
-        nxt = value[i + 1 : i + 2]
-        if nxt in ("%", "_", "-"):
-            macros.append(Macro(letter=nxt))
-            i += 2
-            continue
-        end = value.find("}", i)
-        if nxt != "{" or end < 0:
-            raise ParseError(text, pos + i, "'%' must start a macro or be written '%%'")
-        macros.append(_parse_macro(text, value[i + 2 : end], pos + i, exp=exp))
-        i = end + 1
-    return tuple(macros)
-
-
-def _parse_macro(text: str, body: str, pos: int, *, exp: bool) -> Macro:
-    found = re.match(r"([A-Za-z])(\d*)([rR]?)(.*)\Z", body)
-    if found is None or found.group(1).lower() not in MACRO_LETTERS:
-        raise ParseError(text, pos, "unknown macro letter")
-    letter, digits, reverse, delimiters = found.groups()
-    if letter.lower() in EXP_ONLY_LETTERS and not exp:
-        raise ParseError(text, pos, f"macro letter '{letter}' is only allowed in exp text")
-    if digits and (int(digits) == 0 or digits.startswith("0")):
-        # RFC 7208 §7.3: the number of right-hand parts must be nonzero.
-        raise ParseError(text, pos, "macro transformer digits must be nonzero")
-    if any(ch not in MACRO_DELIMITERS for ch in delimiters):
-        raise ParseError(text, pos, "bad macro delimiter")
-    return Macro(
-        letter=letter.lower(),
-        digits=int(digits) if digits else None,
-        reverse=bool(reverse),
-        delimiters=delimiters,
-        url_escape=letter.isupper(),
-    )
