@@ -13,6 +13,12 @@ from tests.dnsserver import DnsTestServer
 ZONES = Path(__file__).parent / "zones"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/*.json from this run"
+    )
+
+
 @pytest.fixture(scope="session")
 def dns_server_session() -> Iterator[DnsTestServer]:
     server = DnsTestServer(sorted(ZONES.glob("*.zone"))).start()
