@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import collections
 
+import pytest
+
 from mailcheck import DnsResolver
 from mailcheck.spf import SpfVerdict, check_host
 from tests.dnsserver import DnsTestServer
@@ -60,3 +62,17 @@ async def test_concurrent_evaluations_share_the_resolver(
     assert [str(r.result) for r in results] == ["pass", "pass", "pass", "fail"]
     asked = collections.Counter((q.name, q.rdtype) for q in dns_server.log)
     assert asked[("good.spf.test", "TXT")] == 1
+
+
+async def test_cancelled_evaluation_stops_its_thread(dns_server: DnsTestServer) -> None:
+    dns_server.behave("good.spf.test", drop=True)
+    resolver = DnsResolver([dns_server.address], timeout=0.5)
+    task = asyncio.create_task(check_host("192.0.2.10", "a@good.spf.test", resolver=resolver))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    dns_server.behave("good.spf.test")  # answers again: the next evaluation is unaffected
+    fresh = DnsResolver([dns_server.address], timeout=1.0)
+    evaluation = await check_host("192.0.2.10", "a@good.spf.test", resolver=fresh)
+    assert evaluation.result is SpfVerdict.PASS

@@ -114,8 +114,12 @@ async def check_host(
     if "@" not in sender:
         sender = f"postmaster@{sender or hello}"
     loop = asyncio.get_running_loop()
-    bridge = _bridge(loop, resolver)
-    result, explanation = await asyncio.to_thread(_run_pyspf, bridge, address, sender, hello)
+    stop = threading.Event()
+    bridge = _bridge(loop, resolver, stop)
+    try:
+        result, explanation = await asyncio.to_thread(_run_pyspf, bridge, address, sender, hello)
+    finally:
+        stop.set()  # a cancelled evaluation's thread fails its next lookup at once
     return SpfEvaluation(
         ip=address,
         sender=sender,
@@ -136,9 +140,16 @@ def _run_pyspf(bridge: _Lookup, ip: str, sender: str, helo: str) -> tuple[str, s
     return str(result), str(explanation or "")
 
 
-def _bridge(loop: asyncio.AbstractEventLoop, resolver: Resolver) -> _Lookup:
+def _bridge(loop: asyncio.AbstractEventLoop, resolver: Resolver, stop: threading.Event) -> _Lookup:
     def lookup(name: str, qtype: str) -> list[tuple[tuple[str, str], Any]]:
-        future = asyncio.run_coroutine_threadsafe(resolver.query(name, qtype), loop)
+        if stop.is_set() or loop.is_closed():
+            raise spf.TempError(f"DNS {name} {qtype}: evaluation cancelled")
+        coroutine = resolver.query(name, qtype)
+        try:
+            future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+        except RuntimeError:  # the loop closed meanwhile
+            coroutine.close()
+            raise spf.TempError(f"DNS {name} {qtype}: evaluation cancelled") from None
         try:
             answer = future.result(EVALUATION_TIMEOUT)
         except ParseError:
