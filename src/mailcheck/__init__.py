@@ -5,6 +5,7 @@ The public face of the library; see ``docs/api.md``.
 
 from __future__ import annotations
 
+from mailcheck.audit import DomainReport, audit_domain, audit_domain_sync
 from mailcheck.authresults import read_authentication_results
 from mailcheck.errors import (
     ConfigError,
@@ -32,6 +33,7 @@ __all__ = [
     "DnsResolver",
     "DnsStatus",
     "DnsTimeout",
+    "DomainReport",
     "Finding",
     "IpReport",
     "KeyFileError",
@@ -44,6 +46,8 @@ __all__ = [
     "VerifyResult",
     "ZoneResolver",
     "__version__",
+    "audit_domain",
+    "audit_domain_sync",
     "check_ip",
     "read_authentication_results",
     "to_dict",
