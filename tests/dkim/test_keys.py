@@ -236,6 +236,7 @@ def test_sign_digest_rsa_verifies(rsa_key: DkimKey) -> None:
         ("absent", "rsa", "fail", ["dkim.not-published"]),
         ("nokey", "rsa", "fail", ["dkim.not-published"]),
         ("garbage", "rsa", "fail", ["dkim.key-invalid"]),
+        ("sha1only", "rsa", "fail", ["dkim.sha1-only"]),
     ],
 )
 async def test_check_published(

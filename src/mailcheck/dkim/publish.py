@@ -72,7 +72,8 @@ async def check_published(
     """Fetch the key record and compare it with ``key``.
 
     Findings: ``dkim.not-published``, ``dkim.key-invalid``, ``dkim.key-revoked``,
-    ``dkim.key-mismatch``, ``dkim.key-testing``, ``dkim.temperror``.
+    ``dkim.key-mismatch``, ``dkim.sha1-only``, ``dkim.key-weak``, ``dkim.key-testing``,
+    ``dkim.temperror``.
 
     Raises:
         ParseError: ``domain`` or ``selector`` is not a valid name.
@@ -136,6 +137,20 @@ def _judge(base: PublishedKeyCheck, texts: tuple[str, ...], key: DkimKey) -> Pub
                     fix=fix,
                 )
             )
+    if record.hash_algorithms and "sha256" not in record.hash_algorithms:
+        findings.append(
+            codes.DKIM_SHA1_ONLY.finding(
+                base.name, f"{base.name}: h= does not allow sha256", fix=fix
+            )
+        )
+    if key.weak:
+        findings.append(
+            codes.DKIM_KEY_WEAK.finding(
+                base.name,
+                f"{base.name}: a {key.bits}-bit RSA key; use 2048 bits or more",
+                details={"bits": key.bits},
+            )
+        )
     if record.testing:
         findings.append(
             codes.DKIM_KEY_TESTING.finding(
