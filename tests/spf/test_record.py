@@ -42,6 +42,11 @@ VALID = [
     "v=spf1 a   -all ",
     "v=spf1 exists:%{i}.%{v}.%{h}.%{s}.%{o}.%{p}.%{D2}.%{l}._spf.example.com",
     "v=spf1 foo=%%%_%-bar -all",
+    # shapes from pyspf's validate_mechanism examples
+    "v=spf1 -mx:%%%_/.Clara.de/27",
+    "v=spf1 ~exists:%{i}.%{s1}.100/86400.rate.%{d}",
+    "v=spf1 a:mail.example.com.",
+    "v=spf1 A/16//48",
 ]
 
 
@@ -111,6 +116,13 @@ INVALID = [
     ("v=spf1 a:b\u00e9.example", 10),
     ("v=spf1 a\tmx", 8),
     ("v=spf1 !a", 7),
+    ("v=spf1 ip4:1.2.3.4/247", 19),
+    ("v=spf1 a:example.com:8080", 17),
+    ("v=spf1 ip4:1.2.3.444/24", 11),
+    ("v=spf1 ip4:1.2.03.4/24", 11),
+    ("v=spf1 -all:3030", 11),
+    ("v=spf1 a:mail.example.com,", 22),
+    ("v=spf1 a:192.0.2.1", 17),
 ]
 
 
