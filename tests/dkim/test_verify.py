@@ -137,6 +137,13 @@ async def test_malformed_and_incomplete_signatures(resolver: DnsResolver) -> Non
     assert got.result is DkimResult.PERMERROR
 
 
+async def test_identity_shorter_than_domain(resolver: DnsResolver) -> None:
+    # dkimpy's validate_signature_fields raises IndexError on this one.
+    signed = _signed_with("rsa").replace(b"i=@dkimsign.test", b"i=dkimsign.test", 1)
+    (got,) = await verify_dkim(signed, resolver=resolver)
+    assert got.result is DkimResult.PERMERROR
+
+
 async def test_expired_signature(resolver: DnsResolver) -> None:
     signed = _signed_with("rsa").replace(b"q=dns/txt;", b"q=dns/txt; x=1000;", 1)
     (got,) = await verify_dkim(signed, resolver=resolver)

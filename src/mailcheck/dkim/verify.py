@@ -156,6 +156,9 @@ def _read_signature(index: int, value: bytes, now: float | None) -> _Signature:
             dkim.validate_signature_fields(tags)
         except dkim.ValidationError as exc:
             problem = str(exc)[:120]
+        except IndexError:
+            # dkimpy indexes i= past its start when i= is shorter than d= + 1.
+            problem = "i= domain is not d= or a subdomain of it"
         else:
             expiry = tags.get(b"x")
             if expiry is not None and int(expiry) < (time.time() if now is None else now):
