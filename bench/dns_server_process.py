@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.dnsserver import DnsTestServer  # noqa: E402
+from tests.dnsserver import DnsTestServer
 
 
 def main() -> None:
