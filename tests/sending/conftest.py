@@ -1,0 +1,110 @@
+"""Real aiosmtpd servers on loopback whose replies each test scripts.
+
+``smtp_sink`` is one server, scripted by ``@pytest.mark.smtp_replies(...)``; ``make_sink``
+starts more (several MX hosts). A sink records every accepted message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+@dataclasses.dataclass
+class Received:
+    """One accepted message."""
+
+    mail_from: str
+    rcpt_to: list[str]
+    data: bytes
+
+
+@dataclasses.dataclass
+class Sink:
+    """The scripted behaviour and the record of one server.
+
+    Attributes:
+        rcpt: recipient -> reply (list = one reply per attempt; the last one repeats).
+        data: replies to DATA in order (the last one repeats); empty = ``250 OK``.
+        close_after: close the connection silently after this many messages (Yahoo).
+        received: accepted messages.
+        connections: connections opened.
+    """
+
+    rcpt: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    data: list[str] = dataclasses.field(default_factory=list)
+    close_after: int = 0
+    received: list[Received] = dataclasses.field(default_factory=list)
+    connections: int = 0
+    data_calls: int = 0
+    port: int = 0
+
+    @staticmethod
+    def _next(replies: list[str]) -> str:
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address in self.rcpt:
+            reply = self._next(self.rcpt[address])
+            if not reply.startswith("2"):
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.data_calls += 1
+        reply = self._next(self.data) if self.data else "250 2.0.0 OK queued"
+        if reply.startswith("2"):
+            content = envelope.original_content or b""
+            self.received.append(
+                Received(str(envelope.mail_from), list(envelope.rcpt_tos), content)
+            )
+            count = getattr(session, "mc_count", 0) + 1
+            session.mc_count = count  # type: ignore[attr-defined]
+            if self.close_after and count >= self.close_after and server.transport:
+                asyncio.get_running_loop().call_later(0.02, server.transport.close)
+        return reply
+
+    def delivered_to(self) -> list[str]:
+        """Every recipient of every accepted message."""
+        return [r for m in self.received for r in m.rcpt_to]
+
+
+MakeSink = Callable[..., Awaitable[Sink]]
+
+
+@pytest.fixture
+async def make_sink() -> AsyncIterator[MakeSink]:
+    """Start scripted SMTP servers on 127.0.0.1: ``await make_sink(rcpt=..., data=...)``."""
+    servers: list[asyncio.Server] = []
+
+    async def start(**script: Any) -> Sink:
+        sink = Sink(**script)
+
+        def factory() -> SMTP:
+            sink.connections += 1
+            return SMTP(sink, hostname="mx.sink.test", ident="sink")
+
+        server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+        servers.append(server)
+        sink.port = server.sockets[0].getsockname()[1]
+        return sink
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.fixture
+async def smtp_sink(request: pytest.FixtureRequest, make_sink: MakeSink) -> Sink:
+    """One scripted server; script it with ``@pytest.mark.smtp_replies(rcpt=..., data=...)``."""
+    marker = request.node.get_closest_marker("smtp_replies")
+    return await make_sink(**(marker.kwargs if marker else {}))
