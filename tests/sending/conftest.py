@@ -66,11 +66,19 @@ class Sink:
             self.received.append(
                 Received(str(envelope.mail_from), list(envelope.rcpt_tos), content)
             )
-            count = getattr(session, "mc_count", 0) + 1
-            session.mc_count = count  # type: ignore[attr-defined]
-            if self.close_after and count >= self.close_after and server.transport:
-                asyncio.get_running_loop().call_later(0.02, server.transport.close)
+            session.mc_count = getattr(session, "mc_count", 0) + 1  # type: ignore[attr-defined]
         return reply
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        # Yahoo-style: after N messages the next command finds the connection closed.
+        if self.close_after and getattr(session, "mc_count", 0) >= self.close_after:
+            if server.transport is not None:
+                server.transport.close()
+            return "421 closing"
+        envelope.mail_from = address
+        return "250 OK"
 
     def delivered_to(self) -> list[str]:
         """Every recipient of every accepted message."""

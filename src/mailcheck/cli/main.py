@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "mailcheck.cli.ip",
     "mailcheck.cli.dkim",
     "mailcheck.cli.verify",
+    "mailcheck.cli.send",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

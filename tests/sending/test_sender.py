@@ -1,0 +1,195 @@
+"""Sender end to end against real aiosmtpd sinks on loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mailcheck.lookup.zonefile import ZoneResolver
+from mailcheck.sending.local_share import Gcra
+from mailcheck.sending.sender import Sender, SendEvent
+from mailcheck.sending.shaping import Budget, MemoryBackend
+from mailcheck.sending.spool import SqliteSpool
+from tests.sending.conftest import MakeSink, Sink
+
+ZONE = str(Path(__file__).parent.parent / "zones" / "sending.test.zone")
+MSG = b"From: a@s.test\r\nTo: b@plain.sending.test\r\nSubject: hi\r\n\r\nbody\r\n"
+
+
+def sender(tmp_path: Path, mx: dict[str, Sink], events: list[SendEvent], **kw: object) -> Sender:
+    spool = SqliteSpool(str(tmp_path / "q.db"), backoff=60)
+    return Sender(
+        spool=spool,
+        resolver=ZoneResolver([ZONE]),
+        mx_override={host: ("127.0.0.1", sink.port) for host, sink in mx.items()},
+        on_event=events.append,
+        helo="out.s.test",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+class Signer:
+    def sign(self, message: bytes, /) -> bytes:
+        return b"DKIM-Signature: v=1; test\r\n" + message
+
+
+async def test_delivers_signed_and_reports_once(tmp_path: Path, smtp_sink: Sink) -> None:
+    events: list[SendEvent] = []
+    async with sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, events, signer=Signer()) as s:
+        mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
+        await s.run_until_idle()
+        await s.run_until_idle()
+    assert smtp_sink.delivered_to() == ["b@plain.sending.test"]
+    assert smtp_sink.received[0].data.startswith(b"DKIM-Signature:")
+    assert [(e.kind, e.message_id) for e in events] == [("delivered", mid)]
+
+
+@pytest.mark.smtp_replies(rcpt={"slow@plain.sending.test": ["450 4.2.1 receiving mail too fast"]})
+async def test_recipient_scoped_450_does_not_slow_provider(tmp_path: Path, smtp_sink: Sink) -> None:
+    events: list[SendEvent] = []
+    s = sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, events)
+    rcpts = ["ok@plain.sending.test", "slow@plain.sending.test"]
+    mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=rcpts)
+    await s.run_until_idle()
+    assert await s.spool.recipients(mid) == {rcpts[0]: "delivered", rcpts[1]: "deferred"}
+    key = ("default", "mx.plain.sending.test")
+    assert await s.backend.override(key) is None
+    assert {e.kind for e in events} == {"delivered", "deferred"}
+
+
+async def test_falls_back_to_second_mx_in_preference_order(
+    tmp_path: Path, make_sink: MakeSink
+) -> None:
+    second = await make_sink()
+    events: list[SendEvent] = []
+    # mx1 is mapped to a closed port: connecting fails, mx2 takes the message.
+    mx = {"mx2.multi.sending.test": second}
+    s = sender(tmp_path, mx, events)
+    s.mx_override["mx1.multi.sending.test"] = ("127.0.0.1", 9)
+    mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["x@multi.sending.test"])
+    await s.run_until_idle()
+    assert second.delivered_to() == ["x@multi.sending.test"]
+    assert await s.spool.recipients(mid) == {"x@multi.sending.test": "delivered"}
+
+
+@pytest.mark.smtp_replies(data=["421 4.7.0 [TSS04] Messages temporarily deferred", "250 OK"])
+async def test_yahoo_tss04_suspends_persisted_and_no_attempt_burned(
+    tmp_path: Path, smtp_sink: Sink
+) -> None:
+    events: list[SendEvent] = []
+    mx = {"mx.yahoo.sending.test": smtp_sink}
+    s = sender(tmp_path, mx, events)
+    first = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["a@yahoo.sending.test"])
+    second = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@yahoo2.sending.test"])
+    await s.run_until_idle()
+    assert smtp_sink.received == []
+    assert await s.spool.recipients(first) == {"a@yahoo.sending.test": "deferred"}
+    assert await s.spool.recipients(second) == {"b@yahoo2.sending.test": "deferred"}
+    assert "suspended" in {e.kind for e in events}
+    s.spool.close()
+    # A restart remembers the suspension: nothing is sent, though the queue is due.
+    again = sender(tmp_path, mx, events)
+    key = ("default", "mx.yahoo.sending.test")
+    decision = await again.backend.take_message(key, ())
+    assert decision.suspended == "budget"
+    assert decision.wait > 3000
+    jobs = await again.spool.claim()
+    assert jobs == []  # parked until the suspension ends
+    counts = await again.spool.counts()
+    assert counts["deferred"] == 2
+
+
+@pytest.mark.smtp_replies(data=["451 4.7.650 The mail server has been temporarily rate limited"])
+async def test_microsoft_4_7_650_slows_the_group(tmp_path: Path, smtp_sink: Sink) -> None:
+    events: list[SendEvent] = []
+    s = sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, events)
+    mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
+    await s.run_until_idle()
+    key = ("default", "mx.plain.sending.test")
+    state = await s.shaper.state(key)
+    assert state["factor"] == 0.5
+    assert state["exit_after"] == 100
+    assert await s.spool.recipients(mid) == {"b@plain.sending.test": "deferred"}
+    assert [e.kind for e in events].count("slowed") == 1
+
+
+@pytest.mark.smtp_replies(rcpt={"a@plain.sending.test": ["421 mwinf OFR004_104 too many"]})
+async def test_orange_ofr004_suspends(tmp_path: Path, smtp_sink: Sink) -> None:
+    events: list[SendEvent] = []
+    s = sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, events)
+    await s.submit(MSG, mail_from="a@s.test", rcpt_to=["a@plain.sending.test"])
+    await s.run_until_idle()
+    decision = await s.backend.take_message(("default", "mx.plain.sending.test"), ())
+    assert decision.suspended == "budget"
+
+
+@pytest.mark.smtp_replies(close_after=2)
+async def test_silent_close_after_n_messages_is_a_reconnect(
+    tmp_path: Path, smtp_sink: Sink
+) -> None:
+    events: list[SendEvent] = []
+    budget = Budget(connections=1, messages_per_connection=50)
+    s = sender(tmp_path, {"mx.yahoo.sending.test": smtp_sink}, events, default_budget=budget)
+    for i in range(5):
+        await s.submit(MSG, mail_from="a@s.test", rcpt_to=[f"u{i}@yahoo.sending.test"])
+    await s.run_until_idle()
+    assert sorted(smtp_sink.delivered_to()) == [f"u{i}@yahoo.sending.test" for i in range(5)]
+    assert smtp_sink.connections >= 3
+    assert {e.kind for e in events} == {"delivered"}
+
+
+async def test_messages_per_connection_and_rate(tmp_path: Path, smtp_sink: Sink) -> None:
+    events: list[SendEvent] = []
+    budget = Budget(
+        connections=1,
+        messages_per_connection=2,
+        message_rates=(("200/s", Gcra(interval=0.005, burst=1)),),
+    )
+    s = sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, events, default_budget=budget)
+    for i in range(4):
+        await s.submit(MSG, mail_from="a@s.test", rcpt_to=[f"u{i}@plain.sending.test"])
+    await s.run_until_idle()
+    assert len(smtp_sink.received) == 4
+    assert smtp_sink.connections == 2
+
+
+@pytest.mark.smtp_replies(data=["451 4.3.0 try later", "250 OK"])
+async def test_deferral_then_backoff_then_delivery(tmp_path: Path, smtp_sink: Sink) -> None:
+    class Clock:
+        now = 1_000_000.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    events: list[SendEvent] = []
+    spool = SqliteSpool(str(tmp_path / "q.db"), clock=clock, backoff=60)
+    s = Sender(
+        spool=spool,
+        resolver=ZoneResolver([ZONE]),
+        backend=MemoryBackend(clock=clock, store=spool),
+        mx_override={"mx.plain.sending.test": ("127.0.0.1", smtp_sink.port)},
+        on_event=events.append,
+        clock=clock,
+    )
+    mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
+    await s.run_until_idle()
+    assert await spool.recipients(mid) == {"b@plain.sending.test": "deferred"}
+    due = await spool.next_due()
+    assert due is not None
+    assert 48 <= due - clock.now <= 72
+    await s.run_until_idle()  # not due yet
+    assert smtp_sink.received == []
+    clock.now = due
+    await s.run_until_idle()
+    assert await spool.recipients(mid) == {"b@plain.sending.test": "delivered"}
+    assert [e.kind for e in events] == ["deferred", "delivered"]
+
+
+async def test_null_mx_bounces(tmp_path: Path, smtp_sink: Sink) -> None:
+    events: list[SendEvent] = []
+    s = sender(tmp_path, {}, events)
+    mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["x@null.sending.test"])
+    await s.run_until_idle()
+    assert await s.spool.recipients(mid) == {"x@null.sending.test": "bounced"}
