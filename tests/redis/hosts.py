@@ -18,13 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 class Host:
     """One ``tests.redis.worker`` process whose JSON lines go to a file."""
 
-    def __init__(self, url: str, number: int, out: Path, *options: str) -> None:
+    def __init__(
+        self, url: str, number: int, out: Path, *options: str, module: str = "tests.redis.worker"
+    ) -> None:
         self.number = number
         self.out = out
         env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}
-        with out.open("wb") as sink:
+        with out.open("ab") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.redis.worker", url, "--host", str(number), *options],
+                [sys.executable, "-m", module, url, "--host", str(number), *options],
                 cwd=ROOT,
                 env=env,
                 stdout=sink,
