@@ -48,8 +48,7 @@ def message(host: int, n: int) -> bytes:
     ).encode()
 
 
-async def run(args: argparse.Namespace) -> None:
-    fresh = not Path(args.spool).exists()
+async def run(args: argparse.Namespace, *, fresh: bool) -> None:
     spool = SqliteSpool(args.spool)
     backend = RedisBackend(args.url, expected_hosts=3, lease_ttl=LEASE_TTL, socket_timeout=2.0)
     async with backend:
@@ -83,7 +82,8 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--host", type=int, required=True)
     parser.add_argument("--submit", type=int, default=30)
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    asyncio.run(run(args, fresh=not Path(args.spool).exists()))
 
 
 if __name__ == "__main__":
