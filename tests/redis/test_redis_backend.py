@@ -9,6 +9,7 @@ import pytest
 
 from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.redis_backend import BackendEvent, Decision, Lease, RedisBackend
+from mailcheck.sending.shaping import Budget, Shaper
 from tests.redis_server import RedisTestServer, free_port
 
 KEY = ("192.0.2.1", "google")
@@ -169,3 +170,28 @@ async def test_suspension_learned_before_an_outage_still_holds(
     held = await two.take_message(KEY, SLOW, tenant="asso-a.example")
     assert held.suspended == "budget"
     assert not held.shared
+
+
+async def test_override_deleted_on_every_host(pair: tuple[RedisBackend, RedisBackend]) -> None:
+    one, two = pair
+    await one.set_override(KEY, {"factor": 0.5}, 60)
+    seen = two.generation
+    await one.set_override(KEY, {}, 0)
+    assert await two.changed(timeout=5.0, since=seen)
+    assert await one.override(KEY) is None
+    assert await two.override(KEY) is None
+
+
+async def test_aimd_state_is_shared_between_hosts(
+    pair: tuple[RedisBackend, RedisBackend],
+) -> None:
+    one, two = pair
+    shaper_one, shaper_two = Shaper(one), Shaper(two)
+    budget = Budget(message_rates=(("20/s", Gcra(interval=0.05)),))
+    assert await shaper_one.slow(KEY)
+    for _ in range(50):  # the announcement reaches the other host
+        if (await shaper_two.state(KEY))["factor"] == 0.5:
+            break
+        await asyncio.sleep(0.02)
+    slowed = await shaper_two.effective(KEY, budget)
+    assert slowed.message_rates[0][1].interval == pytest.approx(0.1)

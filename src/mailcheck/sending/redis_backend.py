@@ -335,7 +335,10 @@ class RedisBackend:
         await self._board.resume(key, tenant)
 
     async def set_override(self, key: BudgetKey, data: Mapping[str, Any], seconds: float) -> None:
-        """Store an override of ``key``'s limits (opaque data) on every host for ``seconds``."""
+        """Store an override of ``key``'s limits (opaque data) on every host for ``seconds``.
+
+        ``seconds`` <= 0 deletes it.
+        """
         await self._board.set_override(key, data, seconds)
 
     async def override(self, key: BudgetKey, /) -> dict[str, Any] | None:

@@ -96,8 +96,12 @@ class RedisBoard:
         await self._announce(name, None, 0, suspension=True)
 
     async def set_override(self, key: BudgetKey, data: Mapping[str, Any], seconds: float) -> None:
-        """Store an override (opaque data) on every host for ``seconds``."""
+        """Store an override (opaque data) on every host for ``seconds`` (<= 0 deletes it)."""
         name = self.key(key, "override")
+        if seconds <= 0:
+            self._overrides.pop(name, None)
+            await self._announce(name, None, 0)
+            return
         self._overrides[name] = (time.monotonic() + seconds, dict(data))
         await self._announce(name, json.dumps(dict(data)), seconds)
 
