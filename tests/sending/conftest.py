@@ -32,6 +32,7 @@ class Sink:
         rcpt: recipient -> reply (list = one reply per attempt; the last one repeats).
         data: replies to DATA in order (the last one repeats); empty = ``250 OK``.
         close_after: close the connection silently after this many messages (Yahoo).
+        delay: seconds to wait before answering DATA.
         received: accepted messages.
         connections: connections opened.
     """
@@ -39,6 +40,7 @@ class Sink:
     rcpt: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     data: list[str] = dataclasses.field(default_factory=list)
     close_after: int = 0
+    delay: float = 0.0
     received: list[Received] = dataclasses.field(default_factory=list)
     connections: int = 0
     data_calls: int = 0
@@ -60,6 +62,8 @@ class Sink:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.data_calls += 1
+        if self.delay:
+            await asyncio.sleep(self.delay)
         reply = self._next(self.data) if self.data else "250 2.0.0 OK queued"
         if reply.startswith("2"):
             content = envelope.original_content or b""

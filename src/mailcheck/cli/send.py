@@ -38,7 +38,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--from", dest="mail_from", metavar="ADDR")
     parser.add_argument("--to", action="append", default=[], metavar="ADDR")
     parser.add_argument("--tenant")
-    parser.add_argument("--run", action="store_true", help="deliver what is due, then exit")
+    parser.add_argument(
+        "--run", dest="deliver", action="store_true", help="deliver what is due, then exit"
+    )
     parser.add_argument("--forever", action="store_true", help="keep delivering")
     parser.add_argument("--status", action="store_true", help="print recipients per state")
     parser.add_argument("--source-address", metavar="IP", help="egress IP to bind")
@@ -91,7 +93,7 @@ async def _main(args: argparse.Namespace, raw: bytes | None) -> dict[str, int]:
                                     tenant=args.tenant)  # fmt: skip
             if args.forever:
                 await sender.run()
-            elif args.run:
+            elif args.deliver:
                 await sender.run_until_idle()
         return await spool.counts()
     finally:
