@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.redis_backend import Decision, Lease
-from mailcheck.sending.shaping import AimdPolicy, Budget, MemoryBackend, Shaper
+from mailcheck.sending.shaping import AimdPolicy, Budget, MemoryBackend, Shaper, ShapingBackend
 from mailcheck.sending.spool import SqliteSpool
 
 KEY = ("192.0.2.1", "yahoo")
@@ -116,3 +116,16 @@ async def test_exit_after_successes_resumes() -> None:
     assert (await shaper.state(KEY))["factor"] < 1
     await shaper.success(KEY)
     assert await backend.override(KEY) is None
+
+
+def test_both_backends_fit_the_protocol() -> None:
+    """MemoryBackend and RedisBackend both satisfy ShapingBackend (checked by mypy too)."""
+
+    def accepts(backend: ShapingBackend) -> ShapingBackend:
+        return backend
+
+    from mailcheck.sending.redis_backend import RedisBackend
+
+    redis_backend: ShapingBackend = RedisBackend("redis://127.0.0.1:1/0")
+    assert accepts(MemoryBackend()) is not None
+    assert accepts(redis_backend) is redis_backend
