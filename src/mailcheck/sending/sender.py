@@ -197,7 +197,15 @@ class Sender:
         return await self.shaper.effective(key, self.budgets.get(key[1], self.default_budget))
 
     async def _work(self, key: BudgetKey, hosts: list[str], jobs: list[Job]) -> None:
+        """Deliver ``jobs`` over up to ``connections`` connections sharing one list."""
         pending = list(jobs)
+        budget = await self._budget(key)
+        workers = min(budget.connections, -(-len(jobs) // budget.messages_per_connection))
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(max(1, workers)):
+                tg.create_task(self._worker(key, hosts, pending))
+
+    async def _worker(self, key: BudgetKey, hosts: list[str], pending: list[Job]) -> None:
         while pending:
             budget = await self._budget(key)
             lease = await self.backend.open_connection(
@@ -206,6 +214,7 @@ class Sender:
             if isinstance(lease, Decision):
                 if lease.suspended:
                     await self._park(key, pending, lease.wait)
+                    pending.clear()
                     return
                 await asyncio.sleep(lease.wait)
                 continue
@@ -255,28 +264,31 @@ class Sender:
         sent = 0
         try:
             while pending and sent < (await self._budget(key)).messages_per_connection:
+                job = pending.pop(0)
                 budget = await self._budget(key)
                 decision = await self.backend.take_message(
-                    key, budget.message_rates, tenant=pending[0].tenant, reserve=60.0
+                    key, budget.message_rates, tenant=job.tenant, reserve=60.0
                 )
                 if not decision.granted:
+                    pending.insert(0, job)
                     if decision.suspended:
-                        tenant = pending[0].tenant if decision.suspended == "tenant" else None
+                        tenant = job.tenant if decision.suspended == "tenant" else None
                         held = [j for j in pending if tenant is None or j.tenant == tenant]
                         await self._park(key, held, decision.wait)
                         pending[:] = [j for j in pending if j not in held]
-                        continue
-                    await asyncio.sleep(decision.wait)
+                    else:
+                        await asyncio.sleep(decision.wait)
                     continue
                 await asyncio.sleep(decision.wait)
                 try:
-                    stop = await self._send(key, smtp, pending[0])
+                    stop = await self._send(key, smtp, job)
                 except _Reconnect:
                     if sent == 0:  # closed before any message: a failure, not a reconnect
-                        for rid, _, _ in pending.pop(0).recipients:
+                        for rid, _, _ in job.recipients:
                             await self.spool.defer(rid, "connection closed")
-                    return  # otherwise the job stays pending: a new connection takes it
-                pending.pop(0)
+                    else:  # a silent close after N messages: a new connection takes it
+                        pending.insert(0, job)
+                    return
                 sent += 1
                 if stop:
                     return
