@@ -22,7 +22,7 @@ from mailcheck.sending.sender import Sender
 from mailcheck.sending.shaping import Budget
 from mailcheck.sending.spool import SqliteSpool
 
-RATE, BURST, CONNECTIONS, LEASE_TTL = 15.0, 3, 2, 1.0
+RATE, BURST, CONNECTIONS, LEASE_TTL = 15.0, 3, 2, 2.0
 BUDGET = Budget(
     connections=CONNECTIONS,
     message_rates=(("rate", Gcra(interval=1 / RATE, burst=BURST)),),

@@ -14,14 +14,15 @@ from tests.redis_server import RedisTestServer, free_port
 
 KEY = ("192.0.2.1", "google")
 SLOW = [("1/h", Gcra(interval=3600.0, burst=2))]
+LEASE_TTL = 1.5
 
 
 @pytest.fixture
 async def pair(redis_server: RedisTestServer) -> AsyncIterator[tuple[RedisBackend, RedisBackend]]:
     """Two hosts on one Redis."""
     async with (
-        RedisBackend(redis_server.url, lease_ttl=1.0) as one,
-        RedisBackend(redis_server.url, lease_ttl=1.0) as two,
+        RedisBackend(redis_server.url, lease_ttl=LEASE_TTL) as one,
+        RedisBackend(redis_server.url, lease_ttl=LEASE_TTL) as two,
     ):
         await asyncio.sleep(0.1)  # both subscribed
         yield one, two
@@ -109,7 +110,7 @@ async def test_leases_limit_extend_and_release(pair: tuple[RedisBackend, RedisBa
     refused = await one.open_connection(KEY, limit=2)
     assert isinstance(refused, Decision)
     assert not refused.granted
-    await asyncio.sleep(1.5)  # longer than the lease: the heartbeat keeps them
+    await asyncio.sleep(LEASE_TTL + 0.5)  # longer than a lease: the heartbeat keeps them
     assert await one.connections(KEY) == 2
     await two.release(second)
     assert isinstance(await one.open_connection(KEY, limit=2), Lease)
