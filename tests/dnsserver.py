@@ -54,7 +54,7 @@ class LoggedQuery:
 class DnsTestServer:
     def __init__(self, zones: Sequence[str | Path] = (), *, host: str = "127.0.0.1") -> None:
         self.host = host
-        self.zoneset = ZoneSet.from_files(zones)
+        self._zoneset = ZoneSet.from_files(zones)
         self.delay = 0.0
         self.behaviours: dict[str, Behaviour] = {}
         self.log: list[LoggedQuery] = []
@@ -70,6 +70,15 @@ class DnsTestServer:
 
     # --- configuration from tests -------------------------------------------------------------
     @property
+    def zoneset(self) -> ZoneSet:
+        return self._zoneset
+
+    @zoneset.setter
+    def zoneset(self, zones: ZoneSet) -> None:
+        self._zoneset = zones
+        self._generation += 1  # remembered answers came from the old zones
+
+    @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
@@ -79,12 +88,10 @@ class DnsTestServer:
     def add_zone(self, origin: str, text: str) -> None:
         zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False)
         self.zoneset = ZoneSet((*self.zoneset.zones, zone))
-        self._generation += 1
 
     def add_zone_files(self, paths: Sequence[str | Path]) -> None:
         extra = ZoneSet.from_files(paths)
         self.zoneset = ZoneSet((*self.zoneset.zones, *extra.zones))
-        self._generation += 1
 
     def reset(self) -> None:
         self.behaviours.clear()
