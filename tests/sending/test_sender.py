@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
+from mailcheck.cli.main import main
 from mailcheck.lookup.zonefile import ZoneResolver
 from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.sender import Sender, SendEvent
@@ -193,3 +196,28 @@ async def test_null_mx_bounces(tmp_path: Path, smtp_sink: Sink) -> None:
     mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["x@null.sending.test"])
     await s.run_until_idle()
     assert await s.spool.recipients(mid) == {"x@null.sending.test": "bounced"}
+
+
+async def test_run_forever_wakes_on_submit(tmp_path: Path, smtp_sink: Sink) -> None:
+    events: list[SendEvent] = []
+    s = sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, events)
+    seen = asyncio.Event()
+    s.subscribe(lambda _: seen.set())
+    async with asyncio.TaskGroup() as tg:
+        task = tg.create_task(s.run(poll=5.0))
+        await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
+        async with asyncio.timeout(10):
+            await seen.wait()
+        task.cancel()
+    assert [e.kind for e in events] == ["delivered"]
+
+
+def test_cli_status_and_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "q.db")
+    msg = tmp_path / "m.eml"
+    msg.write_bytes(MSG)
+    assert main(["send", "--spool", db, str(msg), "--from", "a@s.test"]) == 2
+    args = ["--to", "b@plain.sending.test", "--zone", ZONE, "--status", "--format", "json"]
+    code = main(["send", "--spool", db, str(msg), "--from", "a@s.test", *args])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["queued"] == 1
