@@ -19,10 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from mailcheck.errors import ParseError
+from mailcheck.taglist import parse_tag_list
 
-# RFC 6376 §3.2: tag-name = ALPHA *ALNUMPUNC ; ALNUMPUNC = ALPHA / DIGIT / "_"
-_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-# RFC 6376 §3.2: tval = 1*VALCHAR, VALCHAR = %x21-3A / %x3C-7E (no ";"), FWS between them.
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 # RFC 8463 §3: an Ed25519 public key is the raw 32-byte point.
 ED25519_KEY_BYTES = 32
@@ -92,7 +90,7 @@ def parse_dkim_key(text: str, /) -> DkimKeyRecord:
         >>> parse_dkim_key("v=DKIM1; k=ed25519; p=" + "A" * 43 + "=").key_bits
         256
     """
-    tags = _tag_list(text)
+    tags = parse_tag_list(text, printable_values=True)
     names = [name for name, _, _ in tags]
     values = {name: (value, pos) for name, value, pos in tags}
     if "v" in values:
@@ -125,32 +123,6 @@ def parse_dkim_key(text: str, /) -> DkimKeyRecord:
         key_bits=bits,
         key_error=error,
     )
-
-
-def _tag_list(text: str) -> list[tuple[str, str, int]]:
-    """RFC 6376 §3.2 tag-list: (name, value with outer FWS stripped, value position)."""
-    tags: list[tuple[str, str, int]] = []
-    seen: set[str] = set()
-    position = 0
-    for part in text.split(";"):
-        start = position
-        position += len(part) + 1
-        if not part.strip():
-            continue  # an empty tag-spec (e.g. a trailing ";") is allowed
-        name_text, equals, value = part.partition("=")
-        name = name_text.strip()
-        if not equals or not _TAG_NAME.fullmatch(name):
-            offset = start + len(part) - len(part.lstrip())
-            raise ParseError(text, offset, f"bad tag {name_text.strip()!r}: expected name=value")
-        if name in seen:
-            raise ParseError(text, start, f"tag {name}= appears twice (RFC 6376 §3.2)")
-        seen.add(name)
-        value_pos = start + len(name_text) + 1
-        stripped = value.strip()
-        if any(ord(ch) < 0x21 or ord(ch) > 0x7E for ch in "".join(stripped.split())):
-            raise ParseError(text, value_pos, f"tag {name}= holds a character DKIM does not allow")
-        tags.append((name, stripped, value_pos + len(value) - len(value.lstrip())))
-    return tags
 
 
 def _colon_list(values: dict[str, tuple[str, int]], name: str) -> tuple[str, ...]:

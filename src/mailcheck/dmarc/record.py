@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from mailcheck.errors import ParseError
+from mailcheck.taglist import parse_tag_list
 
 POLICIES = ("none", "quarantine", "reject")
 # RFC 9989 removed these RFC 7489 tags (their effect is explained by the audit).
 REMOVED_TAGS = ("pct", "rf", "ri")
-_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _ALIGNMENT = ("r", "s")
 _FO = re.compile(r"[01ds](:[01ds])*")
 _SIZE = re.compile(r"[0-9]+[kmgt]?", re.I)
@@ -108,7 +108,7 @@ def parse_dmarc(text: str, /) -> DmarcRecord:
         >>> parse_dmarc("v=DMARC1; p=reject; rua=mailto:d@example.org").policy
         'reject'
     """
-    tags = _tag_list(text)
+    tags = parse_tag_list(text, fold_case=True)
     if not tags or tags[0][0] != "v" or tags[0][1] != "DMARC1":
         raise ParseError(text, 0, "a DMARC record starts with v=DMARC1")
     fields: dict[str, object] = {}
@@ -117,28 +117,6 @@ def parse_dmarc(text: str, /) -> DmarcRecord:
         if checker is not None:
             fields[name] = checker(text, value, position)
     return DmarcRecord(tags=tuple((n, v) for n, v, _ in tags), **fields)  # type: ignore[arg-type]
-
-
-def _tag_list(text: str) -> list[tuple[str, str, int]]:
-    tags: list[tuple[str, str, int]] = []
-    seen: set[str] = set()
-    position = 0
-    for part in text.split(";"):
-        start = position
-        position += len(part) + 1
-        if not part.strip():
-            continue
-        name_text, equals, value = part.partition("=")
-        name = name_text.strip().lower()
-        if not equals or not _TAG_NAME.fullmatch(name):
-            offset = start + len(part) - len(part.lstrip())
-            raise ParseError(text, offset, f"bad tag {name_text.strip()!r}: expected name=value")
-        if name in seen:
-            raise ParseError(text, start, f"tag {name}= appears twice")
-        seen.add(name)
-        value_start = start + len(name_text) + 1
-        tags.append((name, value.strip(), value_start + len(value) - len(value.lstrip())))
-    return tags
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[str, str, int], str]:

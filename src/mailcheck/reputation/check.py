@@ -18,7 +18,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from mailcheck.errors import ParseError, TempError
+from mailcheck.errors import TempError
 from mailcheck.lookup.resolver import DnsResolver, Resolver
 from mailcheck.model import CheckResult, CheckStatus, Finding, sort_findings, status_of, to_dict
 from mailcheck.reputation import verdicts
@@ -37,6 +37,7 @@ from mailcheck.reputation.rdns import (
     check_helo,
     check_rdns,
     fetch_ptr_names,
+    parse_ip,
     with_ptr,
 )
 
@@ -137,7 +138,7 @@ class BlocklistChecker:
         Raises:
             ParseError: ``ip`` is not an IP address.
         """
-        address = _parse_ip(ip)
+        address = parse_ip(ip)
         subject = str(address)
         async with asyncio.TaskGroup() as group:
             rdns_task = group.create_task(check_rdns(subject, resolver=self.resolver))
@@ -249,16 +250,6 @@ def _listed_on(listings: Sequence[Listing]) -> tuple[str, ...]:
 
 def _host(server: object) -> str:
     return str(server[0] if isinstance(server, tuple) else server)
-
-
-def _parse_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        raise ParseError(ip, 0, "not an IP address") from None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
 
 
 async def check_ip(

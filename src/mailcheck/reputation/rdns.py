@@ -127,7 +127,7 @@ async def check_rdns(ip: str, /, *, resolver: Resolver) -> RdnsResult:
     Raises:
         ParseError: ``ip`` is not an IP address.
     """
-    address = _parse_ip(ip)
+    address = parse_ip(ip)
     subject = str(address)
     try:
         names = await fetch_ptr_names(subject, resolver=resolver)
@@ -166,7 +166,7 @@ async def fetch_ptr_names(ip: str, /, *, resolver: Resolver) -> tuple[str, ...]:
         TempError: DNS could not answer.
         ParseError: ``ip`` is not an IP address.
     """
-    subject = str(_parse_ip(ip))
+    subject = str(parse_ip(ip))
     answer = await resolver.query(dns.reversename.from_address(subject).to_text(), "PTR")
     return tuple(dict.fromkeys(answer.targets()))[:MAX_PTR_NAMES] if answer.ok else ()
 
@@ -247,7 +247,7 @@ async def check_helo(
     Raises:
         ParseError: ``ip`` is not an IP address.
     """
-    address = _parse_ip(ip)
+    address = parse_ip(ip)
     given = name.strip()
     helo = given.lower().rstrip(".")
     if helo.startswith("[") and helo.endswith("]"):
@@ -332,7 +332,12 @@ def _helo_fix(ptr_names: tuple[str, ...]) -> str:
     return f"Announce {target} in HELO/EHLO (Postfix: smtp_helo_name = {target})."
 
 
-def _parse_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+def parse_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An IP address; an IPv4-mapped IPv6 address becomes the IPv4 address.
+
+    Raises:
+        ParseError: not an IP address.
+    """
     try:
         address = ipaddress.ip_address(ip.strip())
     except ValueError:
