@@ -8,7 +8,15 @@ import pytest
 
 import mailcheck
 
-PACKAGES = ["mailcheck", "mailcheck.lookup"]
+PACKAGES = [
+    "mailcheck",
+    "mailcheck.dkim",
+    "mailcheck.dmarc",
+    "mailcheck.lookup",
+    "mailcheck.reputation",
+    "mailcheck.sending",
+    "mailcheck.spf",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
