@@ -201,7 +201,7 @@ def report_lines(report: DomainReport) -> list[Any]:
     lines.append(render.check_line("DKIM", data["dkim"], _dkim_summary(data["dkim"])))
     lines.append(render.check_line("MX", data["mx"], _mx_summary(data["mx"])))
     for ip in data.get("ips") or ():
-        lines.append(render.check_line("IP", ip, str(ip.get("ip", ""))))
+        lines.append(render.check_line("IP", ip, _ip_summary(ip)))
     lines.extend(render.findings_block(data["findings"]))
     lines.append(Text(""))
     return lines
@@ -228,6 +228,15 @@ def _dkim_summary(dkim: dict[str, Any]) -> str:
         if s.get("record")
     ]
     return ", ".join(found) if found else "no selector found"
+
+
+def _ip_summary(ip: dict[str, Any]) -> str:
+    names = ", ".join(ip.get("ptr_names") or ()) or "no PTR"
+    confirmed = {True: "", False: " (not forward-confirmed)", None: ""}[ip.get("forward_confirmed")]
+    listed = ip.get("listed_on") or ()
+    return f"{ip['ip']}  {names}{confirmed}" + (
+        f"  listed on {', '.join(listed)}" if listed else ""
+    )
 
 
 def _mx_summary(mx: dict[str, Any]) -> str:
