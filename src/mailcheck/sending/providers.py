@@ -1,0 +1,415 @@
+"""The provider dataset: who a destination is (by its MX hosts), its limits and reply rules.
+
+The data lives in ``providers.toml`` (built in) and in user files with the same format.
+Precedence: built-in < user files, in the order given. A user entry with the name of a known
+provider replaces the keys it sets (``mx``, limits, ...); its rules are tried *before* the rules
+already known for that provider. A new name adds a provider.
+
+A domain belongs to a provider when *every* one of its MX hosts ends with one of the provider's
+suffixes (a vanity domain hosted at Google is Google; a domain mixing providers is not lumped
+in). Otherwise its group is its sorted MX host set, otherwise (no MX) the domain itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib.resources
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mailcheck.errors import ConfigError, ParseError
+from mailcheck.lookup import Resolver
+from mailcheck.lookup.domains import normalize_domain
+
+__all__ = [
+    "Action",
+    "Limits",
+    "Provider",
+    "ProviderMatch",
+    "ProviderSet",
+    "Rate",
+    "Rule",
+    "Scope",
+    "lint_provider_file",
+    "parse_duration",
+    "parse_rate",
+]
+
+DEFAULT_NAME = "default"
+# Longest pause a rule may order: the longest documented block (Free) is 24 h.
+MAX_DURATION = 48 * 3600.0
+
+_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|min|m|h|d)\s*$", re.IGNORECASE)
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|m|h|d)?\s*$", re.IGNORECASE)
+
+
+class Action(enum.StrEnum):
+    """What to do after a reply (values shared with ``OutcomeAction``)."""
+
+    OK = "ok"
+    RETRY = "retry"
+    SLOW = "slow"
+    SUSPEND = "suspend"
+    SUSPEND_TENANT = "suspend-tenant"
+    BOUNCE = "bounce"
+
+
+class Scope(enum.StrEnum):
+    """Whom a reply judges (values shared with ``OutcomeScope``)."""
+
+    CONNECTION = "connection"
+    IP = "ip"
+    DOMAIN = "domain"
+    RECIPIENT = "recipient"
+    MESSAGE = "message"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Rate:
+    """``count`` events per ``period`` seconds, written ``"10/s"``, ``"5000/h"``, ``"2/30min"``.
+
+    Attributes:
+        count: events allowed in one period.
+        period: the period in seconds.
+    """
+
+    count: int
+    period: float
+
+    @property
+    def interval(self) -> float:
+        """Seconds between events at the sustained rate."""
+        return self.period / self.count
+
+    def to_text(self) -> str:
+        """The rate in the ``N/unit`` form :func:`parse_rate` reads."""
+        for unit, seconds in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+            if self.period % seconds == 0:
+                n = int(self.period // seconds)
+                return f"{self.count}/{'' if n == 1 else n}{unit}"
+        return f"{self.count}/{'' if self.period == 1 else int(self.period)}s"
+
+
+def parse_rate(text: str) -> Rate:
+    """Parse ``"10/s"``, ``"5000/h"``, ``"3/h"``, ``"1/min"`` or ``"2/30min"``.
+
+    Raises:
+        ParseError: the text is not a positive rate.
+    """
+    m = _RATE_RE.match(text)
+    if not m or int(m.group(1)) == 0 or m.group(2) in ("0", "00"):
+        raise ParseError(text, 0, "expected a rate like 10/s, 5000/h or 2/30min")
+    period = int(m.group(2) or 1) * _UNITS[m.group(3).lower()]
+    if period == 0:
+        raise ParseError(text, 0, "period must be positive")
+    return Rate(count=int(m.group(1)), period=period)
+
+
+def parse_duration(value: str | float) -> float:
+    """Parse a duration: seconds as a number, or ``"90min"``, ``"2h"``, ``"30s"``.
+
+    Raises:
+        ParseError: the value is not a non-negative duration.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise ParseError(str(value), 0, "negative duration")
+        return float(value)
+    m = _DURATION_RE.match(str(value))
+    if not m:
+        raise ParseError(str(value), 0, "expected a duration like 30s, 90min or 2h")
+    return float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """The ceiling of one provider group.
+
+    Attributes:
+        connections: concurrent connections per egress IP.
+        connection_rate: connection opens, or None for no limit.
+        message_rates: named message rates, e.g. ``(("10/s", Rate), ("5000/h", Rate))``.
+        messages_per_connection: messages before reconnecting.
+        recipients_per_message: recipients in one transaction.
+        tls: ``opportunistic`` or ``required``.
+    """
+
+    connections: int = 10
+    connection_rate: Rate | None = None
+    message_rates: tuple[tuple[str, Rate], ...] = ()
+    messages_per_connection: int = 100
+    recipients_per_message: int = 100
+    tls: str = "opportunistic"
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """A reaction to a reply: regex on the normalised one-line reply -> action.
+
+    Attributes:
+        name: a unique name (reported in events).
+        pattern: the compiled regex (case-insensitive) searched in the normalised reply.
+        action: what to do.
+        scope: whom the reply judges.
+        category: the :class:`~mailcheck.sending.replies.Category` value it implies.
+        duration: seconds the action lasts (suspension, slow-down), 0 = until exit.
+        threshold: fire only past this many matches per window (counted by the shaper).
+        connections: connection limit while slowed.
+        messages_per_connection: per-connection limit while slowed.
+        message_rate: message rate while slowed.
+        exit_after: successes after which a slow-down ends (0 = on expiry only).
+        source: where the reply string and the reaction come from.
+    """
+
+    name: str
+    pattern: re.Pattern[str]
+    action: Action
+    scope: Scope
+    category: str = ""
+    duration: float = 0.0
+    threshold: Rate | None = None
+    connections: int | None = None
+    messages_per_connection: int | None = None
+    message_rate: Rate | None = None
+    exit_after: int = 0
+    source: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Provider:
+    """One provider of the dataset.
+
+    Attributes:
+        name: short name, the provider group.
+        description: who it is.
+        mx: MX host suffixes (``.google.com``); empty for the default entry.
+        limits: the ceiling of its budget.
+        rules: reply rules, tried in order.
+        last_line_decides: the last line of a multi-line reply decides (GMX).
+        sources: where the values come from.
+        verified: the date the values were last checked.
+    """
+
+    name: str
+    description: str = ""
+    mx: tuple[str, ...] = ()
+    limits: Limits = Limits()
+    rules: tuple[Rule, ...] = ()
+    last_line_decides: bool = False
+    sources: tuple[str, ...] = ()
+    verified: str = ""
+
+    def matches_host(self, host: str) -> bool:
+        """Whether ``host`` ends with one of the MX suffixes."""
+        host = host.lower().rstrip(".")
+        return any(host.endswith(s) or host == s.lstrip(".") for s in self.mx)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderMatch:
+    """Which group a domain belongs to.
+
+    Attributes:
+        domain: the destination domain.
+        provider: the provider (the default entry when no provider matched).
+        group: provider name, else the sorted MX host set joined by ``,``, else the domain.
+        mx_hosts: the MX hosts by preference (empty: none; ``(".",)``: null MX).
+    """
+
+    domain: str
+    provider: Provider
+    group: str
+    mx_hosts: tuple[str, ...]
+
+
+def _rule(provider: str, index: int, raw: Mapping[str, Any]) -> Rule:
+    """Build one rule from its TOML table."""
+    where = f"provider {provider!r} rule {index}"
+    try:
+        return Rule(
+            name=str(raw.get("name") or f"{provider}-{index}"),
+            pattern=re.compile(str(raw["match"]), re.IGNORECASE),
+            action=Action(raw["action"]),
+            scope=Scope(raw.get("scope", "ip")),
+            category=str(raw.get("category", "")),
+            duration=parse_duration(raw.get("duration", 0)),
+            threshold=parse_rate(raw["threshold"]) if "threshold" in raw else None,
+            connections=int(raw["connections"]) if "connections" in raw else None,
+            messages_per_connection=(
+                int(raw["messages_per_connection"]) if "messages_per_connection" in raw else None
+            ),
+            message_rate=parse_rate(raw["message_rate"]) if "message_rate" in raw else None,
+            exit_after=int(raw.get("exit_after", 0)),
+            source=str(raw.get("source", "")),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"{where}: missing {exc.args[0]!r}") from exc
+    except (re.error, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _limits(base: Limits, raw: Mapping[str, Any], where: str) -> Limits:
+    """Overlay the limit keys of ``raw`` on ``base``."""
+    try:
+        changes: dict[str, Any] = {}
+        for key in ("connections", "messages_per_connection", "recipients_per_message"):
+            if key in raw:
+                changes[key] = int(raw[key])
+                if changes[key] < 1:
+                    raise ValueError(f"{key} must be >= 1")
+        if "connection_rate" in raw:
+            changes["connection_rate"] = parse_rate(raw["connection_rate"])
+        if "message_rates" in raw:
+            changes["message_rates"] = tuple((str(r), parse_rate(r)) for r in raw["message_rates"])
+        if "tls" in raw:
+            if raw["tls"] not in ("opportunistic", "required"):
+                raise ValueError("tls must be 'opportunistic' or 'required'")
+            changes["tls"] = raw["tls"]
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    return dataclasses.replace(base, **changes)
+
+
+def _provider(name: str, raw: Mapping[str, Any], base: Provider | None) -> Provider:
+    """Build (or overlay on ``base``) one provider from its TOML table."""
+    base = base or Provider(name=name)
+    rules = tuple(_rule(name, i, r) for i, r in enumerate(raw.get("rule", ())))
+    mx = tuple(str(s).lower() for s in raw.get("mx", base.mx))
+    if any(not s.startswith(".") or len(s) < 3 for s in mx):
+        raise ConfigError(f"provider {name!r}: mx suffixes must start with '.'")
+    return dataclasses.replace(
+        base,
+        description=str(raw.get("description", base.description)),
+        mx=mx,
+        limits=_limits(base.limits, raw, f"provider {name!r}"),
+        rules=rules + base.rules,
+        last_line_decides=bool(raw.get("last_line_decides", base.last_line_decides)),
+        sources=tuple(str(s) for s in raw.get("sources", base.sources)),
+        verified=str(raw.get("verified", base.verified)),
+    )
+
+
+def _read(path: Path | None) -> dict[str, Any]:
+    """The ``provider`` tables of a TOML file (None = the built-in file)."""
+    try:
+        if path is None:
+            text = importlib.resources.files(__package__).joinpath("providers.toml").read_text()
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path or 'providers.toml'}: {exc}") from exc
+    providers = data.get("provider", {})
+    if not isinstance(providers, dict):
+        raise ConfigError(f"{path}: [provider.NAME] tables expected")
+    return providers
+
+
+class ProviderSet:
+    """Providers by name, the default entry last; see the module docstring for precedence."""
+
+    def __init__(self, providers: Iterable[Provider]) -> None:
+        """Keep ``providers`` (one of them may be named ``default``)."""
+        self.providers: dict[str, Provider] = {p.name: p for p in providers}
+        self.default = self.providers.get(DEFAULT_NAME) or Provider(name=DEFAULT_NAME)
+
+    @classmethod
+    def load(cls, *, builtin: bool = True, user_files: Sequence[str | Path] = ()) -> ProviderSet:
+        """Load the built-in dataset, then overlay ``user_files`` in order.
+
+        Raises:
+            ConfigError: a file cannot be read or holds an invalid value.
+        """
+        found: dict[str, Provider] = {}
+        layers: list[Path | None] = [None] if builtin else []
+        layers += [Path(f) for f in user_files]
+        for layer in layers:
+            for name, raw in _read(layer).items():
+                if not isinstance(raw, dict):
+                    raise ConfigError(f"{layer}: provider {name!r} must be a table")
+                found[name] = _provider(name, raw, found.get(name))
+        return cls(found.values())
+
+    def get(self, name: str) -> Provider:
+        """The provider named ``name`` (the default entry when unknown)."""
+        return self.providers.get(name, self.default)
+
+    def match_mx(self, hosts: Sequence[str]) -> Provider | None:
+        """The provider every one of ``hosts`` belongs to, or None."""
+        real = [h for h in hosts if h.strip(".")]
+        if not real:
+            return None
+        for provider in self.providers.values():
+            if provider.mx and all(provider.matches_host(h) for h in real):
+                return provider
+        return None
+
+    def group_of(self, domain: str, hosts: Sequence[str]) -> str:
+        """The provider group: provider name, else the sorted MX host set, else the domain.
+
+        Suitable as ``Sender(group_of=...)``.
+        """
+        provider = self.match_mx(hosts)
+        if provider is not None:
+            return provider.name
+        real = sorted({h.lower().rstrip(".") for h in hosts if h.strip(".")})
+        return ",".join(real) or domain
+
+    def limits_of(self, group: str) -> Limits:
+        """The limits of a group (the default entry's for a non-provider group)."""
+        return self.get(group).limits
+
+    async def resolve(self, domain: str, /, *, resolver: Resolver) -> ProviderMatch:
+        """Find the MX hosts of ``domain`` and the group they put it in.
+
+        Raises:
+            TempError: DNS could not answer (the caller retries later).
+            ParseError: ``domain`` is not a valid domain name.
+        """
+        domain = normalize_domain(domain)
+        answer = await resolver.query(domain, "MX")
+        hosts = tuple(host for _, host in answer.mx_hosts()) if answer.ok else ()
+        provider = self.match_mx(hosts)
+        return ProviderMatch(
+            domain=domain,
+            provider=provider or self.default,
+            group=self.group_of(domain, hosts),
+            mx_hosts=hosts,
+        )
+
+
+def lint_provider_file(path: str | Path, /, *, builtin: bool = True) -> tuple[str, ...]:
+    """Check a provider file; returns the problems found (empty when the file is fine).
+
+    Checks that the file loads (regexes compile, values well-formed), that every provider but
+    the default has MX suffixes, that no suffix belongs to two providers, that durations are
+    bounded and that rule names are unique.
+    """
+    problems: list[str] = []
+    try:
+        raw = _read(Path(path))
+        merged = ProviderSet.load(builtin=builtin, user_files=(path,))
+    except ConfigError as exc:
+        return (str(exc),)
+    owners: dict[str, str] = {}
+    names: set[str] = set()
+    for provider in merged.providers.values():
+        if provider.name in raw and provider.name != DEFAULT_NAME and not provider.mx:
+            problems.append(f"provider {provider.name!r} has rules but matches no MX host")
+        for suffix in provider.mx:
+            for other, owner in owners.items():
+                if owner != provider.name and (suffix.endswith(other) or other.endswith(suffix)):
+                    problems.append(f"mx {suffix!r} of {provider.name!r} overlaps {owner!r}")
+            owners[suffix] = provider.name
+        for rule in provider.rules:
+            if rule.duration > MAX_DURATION:
+                problems.append(f"rule {rule.name!r}: duration above {MAX_DURATION:.0f} s")
+            if rule.name in names:
+                problems.append(f"rule name {rule.name!r} used twice")
+            names.add(rule.name)
+    return tuple(problems)
