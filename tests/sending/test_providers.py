@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,30 @@ async def test_resolve_temperror(dns_server: DnsTestServer, resolver: DnsResolve
     dns_server.behave("hosted.prov.test", servfail=True)
     with pytest.raises(TempError):
         await ProviderSet.load().resolve("hosted.prov.test", resolver=resolver)
+
+
+def test_cli_check_and_provider(
+    tmp_path: Path, dns_server: DnsTestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mailcheck.cli.main import main
+
+    good = _write(tmp_path, "[provider.x]\nmx = ['.x.example']\n")
+    assert main(["providers", "--check", str(good)]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[provider.y]\nmx = ['.y.example']\nconnections = -1\n")
+    assert main(["providers", "--check", str(bad), "--format", "json"]) == 1
+    capsys.readouterr()
+    assert main(["providers", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert {p["name"] for p in listed} == EXPECTED
+    args = ["provider", "vanity.prov.test", "--nameserver", dns_server.address]
+    assert main([*args, "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["group"], shown["provider"]["limits"]["connections"]) == ("google", 5)
+    assert main(args) == 0
+
+
+def test_docs_name_every_provider() -> None:
+    docs = (Path(__file__).parents[2] / "docs/providers.md").read_text()
+    for name in EXPECTED:
+        assert f"`{name}`" in docs, name

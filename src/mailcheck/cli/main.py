@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "mailcheck.cli.dkim",
     "mailcheck.cli.verify",
     "mailcheck.cli.send",
+    "mailcheck.cli.providers",
 )
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2

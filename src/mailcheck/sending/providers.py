@@ -409,7 +409,10 @@ def lint_provider_file(path: str | Path, /, *, builtin: bool = True) -> tuple[st
         for rule in provider.rules:
             if rule.duration > MAX_DURATION:
                 problems.append(f"rule {rule.name!r}: duration above {MAX_DURATION:.0f} s")
-            if rule.name in names:
-                problems.append(f"rule name {rule.name!r} used twice")
-            names.add(rule.name)
+    for name, table in raw.items():
+        for index, rule_table in enumerate(table.get("rule", ())):
+            rule_name = str(rule_table.get("name") or f"{name}-{index}")
+            if rule_name in names:
+                problems.append(f"rule name {rule_name!r} used twice")
+            names.add(rule_name)
     return tuple(problems)
