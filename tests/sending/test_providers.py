@@ -208,3 +208,15 @@ def test_docs_name_every_provider() -> None:
     docs = (Path(__file__).parents[2] / "docs/providers.md").read_text()
     for name in EXPECTED:
         assert f"`{name}`" in docs, name
+
+
+def test_budgets_for_the_sender(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[provider.orange]\nmessage_rates = ['10/s', '5000/h']\n")
+    budgets = ProviderSet.load(user_files=[path]).budgets()
+    orange = budgets["orange"]
+    assert (orange.connections, orange.messages_per_connection) == (2, 100)
+    assert [(name, g.interval) for name, g in orange.message_rates] == [
+        ("10/s", 0.1),
+        ("5000/h", 0.72),
+    ]
+    assert budgets["default"].connections == 10

@@ -7,7 +7,29 @@ the ``redis`` package is imported only when a backend is created).
 from __future__ import annotations
 
 from mailcheck.sending.outcome import Outcome, OutcomeAction, OutcomeScope, basic_classify
+from mailcheck.sending.providers import (
+    Action,
+    Limits,
+    Provider,
+    ProviderMatch,
+    ProviderSet,
+    Rate,
+    Rule,
+    Scope,
+    lint_provider_file,
+    parse_rate,
+)
 from mailcheck.sending.redis_backend import Decision, Lease, RedisBackend
+from mailcheck.sending.replies import (
+    Category,
+    Classification,
+    SmtpReply,
+    classify_reply,
+    make_classifier,
+    normalize_reply,
+    parse_reply,
+    to_outcome,
+)
 from mailcheck.sending.sender import Sender, SendEvent
 from mailcheck.sending.shaping import (
     AimdPolicy,
@@ -20,22 +42,40 @@ from mailcheck.sending.shaping import (
 from mailcheck.sending.spool import Job, SpoolEvent, SqliteSpool
 
 __all__ = [
+    "Action",
     "AimdPolicy",
     "Budget",
+    "Category",
+    "Classification",
     "Decision",
     "Job",
     "Lease",
+    "Limits",
     "MemoryBackend",
     "Outcome",
     "OutcomeAction",
     "OutcomeScope",
+    "Provider",
+    "ProviderMatch",
+    "ProviderSet",
+    "Rate",
     "RedisBackend",
+    "Rule",
+    "Scope",
     "SendEvent",
     "Sender",
     "Shaper",
     "ShapingBackend",
+    "SmtpReply",
     "SpoolEvent",
     "SqliteSpool",
     "StateStore",
     "basic_classify",
+    "classify_reply",
+    "lint_provider_file",
+    "make_classifier",
+    "normalize_reply",
+    "parse_rate",
+    "parse_reply",
+    "to_outcome",
 ]

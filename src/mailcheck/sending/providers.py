@@ -24,6 +24,8 @@ from typing import Any
 from mailcheck.errors import ConfigError, ParseError
 from mailcheck.lookup import Resolver
 from mailcheck.lookup.domains import normalize_domain
+from mailcheck.sending.local_share import Gcra
+from mailcheck.sending.shaping import Budget
 
 __all__ = [
     "Action",
@@ -145,6 +147,20 @@ class Limits:
     messages_per_connection: int = 100
     recipients_per_message: int = 100
     tls: str = "opportunistic"
+
+    def budget(self) -> Budget:
+        """The shaper's :class:`~mailcheck.sending.shaping.Budget` for these limits."""
+        return Budget(
+            connections=self.connections,
+            connection_rate=_gcra(self.connection_rate) if self.connection_rate else None,
+            message_rates=tuple((name, _gcra(rate)) for name, rate in self.message_rates),
+            messages_per_connection=self.messages_per_connection,
+        )
+
+
+def _gcra(rate: Rate) -> Gcra:
+    """A GCRA spacing events evenly at ``rate`` (no burst: bursts are what providers punish)."""
+    return Gcra(interval=rate.interval, burst=1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -359,6 +375,10 @@ class ProviderSet:
             return provider.name
         real = sorted({h.lower().rstrip(".") for h in hosts if h.strip(".")})
         return ",".join(real) or domain
+
+    def budgets(self) -> dict[str, Budget]:
+        """Budget per provider group, for ``Sender(budgets=..., default_budget=...)``."""
+        return {name: p.limits.budget() for name, p in self.providers.items()}
 
     def limits_of(self, group: str) -> Limits:
         """The limits of a group (the default entry's for a non-provider group)."""
