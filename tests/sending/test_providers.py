@@ -9,6 +9,7 @@ import pytest
 
 from mailcheck.errors import ConfigError, ParseError, TempError
 from mailcheck.lookup import DnsResolver
+from mailcheck.lookup.zonefile import ZoneResolver
 from mailcheck.sending.providers import (
     MAX_DURATION,
     Action,
@@ -19,7 +20,11 @@ from mailcheck.sending.providers import (
     parse_duration,
     parse_rate,
 )
+from mailcheck.sending.replies import make_classifier
+from mailcheck.sending.sender import Sender, SendEvent
+from mailcheck.sending.spool import SqliteSpool
 from tests.dnsserver import DnsTestServer
+from tests.sending.conftest import Sink
 
 BUILTIN = Path(__file__).parents[2] / "src/mailcheck/sending/providers.toml"
 EXPECTED = {
@@ -220,3 +225,35 @@ def test_budgets_for_the_sender(tmp_path: Path) -> None:
         ("5000/h", 0.72),
     ]
     assert budgets["default"].connections == 10
+
+
+@pytest.mark.smtp_replies(data=["421 4.7.0 [TSS04] Messages from 192.0.2.1 deferred", "250 OK"])
+async def test_wired_into_the_sender(tmp_path: Path, smtp_sink: Sink) -> None:
+    providers = ProviderSet.load()
+    events: list[SendEvent] = []
+    s = Sender(
+        spool=SqliteSpool(str(tmp_path / "q.db"), backoff=60),
+        resolver=ZoneResolver([str(Path(__file__).parents[1] / "zones/prov.test.zone")]),
+        mx_override={
+            host: ("127.0.0.1", smtp_sink.port)
+            for host in ("mta5.am0.yahoodns.net", "mta6.am0.yahoodns.net")
+        },
+        on_event=events.append,
+        helo="out.prov.test",
+        classify=make_classifier(*providers.providers.values()),
+        group_of=providers.group_of,
+        budgets=providers.budgets(),
+        default_budget=providers.default.limits.budget(),
+    )
+    msg = b"From: a@prov.test\r\nSubject: hi\r\n\r\nbody\r\n"
+    first = await s.submit(msg, mail_from="a@prov.test", rcpt_to=["a@yahooish.prov.test"])
+    second = await s.submit(msg, mail_from="a@prov.test", rcpt_to=["b@yahooish2.prov.test"])
+    await s.run_until_idle()
+    assert smtp_sink.received == []
+    assert await s.spool.recipients(first) == {"a@yahooish.prov.test": "deferred"}
+    assert await s.spool.recipients(second) == {"b@yahooish2.prov.test": "deferred"}
+    # Both domains are one group, "yahoo", suspended for the rule's 2 h.
+    decision = await s.backend.take_message(("default", "yahoo"), ())
+    assert decision.suspended == "budget"
+    assert decision.wait > 3600
+    s.spool.close()
