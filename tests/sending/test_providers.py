@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailcheck.errors import ConfigError, ParseError, TempError
 from mailcheck.lookup import DnsResolver
@@ -257,3 +260,10 @@ async def test_wired_into_the_sender(tmp_path: Path, smtp_sink: Sink) -> None:
     assert decision.suspended == "budget"
     assert decision.wait > 3600
     s.spool.close()
+
+
+@given(st.text(max_size=30))
+def test_fuzz_rates_and_durations_only_parse_error(text: str) -> None:
+    for parse in (parse_rate, parse_duration):
+        with contextlib.suppress(ParseError):
+            parse(text)
