@@ -49,6 +49,14 @@ def test_builtin_dataset_complete_and_sourced() -> None:
     assert providers.get("orange").limits.connections == 2
     assert providers.get("google").limits.tls == "required"
     assert providers.get("gmx").last_line_decides
+    rule = providers.rule("microsoft-ip-reputation")
+    assert rule is not None
+    assert (rule.connections, rule.message_rate, rule.duration) == (
+        1,
+        Rate(count=1, period=60),
+        5400,
+    )
+    assert providers.rule("nope") is None
 
 
 def test_builtin_file_lints_clean() -> None:
@@ -66,8 +74,9 @@ def test_rates_and_durations() -> None:
             parse_rate(bad)
     assert parse_duration("90min") == 5400.0
     assert parse_duration(30) == 30.0
-    with pytest.raises(ParseError):
-        parse_duration("soon")
+    for bad_duration in ("soon", -1, float("nan"), float("inf")):
+        with pytest.raises(ParseError):
+            parse_duration(bad_duration)
 
 
 def test_every_mx_must_match() -> None:

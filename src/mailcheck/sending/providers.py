@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import importlib.resources
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -119,8 +120,8 @@ def parse_duration(value: str | float) -> float:
         ParseError: the value is not a non-negative duration.
     """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value < 0:
-            raise ParseError(str(value), 0, "negative duration")
+        if not 0 <= value < math.inf:
+            raise ParseError(str(value), 0, "duration must be finite and non-negative")
         return float(value)
     m = _DURATION_RE.match(str(value))
     if not m:
@@ -379,6 +380,10 @@ class ProviderSet:
     def budgets(self) -> dict[str, Budget]:
         """Budget per provider group, for ``Sender(budgets=..., default_budget=...)``."""
         return {name: p.limits.budget() for name, p in self.providers.items()}
+
+    def rule(self, name: str) -> Rule | None:
+        """The rule named ``name`` (``Classification.rule``), with its limits while slowed."""
+        return next((r for p in self.providers.values() for r in p.rules if r.name == name), None)
 
     def limits_of(self, group: str) -> Limits:
         """The limits of a group (the default entry's for a non-provider group)."""
