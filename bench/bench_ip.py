@@ -197,8 +197,9 @@ async def pydnsbl_run(server: Server, runs: int, count: int) -> dict[str, Any] |
         start = time.perf_counter()
         await checker.check_async(bench_ip(2 * n))
         times.append(time.perf_counter() - start)
-    checker = _pydnsbl_checker(server)
     ips = [bench_ip(n) for n in range(count)]
+    await asyncio.gather(*(_pydnsbl_checker(server).check_async(ip) for ip in ips))  # warm-up
+    checker = _pydnsbl_checker(server)
     cpu, start = time.process_time(), time.perf_counter()
     results = await asyncio.gather(*(checker.check_async(ip) for ip in ips))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -227,6 +228,10 @@ def main() -> None:
         try:
             summary: dict[str, Any] = {"delay_s": args.delay}
             summary["single"] = asyncio.run(single(server, args.runs))
+            # The test server replays answers it has built before (as a resolver's cache
+            # would); one unmeasured pass per tool lets both meet a server that is not the
+            # bottleneck, whichever runs first.
+            asyncio.run(bulk(server, args.bulk, full=True))
             summary["bulk_blocklists"] = asyncio.run(bulk(server, args.bulk, full=False))
             summary["bulk_check_ip"] = asyncio.run(bulk(server, args.bulk, full=True))
             summary["pydnsbl"] = asyncio.run(pydnsbl_run(server, args.runs, args.bulk))
