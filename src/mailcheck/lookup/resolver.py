@@ -157,9 +157,10 @@ class DnsResolver:
 
     async def query(self, name: str, rdtype: str, /) -> DnsAnswer:
         """Answer one question from the cache, a question in flight, or the wire."""
-        qname = to_dns_name(name)
         rdtype = rdtype.upper()
-        key = (qname.to_text().lower(), rdtype)
+        # Keyed by the text as asked (lower case, no final dot): a cache hit costs no name
+        # parsing. Two spellings of one name (U-label, A-label) only cost a second question.
+        key = (name.strip().lower().rstrip("."), rdtype)
         self.stats.queries += 1
         cached = self._cache.get(key)
         if cached is not None:
@@ -172,7 +173,8 @@ class DnsResolver:
         if task is not None:
             self.stats.coalesced += 1
         else:
-            task = asyncio.ensure_future(self._resolve(qname, rdtype))
+            qname = to_dns_name(name)
+            task = asyncio.ensure_future(self._resolve(qname, rdtype, key))
             self._in_flight[key] = task
             task.add_done_callback(self._forget(key))
         # shield: one caller giving up must not cancel the answer the others wait for.
@@ -187,7 +189,7 @@ class DnsResolver:
 
         return done
 
-    async def _resolve(self, qname: dns.name.Name, rdtype: str) -> DnsAnswer:
+    async def _resolve(self, qname: dns.name.Name, rdtype: str, key: tuple[str, str]) -> DnsAnswer:
         if self._semaphore is None or self._loop is not asyncio.get_running_loop():
             # A semaphore belongs to one event loop; a resolver may outlive one.
             self._loop = asyncio.get_running_loop()
@@ -205,7 +207,6 @@ class DnsResolver:
                 raise DnsTimeout(
                     qname.to_text(omit_final_dot=True), rdtype, "no answer in time"
                 ) from None
-        key = (qname.to_text().lower(), rdtype)
         self._cache[key] = (time.monotonic() + min(answer.ttl, self.max_ttl), answer)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
