@@ -174,8 +174,7 @@ class FairQueue(Generic[T]):
     def _ready_at(self, state: _Tenant[T]) -> float:
         return max(state.suspended_until, state.cap_tat)
 
-    def pop(self, *, now: float) -> tuple[str, T] | None:
-        """The next message to spend one grant of the budget on, or None if none is eligible."""
+    def _choose(self, now: float) -> str | None:
         best: tuple[float, int, str] | None = None
         for name, state in self._tenants.items():
             if not state.waiting or self._ready_at(state) > now:
@@ -183,9 +182,36 @@ class FairQueue(Generic[T]):
             key = (state.finish, state.waiting[0][1], name)
             if best is None or key < best:
                 best = key
-        if best is None:
+        return None if best is None else best[2]
+
+    def peek(self, *, now: float) -> tuple[str, T] | None:
+        """What :meth:`pop` would return now, without taking it."""
+        name = self._choose(now)
+        return None if name is None else (name, self._tenants[name].waiting[0][2])
+
+    def is_suspended(self, tenant: str, /, *, now: float) -> bool:
+        """Whether ``tenant`` is held by :meth:`suspend` at ``now``."""
+        state = self._tenants.get(tenant)
+        return state is not None and state.suspended_until > now
+
+    def drain(self, tenant: str, /) -> list[T]:
+        """Remove and return every waiting message of ``tenant`` (to park them elsewhere)."""
+        state = self._tenants.get(tenant)
+        if state is None:
+            return []
+        items = [item for _, _, item in sorted(state.waiting)]
+        state.waiting.clear()
+        return items
+
+    def tenants(self) -> list[str]:
+        """Tenants with messages waiting."""
+        return [name for name, state in self._tenants.items() if state.waiting]
+
+    def pop(self, *, now: float) -> tuple[str, T] | None:
+        """The next message to spend one grant of the budget on, or None if none is eligible."""
+        name = self._choose(now)
+        if name is None:
             return None
-        name = best[2]
         state = self._tenants[name]
         _, _, item = heapq.heappop(state.waiting)
         step = 1.0 / state.policy.weight

@@ -8,31 +8,16 @@ few provider throttling strings the tests and the docs name.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
+
+from mailcheck.sending.providers import Action, Rate, Scope
 
 __all__ = ["Outcome", "OutcomeAction", "OutcomeScope", "basic_classify"]
 
 
-class OutcomeAction(enum.StrEnum):
-    """What to do after a reply."""
-
-    OK = "ok"
-    RETRY = "retry"
-    SLOW = "slow"
-    SUSPEND = "suspend"
-    SUSPEND_TENANT = "suspend-tenant"
-    BOUNCE = "bounce"
-
-
-class OutcomeScope(enum.StrEnum):
-    """Whom a reply concerns; only connection/ip/domain scopes touch the budget."""
-
-    CONNECTION = "connection"
-    IP = "ip"
-    DOMAIN = "domain"
-    RECIPIENT = "recipient"
-    MESSAGE = "message"
+# One vocabulary for the dataset and the Sender: the provider rules' enums.
+OutcomeAction = Action
+OutcomeScope = Scope
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +30,8 @@ class Outcome:
         duration: seconds of a suspension, or the retry hint.
         exit_after: successes after which a slow-down ends (0 = on expiry only).
         rule: the name of the rule that matched.
+        threshold: the action applies only once the rule has matched this often (the
+            Sender counts matches per budget).
     """
 
     action: OutcomeAction
@@ -52,6 +39,7 @@ class Outcome:
     duration: float = 0.0
     exit_after: int = 0
     rule: str = ""
+    threshold: Rate | None = None
 
     @property
     def shapes(self) -> bool:

@@ -156,6 +156,7 @@ class Limits:
             connection_rate=_gcra(self.connection_rate) if self.connection_rate else None,
             message_rates=tuple((name, _gcra(rate)) for name, rate in self.message_rates),
             messages_per_connection=self.messages_per_connection,
+            recipients_per_message=self.recipients_per_message,
         )
 
 

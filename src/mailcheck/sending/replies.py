@@ -375,6 +375,7 @@ def to_outcome(classification: Classification, /) -> Outcome:
         duration=classification.retry_after or 0.0,
         exit_after=classification.exit_after,
         rule=classification.rule,
+        threshold=classification.threshold,
     )
 
 

@@ -1,33 +1,52 @@
 """The Sender: takes recipients from the spool and delivers them under shaping.
 
-Per budget key (egress IP, provider group) one worker opens connections within the limits
-(lease + connection-open rate), sends up to ``messages_per_connection`` messages per
-connection, and turns each reply into a per-recipient state and, when the reply concerns
-the provider, a shaping action. A silent close after a message is a reconnect, not a
-failure. A suspended group parks its messages without burning attempts.
+A feeder claims due recipients from the spool (highest priority first) and routes each
+message to a *budget*, keyed by (egress IP, provider group), and within it to a *lane*, one
+MX host set. Each lane holds its messages in fair queues (transactional before bulk; tenants
+by weight, :class:`~mailcheck.sending.fairness.FairQueue`) and runs up to the budget's
+connection limit of workers. A worker holds a connection lease, takes one message grant at
+a time from the shaping backend, then sends the message the fair queue names. Replies
+become per-recipient states in the spool and, when they judge the provider's view of us,
+shaping actions from the provider dataset (slow down, suspend the budget or one tenant).
+
+A silent close after some messages is a reconnect, not a failure. A suspended budget or
+tenant parks its messages in the spool without burning attempts. Only what is in flight is
+held in memory, a bounded number of messages per domain.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
+import math
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 import aiosmtplib
 
-from mailcheck.errors import TempError
+from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup import Resolver
-from mailcheck.sending.outcome import Outcome, OutcomeAction, OutcomeScope, basic_classify
+from mailcheck.sending.fairness import FairnessConfig, FairQueue
+from mailcheck.sending.outcome import Outcome, OutcomeAction, OutcomeScope
+from mailcheck.sending.providers import Provider, ProviderSet
 from mailcheck.sending.redis_backend import Decision, Lease
 from mailcheck.sending.redis_board import BudgetKey
+from mailcheck.sending.replies import SmtpReply, classify_reply, parse_reply, to_outcome
 from mailcheck.sending.shaping import Budget, MemoryBackend, Shaper, ShapingBackend
-from mailcheck.sending.spool import Job, SqliteSpool
+from mailcheck.sending.spool import TRANSACTIONAL, Job, SqliteSpool
 
-__all__ = ["SendEvent", "Sender"]
+__all__ = ["Egress", "SendEvent", "Sender"]
 
 Classify = Callable[[int, str], Outcome]
+
+#: Seconds of message grants a worker may reserve ahead: a transactional message submitted
+#: now waits at most this long behind grants already promised to bulk mail.
+RESERVE = 1.0
+#: A worker that would wait longer than this for its next grant closes its connection
+#: (servers drop idle sessions; an idle lease would block other lanes).
+IDLE_CLOSE = 10.0
 
 
 class Signer(Protocol):
@@ -38,22 +57,145 @@ class Signer(Protocol):
         ...
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Egress:
+    """A source address to send from and the name it gives in EHLO.
+
+    Attributes:
+        ip: the local address to bind, or None for the system's choice.
+        helo: the EHLO name (it should be the PTR name of ``ip``).
+    """
+
+    ip: str | None = None
+    helo: str | None = None
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SendEvent:
-    """Something that happened: a recipient state (``delivered``, ``deferred``, ``bounced``,
-    ``expired``) reported once from the spool, or a shaping change (``suspended``,
-    ``slowed``, ``held``)."""
+    """Something that happened.
+
+    ``kind`` is a recipient state reported once from the spool (``delivered``,
+    ``deferred``, ``bounced``, ``expired``), an ``attempt`` (one SMTP transaction begins),
+    or a shaping change: ``rule`` (a provider rule matched), ``slowed``, ``suspended``,
+    ``held`` (messages parked by a suspension) and ``resumed``.
+    """
 
     kind: str
     message_id: int = 0
     rcpt: str = ""
     reply: str = ""
     key: tuple[str, str] = ("", "")
+    rule: str = ""
     at: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable mapping."""
+        return {
+            "kind": self.kind,
+            "message_id": self.message_id,
+            "rcpt": self.rcpt,
+            "reply": self.reply,
+            "egress": self.key[0],
+            "group": self.key[1],
+            "rule": self.rule,
+            "at": self.at,
+        }
 
 
 class _Reconnect(Exception):
     """The server closed the connection: open another one."""
+
+
+class _Waiting:
+    """The messages of one lane: transactional first, then bulk, each fair between tenants."""
+
+    def __init__(self, fairness: FairnessConfig) -> None:
+        self.urgent: FairQueue[Job] = FairQueue(fairness)
+        self.bulk: FairQueue[Job] = FairQueue(fairness)
+        self.retry: collections.deque[Job] = collections.deque()
+
+    def __len__(self) -> int:
+        return len(self.urgent) + len(self.bulk) + len(self.retry)
+
+    def push(self, job: Job) -> None:
+        queue = self.urgent if job.priority >= TRANSACTIONAL else self.bulk
+        queue.push(_tenant(job), job, priority=-job.priority)
+
+    def peek(self, now: float) -> Job | None:
+        if self.retry:
+            return self.retry[0]
+        item = self.urgent.peek(now=now) or self.bulk.peek(now=now)
+        return None if item is None else item[1]
+
+    def pop(self, now: float) -> Job | None:
+        if self.retry:
+            return self.retry.popleft()
+        item = self.urgent.pop(now=now) or self.bulk.pop(now=now)
+        return None if item is None else item[1]
+
+    def suspend(self, tenant: str, until: float) -> list[Job]:
+        """Hold ``tenant`` until ``until`` (monotonic); returns its messages to park."""
+        held = [job for job in self.retry if _tenant(job) == tenant]
+        self.retry = collections.deque(job for job in self.retry if _tenant(job) != tenant)
+        for queue in (self.urgent, self.bulk):
+            queue.suspend(tenant, until=until)
+            held += queue.drain(tenant)
+        return held
+
+    def is_suspended(self, tenant: str, now: float) -> bool:
+        return self.bulk.is_suspended(tenant, now=now)
+
+    def next_ready(self, now: float) -> float | None:
+        times = [t for q in (self.urgent, self.bulk) if (t := q.next_ready(now=now)) is not None]
+        return min(times) if times else None
+
+    def clear(self) -> list[Job]:
+        jobs = list(self.retry)
+        self.retry.clear()
+        for queue in (self.urgent, self.bulk):
+            for tenant in queue.tenants():
+                jobs += queue.drain(tenant)
+        return jobs
+
+
+def _tenant(job: Job) -> str:
+    """A message's tenant: the one given at submission, else its MAIL FROM domain."""
+    return job.tenant or job.mail_from.rpartition("@")[2].lower() or "-"
+
+
+@dataclasses.dataclass(eq=False)
+class _Lane:
+    """Messages of one budget to one MX host set, and the workers sending them."""
+
+    hosts: tuple[str, ...]
+    waiting: _Waiting
+    workers: int = 0
+    connected: int = 0
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    changed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+
+@dataclasses.dataclass(eq=False)
+class _Route:
+    """One budget: (egress, provider group)."""
+
+    key: BudgetKey
+    egress: Egress
+    provider: Provider | None
+    lanes: dict[tuple[str, ...], _Lane] = dataclasses.field(default_factory=dict)
+    suspended_until: float = -math.inf  # wall clock
+    resumed: bool = True
+
+
+@dataclasses.dataclass
+class _Stats:
+    attempts: int = 0
+    delivered: int = 0
+    deferred: int = 0
+    bounced: int = 0
+    expired: int = 0
+    connections: int = 0
+    rules: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
 
 
 class Sender:
@@ -62,18 +204,31 @@ class Sender:
     Args:
         spool: the durable queue.
         resolver: DNS resolver for MX and addresses.
-        backend: shaping state (default: a :class:`MemoryBackend` persisted in the spool).
+        egress: the source addresses to send from (default: the system's, with ``helo``);
+            each message goes out of one of them, chosen by its id.
+        providers: the provider dataset (default: the built-in one) that names each
+            destination's group, its limits, TLS policy and reply rules.
+        backend: shaping state (default: a :class:`MemoryBackend` persisted in the spool;
+            a :class:`~mailcheck.sending.redis_backend.RedisBackend` to share budgets).
         signer: DKIM signer applied once at submission (``sign(bytes) -> bytes``).
-        budgets: provider group -> Budget; groups not listed use ``default_budget``.
-        group_of: maps (domain, MX hosts) to a provider group (default: the MX host set).
-        source_address: egress IP to bind (also the first part of the budget key).
-        helo: the EHLO name.
+        budgets: group -> Budget, overriding the dataset's limits for that group.
+        default_budget: the budget of groups that are not a provider of the dataset
+            (default: the dataset's ``default`` entry).
+        group_of: maps (domain, MX hosts) to a group (default: ``providers.group_of``).
+        fairness: weights and caps of tenants sharing a budget.
+        source_address: shorthand for ``egress=[Egress(source_address, helo)]``.
+        helo: the EHLO name when ``egress`` is not given.
         mx_override: host -> (address, port), for tests and relays.
-        tls: ``opportunistic`` (STARTTLS when offered), ``required`` or ``off``.
-        classify: ``(code, text) -> Outcome``.
+        port: the SMTP port of destinations (25; tests cannot bind it).
+        tls: ``opportunistic`` (STARTTLS when offered), ``required``, or ``off``; a
+            provider whose dataset entry says ``required`` always gets ``required``.
+        classify: ``(code, text) -> Outcome`` replacing the dataset's reply rules.
         on_event: called with every :class:`SendEvent`.
         clock: wall-clock seconds.
         timeout: seconds for each SMTP command.
+        prefetch: messages per domain held in memory, ready to send (transactional mail
+            is claimed beyond it).
+        linger: seconds an idle connection waits for more messages (in :meth:`run`).
     """
 
     def __init__(
@@ -81,36 +236,72 @@ class Sender:
         *,
         spool: SqliteSpool,
         resolver: Resolver,
+        egress: Sequence[Egress] = (),
+        providers: ProviderSet | None = None,
         backend: ShapingBackend | None = None,
         signer: Signer | None = None,
         budgets: Mapping[str, Budget] | None = None,
         default_budget: Budget | None = None,
         group_of: Callable[[str, Sequence[str]], str] | None = None,
+        fairness: FairnessConfig | None = None,
         source_address: str | None = None,
         helo: str | None = None,
         mx_override: Mapping[str, tuple[str, int]] | None = None,
+        port: int = 25,
         tls: str = "opportunistic",
-        classify: Classify = basic_classify,
+        classify: Classify | None = None,
         on_event: Callable[[SendEvent], None] | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = 30.0,
+        prefetch: int = 100,
+        linger: float = 2.0,
     ) -> None:
+        if tls not in ("opportunistic", "required", "off"):
+            raise ValueError(f"tls must be opportunistic, required or off, not {tls!r}")
         self.spool, self.resolver, self.signer = spool, resolver, signer
+        self.egress = tuple(egress) or (Egress(source_address, helo),)
+        self.providers = providers if providers is not None else ProviderSet.load()
         self.backend = backend or MemoryBackend(clock=clock, store=spool)
         self.shaper = Shaper(self.backend, clock=clock)
         self.budgets = dict(budgets or {})
-        self.default_budget = default_budget or Budget()
-        self.group_of = group_of or (lambda domain, hosts: ",".join(sorted(hosts)) or domain)
-        self.source_address, self.helo = source_address, helo
+        self.default_budget = default_budget or self.providers.default.limits.budget()
+        self.group_of = group_of or self.providers.group_of
+        self.fairness = fairness or FairnessConfig()
         self.mx_override = dict(mx_override or {})
-        self.tls, self.classify, self.clock, self.timeout = tls, classify, clock, timeout
+        self.port, self.tls, self.classify = port, tls, classify
+        self.clock, self.timeout = clock, timeout
+        self.prefetch, self.linger = prefetch, linger
         self._listeners: list[Callable[[SendEvent], None]] = [on_event] if on_event else []
         self._wake = asyncio.Event()
+        self._routes: dict[BudgetKey, _Route] = {}
+        self._held: collections.Counter[str] = collections.Counter()  # in memory per domain
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._news = asyncio.Event()  # spool events to report
+        self._reported: set[int] = set()  # events emitted, acknowledgement under way
+        self._draining = False
+        self._matches: dict[tuple[BudgetKey, str], collections.deque[float]] = {}
+        self._stats: dict[BudgetKey, _Stats] = collections.defaultdict(_Stats)
 
     async def __aenter__(self) -> Sender:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop the workers (their messages return to the spool) and report pending events."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for route in self._routes.values():
+            for lane in route.lanes.values():
+                for job in lane.waiting.clear():
+                    self._release(job)
+                    for rid, _, _ in job.recipients:
+                        await self.spool.defer(rid, "sender closed", at=self.clock(), attempt=False)
+        self._routes.clear()
         await self._flush_events()
 
     def subscribe(self, listener: Callable[[SendEvent], None], /) -> None:
@@ -122,116 +313,254 @@ class Sender:
             listener(event)
 
     async def _flush_events(self) -> None:
-        events = await self.spool.events()
+        events = [e for e in await self.spool.events() if e.id not in self._reported]
         for e in events:
+            self._reported.add(e.id)
             self._emit(
                 SendEvent(kind=e.kind, message_id=e.message_id, rcpt=e.rcpt, reply=e.reply, at=e.at)
             )
         if events:
-            await self.spool.ack([e.id for e in events])
+            ids = [e.id for e in events]
+            # Reported now; a cancellation during the acknowledgement must not report twice.
+            await asyncio.shield(self.spool.ack(ids))
+            self._reported.difference_update(ids)
 
     async def submit(
-        self, raw: bytes, /, *, mail_from: str, rcpt_to: Sequence[str], tenant: str | None = None
+        self,
+        raw: bytes,
+        /,
+        *,
+        mail_from: str,
+        rcpt_to: Sequence[str],
+        tenant: str | None = None,
+        priority: int = 0,
     ) -> int:
-        """Sign (when a signer is set) and queue a message; returns after the commit."""
+        """Sign (when a signer is set) and queue a message; returns after the commit.
+
+        Args:
+            raw: the message, headers and body, CRLF line ends.
+            mail_from: the envelope sender.
+            rcpt_to: the envelope recipients.
+            tenant: whose mail this is, for fair shares (default: the MAIL FROM domain).
+            priority: ``spool.TRANSACTIONAL`` (password resets, confirmations) goes before
+                ``spool.BULK`` (newsletters) waiting for the same budget.
+        """
         if self.signer is not None:
             raw = self.signer.sign(raw)
-        mid = await self.spool.submit(raw, mail_from=mail_from, rcpt_to=rcpt_to, tenant=tenant)
+        mid = await self.spool.submit(
+            raw, mail_from=mail_from, rcpt_to=rcpt_to, tenant=tenant, priority=priority
+        )
         self._wake.set()
         return mid
 
+    # -- the feeder ---------------------------------------------------------------------------
+
     async def run_until_idle(self) -> None:
         """Deliver until no recipient is due now (deferred ones stay for later)."""
-        while jobs := await self.spool.claim(limit=500):
-            routes: dict[BudgetKey, tuple[list[str], list[Job]]] = {}
-            for job in jobs:
-                hosts = await self._mx_hosts(job)
-                if hosts is None:
-                    continue
-                key = (self.source_address or "default", self.group_of(job.domain, hosts))
-                routes.setdefault(key, (hosts, []))[1].append(job)
-            async with asyncio.TaskGroup() as tg:
-                for key, (hosts, group_jobs) in routes.items():
-                    tg.create_task(self._work(key, hosts, group_jobs))
-            await self._flush_events()
-        await self._flush_events()
+        await self._feed(forever=False, poll=0.0)
 
     async def run(self, *, poll: float = 1.0) -> None:
         """Deliver forever, waking on submissions and when deferred recipients fall due."""
-        while True:
-            self._wake.clear()
-            await self.run_until_idle()
-            due = await self.spool.next_due()
-            wait = poll if due is None else min(poll, max(0.0, due - self.clock()))
-            try:
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+        await self._feed(forever=True, poll=poll)
+
+    async def _feed(self, *, forever: bool, poll: float) -> None:
+        self._draining = not forever
+        claim = True
+        try:
+            while True:
+                self._wake.clear()
+                self._idle.clear()
+                self._news.clear()
+                claimed = await self._claim() if claim else 0
+                await self._flush_events()
+                if claim and not claimed and not self._tasks and not forever:
+                    return
+                if claimed and self._room() > 0:
+                    continue
+                wait: float | None = None
+                if forever and not self._tasks:
+                    due = await self.spool.next_due()
+                    wait = poll if due is None else min(poll, max(0.0, due - self.clock()))
+                futures = [
+                    asyncio.ensure_future(event.wait())
+                    for event in (self._wake, self._idle, self._news)
+                ]
+                await asyncio.wait(futures, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                for future in futures:
+                    future.cancel()
+                # Claim when asked, when a worker ended, or when a good share of room freed;
+                # otherwise only report what happened.
+                claim = (
+                    self._wake.is_set()
+                    or self._idle.is_set()
+                    or not self._news.is_set()
+                    or self._room() >= self.prefetch
+                )
+        finally:
+            await self._flush_events()
+
+    def _room(self) -> int:
+        return max(0, self.prefetch * 10 - sum(self._held.values()))
+
+    async def _claim(self) -> int:
+        full = [domain for domain, n in self._held.items() if n >= self.prefetch]
+        room = self._room()
+        jobs = await self.spool.claim(
+            limit=max(room, 50), hold=full, min_priority=None if room else TRANSACTIONAL
+        )
+        for job in jobs:
+            await self._dispatch(job)
+        return len(jobs)
+
+    def _release(self, job: Job) -> None:
+        self._held[job.domain] -= 1
+        if self._held[job.domain] <= 0:
+            del self._held[job.domain]
+
+    async def _dispatch(self, job: Job) -> None:
+        """Put a claimed job in its lane (or settle it now: null MX, DNS failure)."""
+        hosts = await self._mx_hosts(job)
+        if hosts is None:
+            return
+        egress = self.egress[job.message_id % len(self.egress)]
+        group = self.group_of(job.domain, hosts)
+        key: BudgetKey = (egress.ip or "default", group)
+        route = self._routes.get(key)
+        if route is None:
+            provider = self.providers.providers.get(group)
+            route = self._routes[key] = _Route(key=key, egress=egress, provider=provider)
+        if route.suspended_until > self.clock():
+            await self._park([job], route.suspended_until - self.clock(), route.key, False)
+            return
+        lane = route.lanes.get(tuple(hosts))
+        if lane is None:
+            lane = route.lanes[tuple(hosts)] = _Lane(tuple(hosts), _Waiting(self.fairness))
+        if lane.waiting.is_suspended(_tenant(job), time.monotonic()):
+            await self._park([job], 60.0, route.key, False)
+            return
+        limit = max(1, (await self._budget(route)).recipients_per_message)
+        for start in range(0, len(job.recipients), limit):
+            part = dataclasses.replace(job, recipients=job.recipients[start : start + limit])
+            self._held[job.domain] += 1
+            lane.waiting.push(part)
+        lane.changed.set()
+        await self._spawn(route, lane)
+
+    async def _spawn(self, route: _Route, lane: _Lane) -> None:
+        budget = await self._budget(route)
+        wanted = min(budget.connections, -(-len(lane.waiting) // budget.messages_per_connection))
+        while lane.workers < max(1, wanted):
+            lane.workers += 1
+            task = asyncio.create_task(self._worker(route, lane))
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._idle.set()
 
     async def _mx_hosts(self, job: Job) -> list[str] | None:
         try:
             answer = await self.resolver.query(job.domain, "MX")
         except TempError as exc:
+            self._held[job.domain] += 1
+            self._release(job)
             for rid, _, _ in job.recipients:
                 await self.spool.defer(rid, f"dns: {exc}")
             return None
         hosts = [host for _, host in answer.mx_hosts()] if answer.ok else [job.domain]
         if hosts == ["."]:
             for rid, _, _ in job.recipients:
-                await self.spool.finish(rid, "bounced", "550 5.1.10 null MX")
+                await self.spool.finish(rid, "bounced", "550 5.1.10 null MX: accepts no mail")
             return None
         return hosts
 
     async def _address(self, host: str) -> tuple[str, int] | None:
         if host in self.mx_override:
             return self.mx_override[host]
-        try:
-            answer = await self.resolver.query(host, "A")
-        except TempError:
-            return None
-        addresses = answer.addresses() if answer.ok else ()
-        return (str(addresses[0]), 25) if addresses else None
-
-    async def _budget(self, key: BudgetKey) -> Budget:
-        return await self.shaper.effective(key, self.budgets.get(key[1], self.default_budget))
-
-    async def _work(self, key: BudgetKey, hosts: list[str], jobs: list[Job]) -> None:
-        """Deliver ``jobs`` over up to ``connections`` connections sharing one list."""
-        pending = list(jobs)
-        budget = await self._budget(key)
-        workers = min(budget.connections, -(-len(jobs) // budget.messages_per_connection))
-        async with asyncio.TaskGroup() as tg:
-            for _ in range(max(1, workers)):
-                tg.create_task(self._worker(key, hosts, pending))
-
-    async def _worker(self, key: BudgetKey, hosts: list[str], pending: list[Job]) -> None:
-        while pending:
-            budget = await self._budget(key)
-            lease = await self.backend.open_connection(
-                key, limit=budget.connections, rate=budget.connection_rate
-            )
-            if isinstance(lease, Decision):
-                if lease.suspended:
-                    await self._park(key, pending, lease.wait)
-                    pending.clear()
-                    return
-                await asyncio.sleep(lease.wait)
-                continue
+        for rdtype in ("A", "AAAA"):
             try:
-                await self._connection(key, hosts, pending, lease)
-            finally:
-                await self.backend.release(lease)
+                answer = await self.resolver.query(host, rdtype)
+            except TempError:
+                continue
+            addresses = answer.addresses() if answer.ok else ()
+            if addresses:
+                return str(addresses[0]), self.port
+        return None
 
-    async def _park(self, key: BudgetKey, jobs: Sequence[Job], wait: float) -> None:
-        self._emit(SendEvent(kind="held", key=key, at=self.clock()))
+    async def _budget(self, route: _Route) -> Budget:
+        group = route.key[1]
+        if group in self.budgets:
+            budget = self.budgets[group]
+        elif route.provider is not None:
+            budget = route.provider.limits.budget()
+        else:
+            budget = self.default_budget
+        return await self.shaper.effective(route.key, budget)
+
+    def _tls(self, route: _Route) -> bool | None:
+        """aiosmtplib's ``start_tls``: True = required, None = when offered, False = never."""
+        if route.provider is not None and route.provider.limits.tls == "required":
+            return True
+        return {"required": True, "off": False}.get(self.tls)
+
+    # -- workers ------------------------------------------------------------------------------
+
+    async def _worker(self, route: _Route, lane: _Lane) -> None:
+        try:
+            while lane.waiting:
+                budget = await self._budget(route)
+                lease = await self.backend.open_connection(
+                    route.key, limit=budget.connections, rate=budget.connection_rate
+                )
+                if isinstance(lease, Decision):
+                    if lease.suspended:
+                        await self._suspend_route(route, lease.wait)
+                        return
+                    await asyncio.sleep(min(lease.wait, IDLE_CLOSE))
+                    continue
+                if not route.resumed:
+                    route.resumed = True
+                    self._emit(SendEvent(kind="resumed", key=route.key, at=self.clock()))
+                try:
+                    pause = await self._connection(route, lane, lease)
+                finally:
+                    await self.backend.release(lease)
+                if pause is None:
+                    return
+                if pause > 0:
+                    await asyncio.sleep(pause)
+        finally:
+            lane.workers -= 1
+            if not lane.waiting and not lane.workers:
+                route.lanes.pop(lane.hosts, None)
+
+    async def _suspend_route(self, route: _Route, wait: float) -> None:
+        """The whole budget is suspended: park every message of it."""
+        route.suspended_until = self.clock() + wait
+        route.resumed = False
+        for lane in route.lanes.values():
+            jobs = lane.waiting.clear()
+            if jobs:
+                await self._park(jobs, wait, route.key, True)
+
+    async def _park(self, jobs: Iterable[Job], wait: float, key: BudgetKey, held: bool) -> None:
+        """Return suspended messages to the spool, due when the suspension ends."""
+        jobs = list(jobs)
+        if held:
+            self._emit(SendEvent(kind="held", key=key, at=self.clock()))
         at = self.clock() + wait
         for job in jobs:
+            self._release(job)
             for rid, _, _ in job.recipients:
                 await self.spool.defer(rid, "suspended", at=at, attempt=False)
 
-    async def _connect(self, hosts: list[str]) -> aiosmtplib.SMTP | None:
-        start_tls = {"required": True, "off": False}.get(self.tls)
+    async def _connect(
+        self, route: _Route, hosts: Sequence[str]
+    ) -> tuple[aiosmtplib.SMTP | None, str]:
+        """Connect to the first MX host that answers; returns the client or why not."""
+        start_tls = self._tls(route)
+        error = "no MX host address"
         for host in hosts:
             address = await self._address(host)
             if address is None:
@@ -239,68 +568,132 @@ class Sender:
             smtp = aiosmtplib.SMTP(
                 hostname=address[0],
                 port=address[1],
-                local_hostname=self.helo,
-                source_address=(self.source_address, 0) if self.source_address else None,
+                local_hostname=route.egress.helo,
+                source_address=(route.egress.ip, 0) if route.egress.ip else None,
                 timeout=self.timeout,
                 start_tls=start_tls,
+                # MTA to MTA: certificates are not validated (RFC 7435); MTA-STS/DANE would.
                 validate_certs=False,
             )
             try:
                 await smtp.connect()
-            except (aiosmtplib.SMTPException, OSError):
+            except aiosmtplib.SMTPResponseException as exc:
+                error = f"{host}: {exc.code} {exc.message}"
+                smtp.close()
                 continue
-            return smtp
-        return None
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                error = f"{host}: {exc}"
+                if start_tls and "STARTTLS" in str(exc):
+                    error = f"{host}: TLS required by policy but STARTTLS not offered"
+                smtp.close()
+                continue
+            return smtp, ""
+        return None, error
 
-    async def _connection(
-        self, key: BudgetKey, hosts: list[str], pending: list[Job], lease: Lease
-    ) -> None:
-        smtp = await self._connect(hosts)
+    async def _next(self, route: _Route, lane: _Lane, budget: Budget) -> Job | float | None:
+        """The next job with a message grant; seconds to wait; or None when none waits."""
+        async with lane.lock:
+            while True:
+                now = time.monotonic()
+                job = lane.waiting.peek(now)
+                if job is None:
+                    ready = lane.waiting.next_ready(now)
+                    return None if ready is None else max(0.05, ready - now)
+                decision = await self.backend.take_message(
+                    route.key, budget.message_rates, tenant=job.tenant, reserve=RESERVE
+                )
+                if decision.granted:
+                    job = lane.waiting.pop(time.monotonic()) or job
+                    if decision.wait > 0:
+                        await asyncio.sleep(decision.wait)
+                    return job
+                if decision.suspended == "tenant":
+                    tenant = _tenant(job)
+                    jobs = lane.waiting.suspend(tenant, time.monotonic() + decision.wait)
+                    await self._park(jobs, decision.wait, route.key, True)
+                    continue
+                if decision.suspended:
+                    await self._suspend_route(route, decision.wait)
+                    return None
+                if decision.wait > IDLE_CLOSE:
+                    return decision.wait
+                await asyncio.sleep(decision.wait)
+
+    async def _connection(self, route: _Route, lane: _Lane, lease: Lease) -> float | None:
+        """One connection's life; returns the pause before the next lease, None to stop."""
+        smtp, error = await self._connect(route, lane.hosts)
+        stats = self._stats[route.key]
         if smtp is None:
-            while pending:
-                for rid, _, _ in pending.pop().recipients:
-                    await self.spool.defer(rid, "connect: no MX host answered")
-            return
+            if not lane.connected:  # nobody reaches this host set: try later
+                for job in lane.waiting.clear():
+                    self._release(job)
+                    await self._defer_all(route, job, f"connect: {error}")
+            return None
+        stats.connections += 1
+        lane.connected += 1
         sent = 0
         try:
-            while pending and sent < (await self._budget(key)).messages_per_connection:
-                job = pending.pop(0)
-                budget = await self._budget(key)
-                decision = await self.backend.take_message(
-                    key, budget.message_rates, tenant=job.tenant, reserve=60.0
-                )
-                if not decision.granted:
-                    pending.insert(0, job)
-                    if decision.suspended:
-                        tenant = job.tenant if decision.suspended == "tenant" else None
-                        held = [j for j in pending if tenant is None or j.tenant == tenant]
-                        await self._park(key, held, decision.wait)
-                        pending[:] = [j for j in pending if j not in held]
-                    else:
-                        await asyncio.sleep(decision.wait)
+            while True:
+                budget = await self._budget(route)
+                if sent >= budget.messages_per_connection:
+                    return 0.0
+                got = await self._next(route, lane, budget)
+                if got is None:
+                    if self._draining or not await self._linger(lane):
+                        return None
                     continue
-                await asyncio.sleep(decision.wait)
+                if isinstance(got, float):
+                    if got > IDLE_CLOSE:  # close now, come back with a new lease
+                        return got
+                    await asyncio.sleep(got)
+                    continue
+                job = got
                 try:
-                    stop = await self._send(key, smtp, job)
+                    stop = await self._send(route, smtp, job)
                 except _Reconnect:
                     if sent == 0:  # closed before any message: a failure, not a reconnect
-                        for rid, _, _ in job.recipients:
-                            await self.spool.defer(rid, "connection closed")
-                    else:  # a silent close after N messages: a new connection takes it
-                        pending.insert(0, job)
-                    return
+                        self._release(job)
+                        await self._defer_all(route, job, "connection closed by the server")
+                        return None
+                    lane.waiting.retry.appendleft(job)  # a silent close after N messages
+                    return 0.0
+                self._release(job)
                 sent += 1
                 if stop:
-                    return
+                    return 0.0
         finally:
+            lane.connected -= 1
             if smtp.is_connected:
                 try:
                     await smtp.quit()
                 except (aiosmtplib.SMTPException, OSError):
                     smtp.close()
 
-    async def _send(self, key: BudgetKey, smtp: aiosmtplib.SMTP, job: Job) -> bool:
+    async def _linger(self, lane: _Lane) -> bool:
+        """Keep an idle connection up to ``linger`` seconds for more work."""
+        lane.changed.clear()
+        try:
+            async with asyncio.timeout(self.linger):
+                await lane.changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _defer_all(self, route: _Route, job: Job, reply: str) -> None:
+        for rid, _, _ in job.recipients:
+            await self._count(route, await self.spool.defer(rid, reply))
+
+    async def _send(self, route: _Route, smtp: aiosmtplib.SMTP, job: Job) -> bool:
         """Send one job; True when the connection must not be reused."""
+        stats = self._stats[route.key]
+        stats.attempts += 1
+        rcpts = ",".join(rcpt for _, rcpt, _ in job.recipients)
+        self._emit(
+            SendEvent(
+                kind="attempt", message_id=job.message_id, rcpt=rcpts, key=route.key,
+                at=self.clock(),
+            )
+        )  # fmt: skip
         accepted: list[int] = []
         try:
             await smtp.mail(job.mail_from)
@@ -309,11 +702,11 @@ class Sender:
                     await smtp.rcpt(rcpt)
                     accepted.append(rid)
                 except aiosmtplib.SMTPResponseException as exc:
-                    stop = await self._reply(key, job, [rid], exc.code, exc.message)
+                    stop = await self._reply(route, job, [rid], exc.code, exc.message)
                     if stop or exc.code == 421:
                         rest = accepted + [r for r, _, _ in job.recipients[i + 1 :]]
                         for other in rest:
-                            await self.spool.defer(other, f"{exc.code} {exc.message}")
+                            await self._count(route, await self.spool.defer(other, _line(exc)))
                         return True
             if not accepted:
                 await smtp.rset()
@@ -323,37 +716,137 @@ class Sender:
             raise _Reconnect from exc
         except aiosmtplib.SMTPResponseException as exc:
             rids = accepted or [rid for rid, _, _ in job.recipients]
-            return await self._reply(key, job, rids, exc.code, exc.message) or exc.code == 421
+            return await self._reply(route, job, rids, exc.code, exc.message) or exc.code == 421
+        except aiosmtplib.SMTPException as exc:  # timeouts, protocol errors: try later
+            await self._defer_all(route, job, f"smtp: {exc}")
+            return True
         reply = f"{response.code} {response.message}"
         for rid in accepted:
             await self.spool.finish(rid, "delivered", reply)
-        await self.shaper.success(key)
+        stats.delivered += len(accepted)
+        self._news.set()
+        await self.shaper.success(route.key)
         return False
 
-    async def _reply(
-        self, key: BudgetKey, job: Job, rids: Sequence[int], code: int, text: str
-    ) -> bool:
-        """Apply a failure reply to ``rids``; True when the budget was suspended."""
-        outcome = self.classify(code, text)
-        reply = f"{code} {text}"
-        for rid in rids:
-            if outcome.action is OutcomeAction.BOUNCE:
-                await self.spool.finish(rid, "bounced", reply)
-            else:
-                await self.spool.defer(rid, reply)
-        if not outcome.shapes:
-            return False
-        return await self._shape(key, job, outcome, reply)
+    async def _count(self, route: _Route, state: str) -> None:
+        self._news.set()
+        stats = self._stats[route.key]
+        if state == "expired":
+            stats.expired += 1
+        else:
+            stats.deferred += 1
 
-    async def _shape(self, key: BudgetKey, job: Job, outcome: Outcome, reply: str) -> bool:
-        now = self.clock()
-        if outcome.action is OutcomeAction.SLOW:
-            if await self.shaper.slow(key, exit_after=outcome.exit_after):
-                self._emit(SendEvent(kind="slowed", key=key, reply=reply, at=now))
-            return False
-        if outcome.action in (OutcomeAction.SUSPEND, OutcomeAction.SUSPEND_TENANT):
-            tenant = job.tenant if outcome.action is OutcomeAction.SUSPEND_TENANT else None
-            await self.backend.suspend(key, outcome.duration, tenant=tenant, reason=outcome.rule)
-            self._emit(SendEvent(kind="suspended", key=key, reply=reply, at=now))
+    def _outcome(self, route: _Route, code: int, text: str) -> Outcome:
+        if self.classify is not None:
+            return self.classify(code, text)
+        try:
+            reply = parse_reply(f"{code} {text}")
+        except ParseError:
+            reply = SmtpReply(code=code, enhanced=None, lines=(" ".join(text.split()),))
+        return to_outcome(classify_reply(reply, route.provider or self.providers.default))
+
+    async def _reply(
+        self, route: _Route, job: Job, rids: Sequence[int], code: int, text: str
+    ) -> bool:
+        """Apply a failure reply to ``rids``; True when the connection must not be reused."""
+        outcome = self._outcome(route, code, text)
+        reply = f"{code} {text}".replace("\n", " / ")
+        stats = self._stats[route.key]
+        at = None
+        if outcome.action is OutcomeAction.RETRY and outcome.duration > 0:
+            at = self.clock() + outcome.duration  # the server said when
+        for rid in rids:
+            if outcome.action is OutcomeAction.BOUNCE or (code >= 500 and not outcome.shapes):
+                await self.spool.finish(rid, "bounced", reply)
+                stats.bounced += 1
+                self._news.set()
+            else:
+                await self._count(route, await self.spool.defer(rid, reply, at=at))
+        if outcome.rule and not outcome.rule.startswith(("code:", "rfc3463:", "text:")):
+            stats.rules[outcome.rule] += 1
+        if not outcome.shapes or not self._fires(route.key, outcome):
+            return outcome.scope is OutcomeScope.CONNECTION
+        self._emit(SendEvent(kind="rule", key=route.key, reply=reply, rule=outcome.rule,
+                             message_id=job.message_id, at=self.clock()))  # fmt: skip
+        return await self._shape(route, job, outcome, reply)
+
+    def _fires(self, key: BudgetKey, outcome: Outcome) -> bool:
+        """Count a match of the rule; True once its threshold ("2/h") is reached."""
+        if outcome.threshold is None:
             return True
+        now = self.clock()
+        seen = self._matches.setdefault((key, outcome.rule), collections.deque())
+        seen.append(now)
+        while seen and seen[0] <= now - outcome.threshold.period:
+            seen.popleft()
+        if len(seen) < outcome.threshold.count:
+            return False
+        seen.clear()
+        return True
+
+    async def _shape(self, route: _Route, job: Job, outcome: Outcome, reply: str) -> bool:
+        key, now = route.key, self.clock()
+        if outcome.action is OutcomeAction.SLOW:
+            rule = self.providers.rule(outcome.rule)
+            caps = rule is not None and (
+                rule.connections or rule.messages_per_connection or rule.message_rate
+            )
+            if rule is not None and caps:
+                changed = await self.shaper.restrict(
+                    key,
+                    seconds=rule.duration or 3600.0,
+                    connections=rule.connections,
+                    messages_per_connection=rule.messages_per_connection,
+                    message_interval=rule.message_rate.interval if rule.message_rate else None,
+                    exit_after=rule.exit_after,
+                )
+            else:
+                changed = await self.shaper.slow(key, exit_after=outcome.exit_after)
+            if changed:
+                self._emit(SendEvent(kind="slowed", key=key, reply=reply, rule=outcome.rule,
+                                     at=now))  # fmt: skip
+            return outcome.scope is OutcomeScope.CONNECTION
+        if outcome.action in (OutcomeAction.SUSPEND, OutcomeAction.SUSPEND_TENANT):
+            tenant = _tenant(job) if outcome.action is OutcomeAction.SUSPEND_TENANT else None
+            await self.backend.suspend(key, outcome.duration, tenant=tenant, reason=outcome.rule)
+            self._emit(SendEvent(kind="suspended", key=key, reply=reply, rule=outcome.rule,
+                                 at=now))  # fmt: skip
+            return tenant is None
         return outcome.scope is OutcomeScope.CONNECTION
+
+    # -- observability ------------------------------------------------------------------------
+
+    async def stats(self) -> dict[str, Any]:
+        """Counters since start and the shaping state, per budget (JSON-serialisable).
+
+        Returns:
+            ``{"egress|group": {"egress", "group", "attempts", "delivered", "deferred",
+            "bounced", "expired", "connections", "rules", "waiting", "suspended_for",
+            "factor", "limits"}}``.
+        """
+        result: dict[str, Any] = {}
+        for key in sorted(set(self._stats) | set(self._routes)):
+            s = self._stats[key]
+            route = self._routes.get(key)
+            state = await self.shaper.state(key)
+            held = await self.backend.take_message(key, (), reserve=0.0)
+            result[f"{key[0]}|{key[1]}"] = {
+                "egress": key[0],
+                "group": key[1],
+                "attempts": s.attempts,
+                "delivered": s.delivered,
+                "deferred": s.deferred,
+                "bounced": s.bounced,
+                "expired": s.expired,
+                "connections": s.connections,
+                "rules": dict(s.rules),
+                "waiting": sum(len(x.waiting) for x in route.lanes.values()) if route else 0,
+                "suspended_for": round(held.wait, 3) if held.suspended == "budget" else 0.0,
+                "factor": state["factor"],
+                "limits": state["limits"] if state["limits_until"] > self.clock() else {},
+            }
+        return result
+
+
+def _line(exc: aiosmtplib.SMTPResponseException) -> str:
+    return f"{exc.code} {exc.message}".replace("\n", " / ")

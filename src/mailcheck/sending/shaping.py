@@ -219,12 +219,35 @@ class Budget:
         connection_rate: connection opens (GCRA), or None for no limit.
         message_rates: named message rates, e.g. ``(("20/s", Gcra(interval=0.05, burst=1)),)``.
         messages_per_connection: messages before the Sender reconnects.
+        recipients_per_message: recipients in one SMTP transaction.
     """
 
     connections: int = 5
     connection_rate: Gcra | None = None
     message_rates: tuple[tuple[str, Gcra], ...] = ()
     messages_per_connection: int = 100
+    recipients_per_message: int = 100
+
+    def capped(
+        self,
+        *,
+        connections: int | None = None,
+        messages_per_connection: int | None = None,
+        message_interval: float | None = None,
+    ) -> Budget:
+        """This budget under a rule's caps (each only ever lowers a limit)."""
+        rates = self.message_rates
+        if message_interval is not None:
+            rates = (*rates, ("rule", Gcra(interval=message_interval, burst=1)))
+        return dataclasses.replace(
+            self,
+            connections=min(self.connections, connections or self.connections),
+            messages_per_connection=min(
+                self.messages_per_connection,
+                messages_per_connection or self.messages_per_connection,
+            ),
+            message_rates=rates,
+        )
 
     def scaled(self, factor: float) -> Budget:
         """This budget with every message rate multiplied by ``factor`` (<= 1)."""
@@ -272,19 +295,78 @@ class Shaper:
         self._lock = asyncio.Lock()
 
     async def state(self, key: BudgetKey, /) -> dict[str, Any]:
-        """The key's AIMD state: ``factor``, ``changed``, ``successes``, ``exit_after``."""
+        """The key's shaping state: the AIMD ``factor``, ``changed``, ``successes``,
+        ``exit_after``, and the ``limits`` a rule set until ``limits_until``."""
         data = await self.backend.override(key) or {}
         return {
             "factor": float(data.get("factor", 1.0)),
             "changed": float(data.get("changed", -math.inf)),
             "successes": int(data.get("successes", 0)),
             "exit_after": int(data.get("exit_after", 0)),
+            "limits": dict(data.get("limits") or {}),
+            "limits_until": float(data.get("limits_until", -math.inf)),
         }
 
     async def effective(self, key: BudgetKey, budget: Budget, /) -> Budget:
-        """``budget`` scaled by the key's current factor."""
-        factor = (await self.state(key))["factor"]
-        return budget if factor >= 1.0 else budget.scaled(factor)
+        """``budget`` scaled by the key's current factor and capped by a rule's limits."""
+        st = await self.state(key)
+        if st["factor"] < 1.0:
+            budget = budget.scaled(st["factor"])
+        limits = st["limits"] if st["limits_until"] > self.clock() else {}
+        if limits:
+            budget = budget.capped(
+                connections=limits.get("connections"),
+                messages_per_connection=limits.get("messages_per_connection"),
+                message_interval=limits.get("message_interval"),
+            )
+        return budget
+
+    def _live(self, st: Mapping[str, Any]) -> bool:
+        """Whether ``st`` still holds anything worth storing."""
+        return (
+            st["factor"] < 1.0
+            or bool(st["exit_after"])
+            or (bool(st["limits"]) and st["limits_until"] > self.clock())
+        )
+
+    async def _store(self, key: BudgetKey, st: Mapping[str, Any]) -> None:
+        if not self._live(st):
+            await self.backend.set_override(key, {}, 0)
+            return
+        ttl = self.aimd.ttl if st["factor"] < 1.0 or st["exit_after"] else 0.0
+        ttl = max(ttl, st["limits_until"] - self.clock())
+        await self.backend.set_override(key, st, ttl)
+
+    async def restrict(
+        self,
+        key: BudgetKey,
+        /,
+        *,
+        seconds: float,
+        connections: int | None = None,
+        messages_per_connection: int | None = None,
+        message_interval: float | None = None,
+        exit_after: int = 0,
+    ) -> bool:
+        """A rule's ``slow`` action: cap the budget for ``seconds`` (and/or until
+        ``exit_after`` successes). Returns False when the same caps are already in force."""
+        limits = {
+            name: value
+            for name, value in (
+                ("connections", connections),
+                ("messages_per_connection", messages_per_connection),
+                ("message_interval", message_interval),
+            )
+            if value is not None
+        }
+        async with self._lock:
+            st, now = await self.state(key), self.clock()
+            if st["limits"] == limits and st["limits_until"] >= now + seconds - 1.0:
+                return False
+            st.update(limits=limits, limits_until=max(st["limits_until"], now + seconds))
+            st.update(successes=0, exit_after=max(exit_after, st["exit_after"]))
+            await self._store(key, st)
+            return True
 
     async def slow(self, key: BudgetKey, /, *, exit_after: int = 0) -> bool:
         """A throttling reply: divide the rate (not twice within ``min_interval``)."""
@@ -294,24 +376,23 @@ class Shaper:
                 return False
             st["factor"] = max(self.aimd.floor, st["factor"] * self.aimd.decrease)
             st.update(changed=now, successes=0, exit_after=max(exit_after, st["exit_after"]))
-            await self.backend.set_override(key, st, self.aimd.ttl)
+            await self._store(key, st)
             return True
 
     async def success(self, key: BudgetKey, /) -> None:
         """A delivered message: count it; raise the rate slowly; exit after N successes."""
         async with self._lock:
             st, now = await self.state(key), self.clock()
-            if st["factor"] >= 1.0 and not st["exit_after"]:
+            if not self._live(st):
+                if st["limits"]:  # expired caps: forget them
+                    await self.backend.set_override(key, {}, 0)
                 return
             st["successes"] += 1
             if st["exit_after"] and st["successes"] >= st["exit_after"]:
                 await self.backend.set_override(key, {}, 0)
                 await self.backend.resume(key)
                 return
-            if now - st["changed"] >= self.aimd.increase_every:
+            if st["factor"] < 1.0 and now - st["changed"] >= self.aimd.increase_every:
                 st["factor"] = min(1.0, st["factor"] + self.aimd.increase)
                 st["changed"] = now
-            if st["factor"] >= 1.0 and not st["exit_after"]:
-                await self.backend.set_override(key, {}, 0)
-            else:
-                await self.backend.set_override(key, st, self.aimd.ttl)
+            await self._store(key, st)

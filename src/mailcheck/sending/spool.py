@@ -25,12 +25,12 @@ from typing import Any
 
 from mailcheck.sending.redis_board import BudgetKey
 
-__all__ = ["Job", "SpoolEvent", "SqliteSpool"]
+__all__ = ["BULK", "TRANSACTIONAL", "Job", "SpoolEvent", "SqliteSpool"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY, tenant TEXT, mail_from TEXT NOT NULL, raw BLOB NOT NULL,
-    created REAL NOT NULL);
+    created REAL NOT NULL, priority INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS recipients (
     id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id),
     rcpt TEXT NOT NULL, domain TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS shaping (
 
 STATES = ("queued", "sending", "delivered", "deferred", "bounced", "expired")
 
+#: Priority of newsletters and other bulk mail.
+BULK = 0
+#: Priority of password resets, confirmations and other mail someone is waiting for: it goes
+#: before bulk mail waiting for the same budget.
+TRANSACTIONAL = 10
+
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
@@ -59,6 +65,7 @@ class Job:
     raw: bytes
     created: float
     recipients: tuple[tuple[int, str, int], ...]  # (recipient id, address, attempts so far)
+    priority: int = BULK
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +117,9 @@ class SqliteSpool:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
+        if columns and "priority" not in columns:  # a spool written before priorities
+            self._db.execute("ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
         self._db.executescript(_SCHEMA)
         # Crash recovery: an attempt in flight when the process died is retried.
         self._db.execute("UPDATE recipients SET state='queued' WHERE state='sending'")
@@ -134,15 +144,26 @@ class SqliteSpool:
         return await asyncio.to_thread(self._tx, fn)
 
     async def submit(
-        self, raw: bytes, /, *, mail_from: str, rcpt_to: Sequence[str], tenant: str | None = None
+        self,
+        raw: bytes,
+        /,
+        *,
+        mail_from: str,
+        rcpt_to: Sequence[str],
+        tenant: str | None = None,
+        priority: int = BULK,
     ) -> int:
-        """Queue a message; returns its id once committed."""
+        """Queue a message; returns its id once committed.
+
+        ``priority``: :data:`TRANSACTIONAL` goes before :data:`BULK` (higher = sooner).
+        """
         now = self.clock()
 
         def work(db: sqlite3.Connection) -> int:
             cur = db.execute(
-                "INSERT INTO messages (tenant, mail_from, raw, created) VALUES (?,?,?,?)",
-                (tenant, mail_from, raw, now),
+                "INSERT INTO messages (tenant, mail_from, raw, created, priority)"
+                " VALUES (?,?,?,?,?)",
+                (tenant, mail_from, raw, now, int(priority)),
             )
             mid = int(cur.lastrowid or 0)
             db.executemany(
@@ -154,17 +175,28 @@ class SqliteSpool:
 
         return int(await self._run(work))
 
-    async def claim(self, *, limit: int = 100, hold: Sequence[str] = ()) -> list[Job]:
-        """Mark due recipients ``sending`` and return them grouped by (message, domain)."""
+    async def claim(
+        self, *, limit: int = 100, hold: Sequence[str] = (), min_priority: int | None = None
+    ) -> list[Job]:
+        """Mark due recipients ``sending`` and return them grouped by (message, domain).
+
+        Highest priority first, then the longest due. ``hold``: domains whose bulk mail
+        is not claimed now (the Sender has enough of it in memory; transactional mail is
+        still claimed). ``min_priority``: claim only messages of at least this priority.
+        """
         now = self.clock()
+        held = json.dumps(sorted({d.lower() for d in hold}))
+        floor = -(2**62) if min_priority is None else min_priority
 
         def work(db: sqlite3.Connection) -> list[Job]:
             rows = db.execute(
                 "SELECT r.id, r.message_id, r.rcpt, r.domain, r.attempts, m.mail_from,"
-                " m.tenant, m.raw, m.created FROM recipients r JOIN messages m"
+                " m.tenant, m.raw, m.created, m.priority FROM recipients r JOIN messages m"
                 " ON m.id = r.message_id WHERE r.state IN ('queued','deferred')"
-                " AND r.next_attempt <= ? ORDER BY r.next_attempt, r.id LIMIT ?",
-                (now, limit),
+                " AND r.next_attempt <= ? AND m.priority >= ?"
+                " AND (m.priority >= ? OR r.domain NOT IN (SELECT value FROM json_each(?)))"
+                " ORDER BY m.priority DESC, r.next_attempt, r.id LIMIT ?",
+                (now, floor, TRANSACTIONAL, held, limit),
             ).fetchall()
             groups: dict[tuple[int, str], list[Any]] = {}
             for row in rows:
@@ -181,6 +213,7 @@ class SqliteSpool:
                     raw=bytes(rs[0][7]),
                     created=rs[0][8],
                     recipients=tuple((r[0], r[2], r[4]) for r in rs),
+                    priority=rs[0][9],
                 )
                 for (mid, domain), rs in groups.items()
             ]
