@@ -51,7 +51,8 @@ _MASK_RE = re.compile(
     re.IGNORECASE,
 )
 _RETRY_IN_RE = re.compile(
-    r"(?:try again|retry|resend|r[ée]essayer)\D{0,20}?(?:in|after|dans)\s+(\d{1,6})\s*"
+    r"(?:try again|retry|resend|come back|r[ée]essayer|revenez)"
+    r"\D{0,20}?(?:in|after|dans)\s+(\d{1,6})\s*"
     r"(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|heures?)\b",
     re.IGNORECASE,
 )

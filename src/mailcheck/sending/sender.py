@@ -160,7 +160,7 @@ class _Waiting:
 
 def _tenant(job: Job) -> str:
     """A message's tenant: the one given at submission, else its MAIL FROM domain."""
-    return job.tenant or job.mail_from.rpartition("@")[2].lower() or "-"
+    return job.tenant or job.mail_from.rpartition("@")[2].lower()
 
 
 @dataclasses.dataclass(eq=False)
@@ -170,6 +170,7 @@ class _Lane:
     hosts: tuple[str, ...]
     waiting: _Waiting
     workers: int = 0
+    connecting: int = 0
     connected: int = 0
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     changed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
@@ -274,7 +275,8 @@ class Sender:
         self._listeners: list[Callable[[SendEvent], None]] = [on_event] if on_event else []
         self._wake = asyncio.Event()
         self._routes: dict[BudgetKey, _Route] = {}
-        self._held: collections.Counter[str] = collections.Counter()  # in memory per domain
+        # Jobs in memory per (domain, tenant as stored): the claim holds back full ones.
+        self._held: collections.Counter[tuple[str, str]] = collections.Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._news = asyncio.Event()  # spool events to report
@@ -347,6 +349,7 @@ class Sender:
         """
         if self.signer is not None:
             raw = self.signer.sign(raw)
+        tenant = tenant or mail_from.rpartition("@")[2].lower()
         mid = await self.spool.submit(
             raw, mail_from=mail_from, rcpt_to=rcpt_to, tenant=tenant, priority=priority
         )
@@ -403,19 +406,24 @@ class Sender:
         return max(0, self.prefetch * 10 - sum(self._held.values()))
 
     async def _claim(self) -> int:
-        full = [domain for domain, n in self._held.items() if n >= self.prefetch]
+        full = [key for key, n in self._held.items() if n >= self.prefetch]
         room = self._room()
+        # At most ``prefetch`` at a time, so one tenant's backlog cannot fill the memory
+        # before the next claim holds it back.
         jobs = await self.spool.claim(
-            limit=max(room, 50), hold=full, min_priority=None if room else TRANSACTIONAL
+            limit=min(max(room, 50), self.prefetch),
+            hold=full,
+            min_priority=None if room else TRANSACTIONAL,
         )
         for job in jobs:
             await self._dispatch(job)
         return len(jobs)
 
     def _release(self, job: Job) -> None:
-        self._held[job.domain] -= 1
-        if self._held[job.domain] <= 0:
-            del self._held[job.domain]
+        key = (job.domain, job.tenant or "")
+        self._held[key] -= 1
+        if self._held[key] <= 0:
+            del self._held[key]
 
     async def _dispatch(self, job: Job) -> None:
         """Put a claimed job in its lane (or settle it now: null MX, DNS failure)."""
@@ -441,7 +449,7 @@ class Sender:
         limit = max(1, (await self._budget(route)).recipients_per_message)
         for start in range(0, len(job.recipients), limit):
             part = dataclasses.replace(job, recipients=job.recipients[start : start + limit])
-            self._held[job.domain] += 1
+            self._held[(job.domain, job.tenant or "")] += 1
             lane.waiting.push(part)
         lane.changed.set()
         await self._spawn(route, lane)
@@ -463,8 +471,6 @@ class Sender:
         try:
             answer = await self.resolver.query(job.domain, "MX")
         except TempError as exc:
-            self._held[job.domain] += 1
-            self._release(job)
             for rid, _, _ in job.recipients:
                 await self.spool.defer(rid, f"dns: {exc}")
             return None
@@ -532,7 +538,14 @@ class Sender:
                     await asyncio.sleep(pause)
         finally:
             lane.workers -= 1
-            if not lane.waiting and not lane.workers:
+            if not lane.workers:
+                # The last worker leaves: nothing may stay claimed in memory without one.
+                for job in lane.waiting.clear():
+                    self._release(job)
+                    for rid, _, _ in job.recipients:
+                        await self.spool.defer(
+                            rid, "no connection", at=self.clock() + 1.0, attempt=False
+                        )
                 route.lanes.pop(lane.hosts, None)
 
     async def _suspend_route(self, route: _Route, wait: float) -> None:
@@ -557,10 +570,14 @@ class Sender:
 
     async def _connect(
         self, route: _Route, hosts: Sequence[str]
-    ) -> tuple[aiosmtplib.SMTP | None, str]:
-        """Connect to the first MX host that answers; returns the client or why not."""
+    ) -> tuple[aiosmtplib.SMTP | None, str, tuple[int, str] | None]:
+        """Connect to the first MX host that answers.
+
+        Returns:
+            The client, or None with why not and the last refusal the servers replied.
+        """
         start_tls = self._tls(route)
-        error = "no MX host address"
+        error, refusal = "no MX host address", None
         for host in hosts:
             address = await self._address(host)
             if address is None:
@@ -577,8 +594,9 @@ class Sender:
             )
             try:
                 await smtp.connect()
-            except aiosmtplib.SMTPResponseException as exc:
-                error = f"{host}: {exc.code} {exc.message}"
+            except aiosmtplib.SMTPResponseException as exc:  # a 4xx/5xx greeting or EHLO
+                refusal = (exc.code, exc.message)
+                error = f"{host}: {_line(exc)}"
                 smtp.close()
                 continue
             except (aiosmtplib.SMTPException, OSError) as exc:
@@ -587,8 +605,8 @@ class Sender:
                     error = f"{host}: TLS required by policy but STARTTLS not offered"
                 smtp.close()
                 continue
-            return smtp, ""
-        return None, error
+            return smtp, "", None
+        return None, error, refusal
 
     async def _next(self, route: _Route, lane: _Lane, budget: Budget) -> Job | float | None:
         """The next job with a message grant; seconds to wait; or None when none waits."""
@@ -621,10 +639,16 @@ class Sender:
 
     async def _connection(self, route: _Route, lane: _Lane, lease: Lease) -> float | None:
         """One connection's life; returns the pause before the next lease, None to stop."""
-        smtp, error = await self._connect(route, lane.hosts)
+        lane.connecting += 1
+        try:
+            smtp, error, refusal = await self._connect(route, lane.hosts)
+        finally:
+            lane.connecting -= 1
         stats = self._stats[route.key]
         if smtp is None:
-            if not lane.connected:  # nobody reaches this host set: try later
+            if refusal is not None:  # "too many connections" at the greeting is a signal too
+                await self._judge(route, None, refusal[0], refusal[1])
+            if not lane.connected and not lane.connecting:  # nobody gets through: retry later
                 for job in lane.waiting.clear():
                     self._release(job)
                     await self._defer_all(route, job, f"connect: {error}")
@@ -654,7 +678,7 @@ class Sender:
                     if sent == 0:  # closed before any message: a failure, not a reconnect
                         self._release(job)
                         await self._defer_all(route, job, "connection closed by the server")
-                        return None
+                        return 0.0
                     lane.waiting.retry.appendleft(job)  # a silent close after N messages
                     return 0.0
                 self._release(job)
@@ -756,18 +780,32 @@ class Sender:
         if outcome.action is OutcomeAction.RETRY and outcome.duration > 0:
             at = self.clock() + outcome.duration  # the server said when
         for rid in rids:
-            if outcome.action is OutcomeAction.BOUNCE or (code >= 500 and not outcome.shapes):
+            # 5xx is permanent for this message (RFC 5321) even when it also judges the IP.
+            if outcome.action is OutcomeAction.BOUNCE or code >= 500:
                 await self.spool.finish(rid, "bounced", reply)
                 stats.bounced += 1
                 self._news.set()
             else:
                 await self._count(route, await self.spool.defer(rid, reply, at=at))
+        return await self._judge(route, job, code, text, outcome)
+
+    async def _judge(
+        self,
+        route: _Route,
+        job: Job | None,
+        code: int,
+        text: str,
+        outcome: Outcome | None = None,
+    ) -> bool:
+        """Let a reply shape the budget; True when the connection must not be reused."""
+        outcome = outcome or self._outcome(route, code, text)
+        reply = f"{code} {text}".replace("\n", " / ")
         if outcome.rule and not outcome.rule.startswith(("code:", "rfc3463:", "text:")):
-            stats.rules[outcome.rule] += 1
+            self._stats[route.key].rules[outcome.rule] += 1
         if not outcome.shapes or not self._fires(route.key, outcome):
             return outcome.scope is OutcomeScope.CONNECTION
         self._emit(SendEvent(kind="rule", key=route.key, reply=reply, rule=outcome.rule,
-                             message_id=job.message_id, at=self.clock()))  # fmt: skip
+                             message_id=job.message_id if job else 0, at=self.clock()))  # fmt: skip
         return await self._shape(route, job, outcome, reply)
 
     def _fires(self, key: BudgetKey, outcome: Outcome) -> bool:
@@ -784,7 +822,7 @@ class Sender:
         seen.clear()
         return True
 
-    async def _shape(self, route: _Route, job: Job, outcome: Outcome, reply: str) -> bool:
+    async def _shape(self, route: _Route, job: Job | None, outcome: Outcome, reply: str) -> bool:
         key, now = route.key, self.clock()
         if outcome.action is OutcomeAction.SLOW:
             rule = self.providers.rule(outcome.rule)
@@ -807,7 +845,11 @@ class Sender:
                                      at=now))  # fmt: skip
             return outcome.scope is OutcomeScope.CONNECTION
         if outcome.action in (OutcomeAction.SUSPEND, OutcomeAction.SUSPEND_TENANT):
-            tenant = _tenant(job) if outcome.action is OutcomeAction.SUSPEND_TENANT else None
+            tenant = None
+            if outcome.action is OutcomeAction.SUSPEND_TENANT:
+                if job is None:  # no message to name the tenant: nothing to suspend
+                    return False
+                tenant = _tenant(job)
             await self.backend.suspend(key, outcome.duration, tenant=tenant, reason=outcome.rule)
             self._emit(SendEvent(kind="suspended", key=key, reply=reply, rule=outcome.rule,
                                  at=now))  # fmt: skip

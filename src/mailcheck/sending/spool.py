@@ -176,16 +176,21 @@ class SqliteSpool:
         return int(await self._run(work))
 
     async def claim(
-        self, *, limit: int = 100, hold: Sequence[str] = (), min_priority: int | None = None
+        self,
+        *,
+        limit: int = 100,
+        hold: Sequence[tuple[str, str]] = (),
+        min_priority: int | None = None,
     ) -> list[Job]:
         """Mark due recipients ``sending`` and return them grouped by (message, domain).
 
-        Highest priority first, then the longest due. ``hold``: domains whose bulk mail
-        is not claimed now (the Sender has enough of it in memory; transactional mail is
-        still claimed). ``min_priority``: claim only messages of at least this priority.
+        Highest priority first, then the longest due. ``hold``: (domain, tenant) pairs
+        whose bulk mail is not claimed now (the Sender has enough of it in memory;
+        transactional mail is still claimed); tenant ``""`` = submitted without one.
+        ``min_priority``: claim only messages of at least this priority.
         """
         now = self.clock()
-        held = json.dumps(sorted({d.lower() for d in hold}))
+        held = json.dumps(sorted({f"{d.lower()}\x00{t}" for d, t in hold}))
         floor = -(2**62) if min_priority is None else min_priority
 
         def work(db: sqlite3.Connection) -> list[Job]:
@@ -194,7 +199,8 @@ class SqliteSpool:
                 " m.tenant, m.raw, m.created, m.priority FROM recipients r JOIN messages m"
                 " ON m.id = r.message_id WHERE r.state IN ('queued','deferred')"
                 " AND r.next_attempt <= ? AND m.priority >= ?"
-                " AND (m.priority >= ? OR r.domain NOT IN (SELECT value FROM json_each(?)))"
+                " AND (m.priority >= ? OR r.domain || char(0) || COALESCE(m.tenant, '')"
+                " NOT IN (SELECT value FROM json_each(?)))"
                 " ORDER BY m.priority DESC, r.next_attempt, r.id LIMIT ?",
                 (now, floor, TRANSACTIONAL, held, limit),
             ).fetchall()
