@@ -235,8 +235,11 @@ def test_cli_status_and_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     db = str(tmp_path / "q.db")
     msg = tmp_path / "m.eml"
     msg.write_bytes(MSG)
-    assert main(["send", "--spool", db, str(msg), "--from", "a@s.test"]) == 2
-    args = ["--to", "b@plain.sending.test", "--zone", ZONE, "--status", "--format", "json"]
+    bare = tmp_path / "bare.eml"
+    bare.write_bytes(b"From: a@s.test\r\nSubject: no recipient\r\n\r\nbody\r\n")
+    assert main(["send", "--spool", db, str(bare), "--from", "a@s.test", "--no-run"]) == 2
+    assert main(["send", "--spool", db, str(msg), "--no-run"]) == 2  # no --from
+    args = ["--to", "b@plain.sending.test", "--zone", ZONE, "--no-run", "--format", "json"]
     code = main(["send", "--spool", db, str(msg), "--from", "a@s.test", *args])
     assert code == 0
-    assert json.loads(capsys.readouterr().out)["queued"] == 1
+    assert json.loads(capsys.readouterr().out)["spool"]["queued"] == 1
