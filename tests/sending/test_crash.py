@@ -33,7 +33,7 @@ async def test_sigkill_mid_run_then_restart_delivers_everything(
     ]
     spool.close()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CLI, "send", "--spool", db, "--run", "--zone", ZONE,
+        sys.executable, "-c", CLI, "send", "--spool", db, "--zone", ZONE,
         "--mx-override", f"{MX}=127.0.0.1:{sink.port}", "--format", "json",
         stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
