@@ -243,3 +243,24 @@ def test_cli_status_and_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code = main(["send", "--spool", db, str(msg), "--from", "a@s.test", *args])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["spool"]["queued"] == 1
+
+
+async def test_events_as_an_async_iterator(tmp_path: Path, smtp_sink: Sink) -> None:
+    s = sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, [])
+    mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
+    seen: list[tuple[str, int]] = []
+    listeners = len(s._listeners)
+
+    async def watch() -> None:
+        async for event in s.events():
+            seen.append((event.kind, event.message_id))
+            if event.kind == "delivered":
+                return
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0)  # the watcher subscribes
+    await s.run_until_idle()
+    async with asyncio.timeout(5):
+        await watcher
+    assert seen == [("attempt", mid), ("delivered", mid)]
+    assert len(s._listeners) == listeners  # the iterator unsubscribed when it ended

@@ -21,7 +21,7 @@ import collections
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import aiosmtplib
@@ -309,6 +309,17 @@ class Sender:
     def subscribe(self, listener: Callable[[SendEvent], None], /) -> None:
         """Call ``listener`` with every future event."""
         self._listeners.append(listener)
+
+    async def events(self) -> AsyncIterator[SendEvent]:
+        """Every future event, as an async iterator (``async for e in sender.events()``)."""
+        queue: asyncio.Queue[SendEvent] = asyncio.Queue()
+        listener = queue.put_nowait
+        self._listeners.append(listener)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._listeners.remove(listener)
 
     def _emit(self, event: SendEvent) -> None:
         for listener in self._listeners:
