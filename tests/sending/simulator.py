@@ -60,6 +60,8 @@ class Arrival:
     rcpt_to: list[str]
     data: bytes
     tls: bool
+    peer: str
+    helo: str
 
 
 @dataclasses.dataclass
@@ -168,6 +170,8 @@ class Simulated:
                 rcpt_to=list(envelope.rcpt_tos),
                 data=envelope.original_content or b"",
                 tls=bool(session.ssl),
+                peer=session.peer[0] if session.peer else "",
+                helo=str(session.host_name),
             )
         )
         session.sim_count = getattr(session, "sim_count", 0) + 1  # type: ignore[attr-defined]

@@ -20,7 +20,7 @@ from mailcheck import DnsResolver
 from mailcheck.sending.fairness import FairnessConfig
 from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.providers import ProviderSet
-from mailcheck.sending.sender import Sender, SendEvent
+from mailcheck.sending.sender import Egress, Sender, SendEvent
 from mailcheck.sending.shaping import Budget
 from mailcheck.sending.spool import TRANSACTIONAL, SqliteSpool
 from tests.dnsserver import DnsTestServer
@@ -455,3 +455,37 @@ async def test_stats_and_events_are_json_ready(
     json.dumps(stats)
     json.dumps([e.to_dict() for e in events])
     assert [e.kind for e in events] == ["attempt", "delivered"]
+
+
+async def test_tls_required_by_the_dataset_is_never_skipped(
+    tmp_path: Path, dns_server: DnsTestServer
+) -> None:
+    sims = await Simulator([sim("gmail")], tls=False).start()  # offers no STARTTLS
+    try:
+        events: list[SendEvent] = []
+        s = make_sender(tmp_path, dns_server, sims, events)
+        mid = await s.submit(message(1), mail_from="news@asso.example",
+                             rcpt_to=["a@gmail.sim.test"])  # fmt: skip
+        await s.run_until_idle()
+    finally:
+        await sims.stop()
+    assert sims["gmail"].received == []
+    assert await s.spool.recipients(mid) == {"a@gmail.sim.test": "deferred"}
+    deferred = next(e for e in events if e.kind == "deferred")
+    assert "TLS required by policy but STARTTLS not offered" in deferred.reply
+
+
+async def test_each_egress_address_sends_with_its_own_helo_and_budget(
+    tmp_path: Path, dns_server: DnsTestServer, simulator: Start
+) -> None:
+    sims = await simulator(sim("yahoo"))
+    events: list[SendEvent] = []
+    egress = [Egress("127.0.0.1", "out1.asso.example"), Egress("127.0.0.9", "out9.asso.example")]
+    s = make_sender(tmp_path, dns_server, sims, events, egress=egress)
+    for n in range(10):
+        await s.submit(message(n), mail_from="news@asso.example", rcpt_to=[f"m{n}@yahoo.sim.test"])
+    await s.run_until_idle()
+    seen = {(m.peer, m.helo) for m in sims["yahoo"].received}
+    assert seen == {("127.0.0.1", "out1.asso.example"), ("127.0.0.9", "out9.asso.example")}
+    stats = await s.stats()
+    assert stats["127.0.0.1|yahoo"]["delivered"] + stats["127.0.0.9|yahoo"]["delivered"] == 10
