@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from mailcheck.cli.main import main
-from mailcheck.cli.send import envelope
+from mailcheck.cli.send import envelope, load_tenants
 from mailcheck.dkim.keys import generate_key
+from mailcheck.errors import ConfigError
 from tests.dnsserver import DnsTestServer
 from tests.sending.simulator import Simulated, Simulator
 
@@ -74,3 +75,17 @@ async def test_send_a_maildir_signed_to_a_simulated_provider(
         assert received.data.startswith(b"DKIM-Signature: v=1; a=ed25519-sha256;")
         assert b"Bcc" not in received.data
     assert sorted(sims["gmail"].delivered_to()) == [f"secret{n}@gmail.sim.test" for n in range(3)]
+
+
+def test_tenants_file(tmp_path: Path) -> None:
+    good = tmp_path / "tenants.toml"
+    good.write_text('[tenant."asso-a.example"]\nweight = 3\n[tenant."*"]\nmax_rate = 2.5\n')
+    config = load_tenants(str(good))
+    assert config is not None
+    assert config.policy("asso-a.example").weight == 3
+    assert config.policy("other").max_rate == 2.5
+    bad = tmp_path / "bad.toml"
+    for text in ("[tenant.a]\nweight = -1\n", "[tenant.a]\nspeed = 1\n", "weight = 3\n", "[x"):
+        bad.write_text(text)
+        with pytest.raises(ConfigError):
+            load_tenants(str(bad))

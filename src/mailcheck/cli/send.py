@@ -24,6 +24,7 @@ import email.utils
 import re
 import sqlite3
 import sys
+import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from mailcheck.cli.common import add_dns_options, make_resolver, print_json
 from mailcheck.dkim.keys import load_key
 from mailcheck.dkim.sign import DkimSigner
 from mailcheck.errors import ConfigError
+from mailcheck.sending.fairness import FairnessConfig
 from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.providers import ProviderSet
 from mailcheck.sending.sender import Egress, Sender, SendEvent
@@ -69,6 +71,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--tenant", help="whose mail this is, for fair shares (default: --from's domain)"
+    )
+    parser.add_argument(
+        "--tenants",
+        metavar="FILE",
+        help="TOML weights and caps of tenants sharing a budget: "
+        '[tenant."asso.example"] weight = 3, max_rate = 2 ("*" = every other tenant)',
     )
     parser.add_argument(
         "--priority",
@@ -144,6 +152,20 @@ def _spool_path(value: str) -> str:
     except OSError as exc:
         raise ConfigError(f"--spool {value}: cannot create ({exc.strerror})") from None
     return str(path / "spool.db")
+
+
+def load_tenants(path: str | None) -> FairnessConfig | None:
+    """The ``--tenants`` file: ``[tenant.NAME]`` tables of ``weight`` and ``max_rate``."""
+    if path is None:
+        return None
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"--tenants {path}: {exc}") from None
+    tenants = data.get("tenant", {})
+    if not isinstance(tenants, dict) or set(data) - {"tenant"}:
+        raise ConfigError(f"--tenants {path}: expected only [tenant.NAME] tables")
+    return FairnessConfig.from_mapping(tenants)
 
 
 def _signer(args: argparse.Namespace) -> DkimSigner | None:
@@ -235,6 +257,7 @@ async def _main(args: argparse.Namespace, queued: list[tuple[bytes, list[str]]])
             helo=args.helo,
             signer=_signer(args),
             default_budget=budget,
+            fairness=load_tenants(args.tenants),
             port=args.port,
             mx_override=_overrides(args.mx_override),
             on_event=progress,
