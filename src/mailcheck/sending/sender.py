@@ -449,12 +449,14 @@ class Sender:
             provider = self.providers.providers.get(group)
             route = self._routes[key] = _Route(key=key, egress=egress, provider=provider)
         if route.suspended_until > self.clock():
+            self._held[(job.domain, job.tenant or "")] += 1  # _park releases it
             await self._park([job], route.suspended_until - self.clock(), route.key, False)
             return
         lane = route.lanes.get(tuple(hosts))
         if lane is None:
             lane = route.lanes[tuple(hosts)] = _Lane(tuple(hosts), _Waiting(self.fairness))
         if lane.waiting.is_suspended(_tenant(job), time.monotonic()):
+            self._held[(job.domain, job.tenant or "")] += 1
             await self._park([job], 60.0, route.key, False)
             return
         limit = max(1, (await self._budget(route)).recipients_per_message)
