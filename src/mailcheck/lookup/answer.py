@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import dns.name
 import dns.rcode
@@ -19,6 +20,8 @@ from mailcheck.errors import TempError
 MAX_CNAME_CHAIN = 16
 # RFC 2308 §5: negative answers are cached for the SOA MINIMUM; without an SOA use a short default.
 DEFAULT_NEGATIVE_TTL = 300
+
+K = TypeVar("K")
 
 
 class DnsStatus(enum.StrEnum):
@@ -116,41 +119,73 @@ def answer_from_rrsets(
     qtext = _name_text(qname)
     if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
         raise TempError(qtext, rdtype_text, f"server answered {dns.rcode.to_text(rcode)}")
-    by_owner: dict[tuple[dns.name.Name, int], dns.rrset.RRset] = {}
+    by_owner: dict[tuple[dns.name.Name, int], tuple[int, dns.rrset.RRset]] = {}
     for rrset in answer:
         if rrset.rdclass == dns.rdataclass.IN:
-            by_owner[(rrset.name, rrset.rdtype)] = rrset
-    current, ttl = qname, None
+            by_owner[(rrset.name, rrset.rdtype)] = (rrset.ttl, rrset)
+    return answer_from_sets(
+        qname, qtext, rdtype, rdtype_text, rcode, by_owner, _same_name, _negative_ttl(authority)
+    )
+
+
+def _same_name(name: dns.name.Name) -> dns.name.Name:
+    return name
+
+
+def answer_from_sets(
+    qkey: K,
+    qtext: str,
+    rdtype: int,
+    rdtype_text: str,
+    rcode: int,
+    sets: Mapping[tuple[K, int], tuple[int, Iterable[dns.rdata.Rdata]]],
+    key_of: Callable[[dns.name.Name], K],
+    negative_ttl: int,
+) -> DnsAnswer:
+    """Build a :class:`DnsAnswer` from the answer section as record sets.
+
+    ``sets`` maps (owner key, type) to (TTL, records) for class IN, as dnspython's RRsets
+    would hold them (one per owner and type, duplicates dropped, the last CNAME kept);
+    ``key_of`` turns a CNAME target into an owner key, ``qkey`` is the question's.
+    ``negative_ttl`` is the one an NXDOMAIN or NODATA answer gets (RFC 2308 §5).
+
+    Raises:
+        TempError: for any rcode but NOERROR and NXDOMAIN, or a CNAME loop.
+    """
+    if rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        text = dns.rcode.to_text(dns.rcode.Rcode.make(rcode))
+        raise TempError(qtext, rdtype_text, f"server answered {text}")
+    current, ttl = qkey, None
     chain: list[str] = []
     for _ in range(MAX_CNAME_CHAIN + 1):
-        found = by_owner.get((current, rdtype))
+        found = sets.get((current, rdtype))
         if found is not None:
-            ttl = found.ttl if ttl is None else min(ttl, found.ttl)
+            ttl = found[0] if ttl is None else min(ttl, found[0])
             return DnsAnswer(
                 name=qtext,
                 rdtype=rdtype_text,
                 status=DnsStatus.OK,
-                records=tuple(found),
+                records=tuple(found[1]),
                 ttl=ttl,
                 cname_chain=tuple(chain),
             )
-        cname = by_owner.get((current, dns.rdatatype.CNAME))
+        cname = sets.get((current, dns.rdatatype.CNAME))
         if cname is None or rdtype == dns.rdatatype.CNAME:
             break
-        target = cname[0].target
-        if _name_text(target) in chain or target == qname:
+        target: dns.name.Name = cast(Any, next(iter(cname[1]))).target
+        target_key = key_of(target)
+        if _name_text(target) in chain or target_key == qkey:
             raise TempError(qtext, rdtype_text, "CNAME loop")
         chain.append(_name_text(target))
-        ttl = cname.ttl if ttl is None else min(ttl, cname.ttl)
-        current = target
+        ttl = cname[0] if ttl is None else min(ttl, cname[0])
+        current = target_key
     else:
         raise TempError(qtext, rdtype_text, f"CNAME chain longer than {MAX_CNAME_CHAIN}")
-    negative = _negative_ttl(authority)
     return DnsAnswer(
         name=qtext,
         rdtype=rdtype_text,
         status=DnsStatus.NXDOMAIN if rcode == dns.rcode.NXDOMAIN else DnsStatus.NODATA,
-        ttl=negative if ttl is None else min(ttl, negative),
+        ttl=negative_ttl if ttl is None else min(ttl, negative_ttl),
         cname_chain=tuple(chain),
     )
 

@@ -1,9 +1,11 @@
 """The ``Resolver`` protocol and ``DnsResolver``, the stub resolver every check uses.
 
 ``DnsResolver`` sends queries to recursive resolvers (or, in tests, to a local
-authoritative server) with ``dns.asyncquery``: a TTL cache, single-flight
-(identical queries in flight go out once), a bound on queries in flight, a
-timeout per question, TCP when the UDP answer is truncated, and counters.
+authoritative server) over a pool of UDP sockets (``transport.py``), reads the
+common replies with a lean parser and the others with dnspython (``reply.py``):
+a TTL cache, single-flight (identical queries in flight go out once), a bound on
+queries in flight, a timeout per question, TCP (``dns.asyncquery``) when the UDP
+answer is truncated, and counters.
 Absence is data (:class:`DnsAnswer`); only "could not answer" raises
 :class:`~mailcheck.errors.TempError`.
 """
@@ -27,7 +29,8 @@ import dns.rdatatype
 import dns.resolver
 
 from mailcheck.errors import ConfigError, DnsTimeout, ParseError, TempError
-from mailcheck.lookup.answer import DnsAnswer, answer_from_rrsets
+from mailcheck.lookup.answer import DnsAnswer
+from mailcheck.lookup.reply import MessageReply, QueryName, Question, Reply
 from mailcheck.lookup.transport import UdpPool
 from mailcheck.lookup.wire import EDNS_PAYLOAD
 
@@ -109,6 +112,27 @@ def to_dns_name(name: str) -> dns.name.Name:
         raise ParseError(name, 0, f"not a valid DNS name: {exc}") from None
 
 
+_RDTYPES: dict[str, tuple[dns.rdatatype.RdataType, str]] = {}
+
+
+def _rdtype(text: str) -> tuple[dns.rdatatype.RdataType, str]:
+    """A record type's value and canonical text (``"TXT"``), remembered.
+
+    Raises:
+        ParseError: not a record type.
+    """
+    known = _RDTYPES.get(text)
+    if known is None:
+        try:
+            value = dns.rdatatype.from_text(text)
+        except dns.exception.DNSException:
+            raise ParseError(text, 0, "unknown record type") from None
+        if len(_RDTYPES) < 1024:
+            _RDTYPES[text] = (value, dns.rdatatype.to_text(value))
+        known = (value, dns.rdatatype.to_text(value))
+    return known
+
+
 class DnsResolver:
     """A caching, single-flight stub resolver over ``dns.asyncquery``.
 
@@ -173,7 +197,7 @@ class DnsResolver:
         if task is not None:
             self.stats.coalesced += 1
         else:
-            qname = to_dns_name(name)
+            qname = QueryName.parse(name, to_dns_name)
             task = asyncio.ensure_future(self._resolve(qname, rdtype, key))
             self._in_flight[key] = task
             task.add_done_callback(self._forget(key))
@@ -189,37 +213,33 @@ class DnsResolver:
 
         return done
 
-    async def _resolve(self, qname: dns.name.Name, rdtype: str, key: tuple[str, str]) -> DnsAnswer:
+    async def _resolve(self, qname: QueryName, rdtype: str, key: tuple[str, str]) -> DnsAnswer:
         if self._semaphore is None or self._loop is not asyncio.get_running_loop():
             # A semaphore belongs to one event loop; a resolver may outlive one.
             self._loop = asyncio.get_running_loop()
             self._semaphore = asyncio.Semaphore(self._max_in_flight)
-        try:
-            rdtype_value = dns.rdatatype.from_text(rdtype)
-        except dns.exception.DNSException:
-            raise ParseError(rdtype, 0, "unknown record type") from None
+        question = Question(qname, *_rdtype(rdtype))
         async with self._semaphore:
             try:
                 async with asyncio.timeout(self.timeout):
-                    answer = await self._ask(qname, rdtype_value)
+                    answer = await self._ask(question)
             except TimeoutError:
                 self.stats.timeouts += 1
-                raise DnsTimeout(
-                    qname.to_text(omit_final_dot=True), rdtype, "no answer in time"
-                ) from None
+                raise DnsTimeout(qname.text, rdtype, "no answer in time") from None
         self._cache[key] = (time.monotonic() + min(answer.ttl, self.max_ttl), answer)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return answer
 
-    async def _ask(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> DnsAnswer:
+    async def _ask(self, question: Question) -> DnsAnswer:
         # Two rounds over the nameservers; each try gets an equal share of the timeout.
         tries = [ns for _ in range(2) for ns in self.nameservers]
         per_try = self.timeout / len(tries)
         last: Exception | None = None
+        text, type_text = question.name.text, question.rdtype_text
         for index, (host, port) in enumerate(tries):
             try:
-                response = await self._exchange(qname, rdtype, host, port, per_try)
+                reply = await self._exchange(question, host, port, per_try)
             except dns.exception.Timeout as exc:
                 last = exc
                 continue
@@ -229,17 +249,14 @@ class DnsResolver:
                 continue
             # Another server may answer where this one failed; the same one again will not.
             retry_elsewhere = len(self.nameservers) > 1 and index < len(tries) - 1
-            if response.rcode() in (dns.rcode.SERVFAIL, dns.rcode.REFUSED) and retry_elsewhere:
+            if reply.rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED) and retry_elsewhere:
                 last = TempError(
-                    qname.to_text(omit_final_dot=True),
-                    dns.rdatatype.to_text(rdtype),
-                    f"server answered {dns.rcode.to_text(response.rcode())}",
+                    text,
+                    type_text,
+                    f"server answered {dns.rcode.to_text(dns.rcode.Rcode.make(reply.rcode))}",
                 )
                 continue
-            return answer_from_rrsets(
-                qname, rdtype, response.rcode(), response.answer, response.authority
-            )
-        text, type_text = qname.to_text(omit_final_dot=True), dns.rdatatype.to_text(rdtype)
+            return reply.answer(question)
         if isinstance(last, TempError):
             raise last
         if isinstance(last, dns.exception.Timeout) or last is None:
@@ -247,28 +264,26 @@ class DnsResolver:
             raise DnsTimeout(text, type_text, "no answer in time")
         raise TempError(text, type_text, f"bad answer: {type(last).__name__}: {last}")
 
-    async def _exchange(
-        self,
-        qname: dns.name.Name,
-        rdtype: dns.rdatatype.RdataType,
-        host: str,
-        port: int,
-        timeout: float,
-    ) -> dns.message.Message:
+    async def _exchange(self, question: Question, host: str, port: int, timeout: float) -> Reply:
         self.stats.sent += 1
         pool = self._pools.get((host, port))
         if pool is None:
             pool = self._pools[(host, port)] = UdpPool(host, port)
-        response = await pool.exchange(qname, rdtype, timeout)
-        if response.flags & dns.flags.TC:
+        reply = await pool.exchange(question, timeout)
+        if reply.flags & dns.flags.TC:
             request = dns.message.make_query(
-                qname, rdtype, use_edns=0, payload=EDNS_PAYLOAD, flags=dns.flags.RD
+                question.name.name,
+                question.rdtype,
+                use_edns=0,
+                payload=EDNS_PAYLOAD,
+                flags=dns.flags.RD,
             )
             # RFC 7766 §5: a truncated UDP answer is retried over TCP.
             self.stats.tcp_fallbacks += 1
             self.stats.sent += 1
             response = await dns.asyncquery.tcp(request, host, timeout=timeout, port=port)
-        return response
+            reply = MessageReply(response)
+        return reply
 
     def close(self) -> None:
         """Close the UDP sockets (they are reopened on the next query)."""

@@ -15,11 +15,10 @@ from typing import cast
 
 import dns.exception
 import dns.message
-import dns.name
 import dns.rdataclass
-import dns.rdatatype
 
-from mailcheck.lookup.wire import query_wire
+from mailcheck.lookup.reply import MessageReply, Question, Reply, WireError, parse_reply
+from mailcheck.lookup.wire import query_message
 
 # Several sockets (each with its own random source port) keep id + port entropy
 # (RFC 5452 §10) while avoiding a socket per question.
@@ -27,24 +26,26 @@ SOCKETS_PER_SERVER = 8
 _random = random.SystemRandom()
 
 
-_Question = tuple[dns.name.Name, dns.rdatatype.RdataType]
-
-
-def _answers(response: dns.message.Message, question: _Question) -> bool:
+def _answers(response: dns.message.Message, question: Question) -> bool:
     if not response.flags & 0x8000 or len(response.question) != 1:  # QR: a response
         return False
     asked = response.question[0]
     return (
-        asked.name == question[0]
-        and asked.rdtype == question[1]
+        asked.name == question.name.name
+        and asked.rdtype == question.rdtype
         and asked.rdclass == dns.rdataclass.IN
     )
+
+
+def _expire(future: asyncio.Future[Reply]) -> None:
+    if not future.done():
+        future.set_exception(dns.exception.Timeout())  # type: ignore[no-untyped-call]
 
 
 class _Endpoint(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
-        self.pending: dict[int, tuple[_Question, asyncio.Future[dns.message.Message]]] = {}
+        self.pending: dict[int, tuple[Question, asyncio.Future[Reply]]] = {}
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -57,15 +58,23 @@ class _Endpoint(asyncio.DatagramProtocol):
         if entry is None:
             return
         question, future = entry
-        try:
-            response = dns.message.from_wire(data)
-        except dns.exception.DNSException as exc:
-            if not future.done():
-                future.set_exception(exc)
+        if future.done():
             return
-        # Only an answer to our very question counts (id, name, type and class).
-        if _answers(response, question) and not future.done():
-            future.set_result(response)
+        reply: Reply
+        try:
+            # The common replies, read without dnspython; it checks the question too.
+            reply = parse_reply(data, question)
+        except WireError:
+            try:
+                response = dns.message.from_wire(data)
+            except dns.exception.DNSException as exc:
+                future.set_exception(exc)
+                return
+            # Only an answer to our very question counts (id, name, type and class).
+            if not _answers(response, question):
+                return
+            reply = MessageReply(response)
+        future.set_result(reply)
 
     def error_received(self, exc: Exception) -> None:
         for _, future in self.pending.values():
@@ -109,10 +118,8 @@ class UdpPool:
                     self._endpoints.append(endpoint)
         return _random.choice(self._endpoints)
 
-    async def exchange(
-        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, timeout: float
-    ) -> dns.message.Message:
-        """Ask ``qname``/``rdtype`` (recursion desired, EDNS) and wait for the answer.
+    async def exchange(self, question: Question, timeout: float) -> Reply:
+        """Ask ``question`` (recursion desired, EDNS) and wait for the answer.
 
         Raises:
             dns.exception.Timeout: no matching answer in time.
@@ -120,28 +127,29 @@ class UdpPool:
         """
         self._in_flight += 1
         try:
-            return await self._exchange((qname, rdtype), timeout)
+            return await self._exchange(question, timeout)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self.close()
 
-    async def _exchange(self, question: _Question, timeout: float) -> dns.message.Message:
+    async def _exchange(self, question: Question, timeout: float) -> Reply:
         endpoint = await self._endpoint()
         for _ in range(16):
             query_id = _random.getrandbits(16)
             if query_id not in endpoint.pending:
                 break
-        future: asyncio.Future[dns.message.Message] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reply] = loop.create_future()
         endpoint.pending[query_id] = (question, future)
+        # A plain timer on the future: cheaper than asyncio.timeout around the await.
+        timer = loop.call_later(timeout, _expire, future)
         try:
             assert endpoint.transport is not None
-            endpoint.transport.sendto(query_wire(query_id, *question))
-            async with asyncio.timeout(timeout):
-                return await future
-        except TimeoutError:
-            raise dns.exception.Timeout() from None  # type: ignore[no-untyped-call]
+            endpoint.transport.sendto(query_message(query_id, question.wire))
+            return await future
         finally:
+            timer.cancel()
             endpoint.pending.pop(query_id, None)
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ import dns.rdatatype
 # RFC 9715 / DNS flag day 2020: an EDNS buffer size that avoids IP fragmentation.
 EDNS_PAYLOAD = 1232
 _RD = 0x0100  # RFC 1035 §4.1.1: recursion desired
+_HEADER = struct.Struct("!HHHHHH")
 
 
 def query_wire(
@@ -25,10 +26,17 @@ def query_wire(
     Building the few bytes by hand costs a fraction of ``dns.message.make_query``
     plus ``to_wire``, which matters when a bulk audit sends a million questions.
     """
-    header = struct.pack("!HHHHHH", query_id, _RD, 1, 0, 0, 1)
     name = qname.to_wire()
     assert name is not None  # to_wire without a file returns the bytes
     question = name + struct.pack("!HH", rdtype, dns.rdataclass.IN)
-    # OPT pseudo-RR: root owner, type 41, class = UDP payload size, TTL 0 (no DO), no data.
-    opt = b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, payload, 0, 0)
-    return header + question + opt
+    return query_message(query_id, question, payload=payload)
+
+
+# OPT pseudo-RR: root owner, type 41, class = UDP payload size, TTL 0 (no DO), no data.
+_OPT = {EDNS_PAYLOAD: b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, EDNS_PAYLOAD, 0, 0)}
+
+
+def query_message(query_id: int, question: bytes, *, payload: int = EDNS_PAYLOAD) -> bytes:
+    """A standard query (RD set, EDNS0) for a question section already in wire format."""
+    opt = _OPT.get(payload) or b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, payload, 0, 0)
+    return _HEADER.pack(query_id, _RD, 1, 0, 0, 1) + question + opt
