@@ -10,6 +10,7 @@ accepted only if its id is pending there and its question matches (RFC 5452 §9.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 from typing import cast
 
@@ -103,8 +104,17 @@ class UdpPool:
         self._lock = asyncio.Lock()
         self._in_flight = 0
 
-    async def _endpoint(self) -> _Endpoint:
-        loop = asyncio.get_running_loop()
+    def _ready(self, pick: int, loop: asyncio.AbstractEventLoop) -> _Endpoint | None:
+        """An endpoint of a full pool of open sockets on this loop (the usual case)."""
+        endpoints = self._endpoints
+        if self._loop is not loop or len(endpoints) != self.size:
+            return None
+        for endpoint in endpoints:
+            if endpoint.closed:
+                return None
+        return endpoints[pick % len(endpoints)]
+
+    async def _endpoint(self, pick: int, loop: asyncio.AbstractEventLoop) -> _Endpoint:
         if self._loop is not loop:
             # A resolver reused under a new event loop (asyncio.run twice): start afresh.
             self._endpoints, self._loop, self._lock = [], loop, asyncio.Lock()
@@ -116,7 +126,7 @@ class UdpPool:
                         _Endpoint, remote_addr=(self.host, self.port)
                     )
                     self._endpoints.append(endpoint)
-        return _random.choice(self._endpoints)
+        return self._endpoints[pick % len(self._endpoints)]
 
     async def exchange(self, question: Question, timeout: float) -> Reply:
         """Ask ``question`` (recursion desired, EDNS) and wait for the answer.
@@ -134,12 +144,15 @@ class UdpPool:
                 self.close()
 
     async def _exchange(self, question: Question, timeout: float) -> Reply:
-        endpoint = await self._endpoint()
+        # One draw from the system's CSPRNG: 16 bits of id, the rest picks the socket.
+        draw = int.from_bytes(os.urandom(4))
+        loop = asyncio.get_running_loop()
+        endpoint = self._ready(draw >> 16, loop) or await self._endpoint(draw >> 16, loop)
+        query_id = draw & 0xFFFF
         for _ in range(16):
-            query_id = _random.getrandbits(16)
             if query_id not in endpoint.pending:
                 break
-        loop = asyncio.get_running_loop()
+            query_id = _random.getrandbits(16)
         future: asyncio.Future[Reply] = loop.create_future()
         endpoint.pending[query_id] = (question, future)
         # A plain timer on the future: cheaper than asyncio.timeout around the await.
