@@ -8,6 +8,7 @@ but ``WireError`` and never hang.
 
 from __future__ import annotations
 
+import socket
 import struct
 from collections.abc import Sequence
 
@@ -37,8 +38,12 @@ from mailcheck.lookup.reply import (
     parse_reply,
     read_name,
 )
-from mailcheck.lookup.resolver import to_dns_name
+from mailcheck.lookup.resolver import parse_nameserver, to_dns_name
 from mailcheck.lookup.transport import _answers
+from mailcheck.lookup.wire import query_message
+from mailcheck.lookup.zonefile import ZoneSet
+from tests.conftest import ZONES
+from tests.dnsserver import DnsTestServer
 
 HEADER = struct.Struct("!HHHHHH")
 SOA = "ns.example. hostmaster.example. 1 3600 600 86400 300"
@@ -493,3 +498,35 @@ def test_random_bytes_only_wire_error(data: bytes, rdtype: str) -> None:
         1, 0x8180, 1, data[0] % 4 if data else 1, data[1] % 3 if data[1:] else 0, 1
     )
     same_as_dnspython(header + asked.wire + data[2:], asked)
+
+
+# --- every answer the DNS test server gives for the test zones ---------------------------
+
+
+def test_test_server_answers_read_like_dnspython(dns_server: DnsTestServer) -> None:
+    """Each name of tests/zones (and a name under it that does not exist), asked over UDP."""
+    host, port = parse_nameserver(dns_server.address)
+    zones = ZoneSet.from_files(sorted(ZONES.glob("*.zone")))
+    names = sorted(
+        {name for zone in zones.zones for name in zones._names[zone.origin or dns.name.root]}
+    )
+    lean_types = ("A", "AAAA", "TXT", "PTR", "CNAME")
+    taken = declined = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(2.0)
+        sock.connect((host, port))
+        for name in names:
+            for owner in (name, dns.name.from_text("nx-child", origin=name)):
+                text = owner.to_text(omit_final_dot=True)
+                for rdtype in (*lean_types, "MX"):
+                    asked = question(text, rdtype)
+                    sock.send(query_message(4660, asked.wire))
+                    wire = sock.recv(65535)
+                    if same_as_dnspython(wire, asked):
+                        taken += 1
+                    else:
+                        declined += 1
+                        flags = struct.unpack("!H", wire[2:4])[0]
+                        assert rdtype == "MX" or flags & dns.flags.TC, (text, rdtype)
+    assert taken > 1000
+    assert declined > 0  # MX records, truncated answers: dnspython's
