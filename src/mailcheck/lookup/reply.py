@@ -327,6 +327,8 @@ def parse_reply(wire: bytes, question: Question) -> LeanReply:
         for _ in range(count):
             if wire[pos : pos + 2] == b"\xc0\x0c":  # the usual owner: our question's name
                 owner, pos = wire[12:name_end], pos + 2
+            elif wire[pos : pos + 1] == b"\x00":  # the root (OPT)
+                owner, pos = b"\x00", pos + 1
             else:
                 owner, pos = read_name(wire, pos, size)
             if pos + 10 > size:
