@@ -16,7 +16,7 @@ import asyncio
 import collections
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import dns.asyncquery
@@ -173,7 +173,10 @@ class DnsResolver:
             collections.OrderedDict()
         )
         self._cache_size = cache_size
-        self._in_flight: dict[tuple[str, str], asyncio.Task[DnsAnswer]] = {}
+        # Questions in flight: the task asking and the futures of the callers waiting.
+        self._in_flight: dict[
+            tuple[str, str], tuple[asyncio.Task[None], list[asyncio.Future[DnsAnswer]]]
+        ] = {}
         self._max_in_flight = max_in_flight
         self._semaphore: asyncio.Semaphore | None = None
         self._pools: dict[tuple[str, int], UdpPool] = {}
@@ -193,25 +196,46 @@ class DnsResolver:
                 self.stats.cache_hits += 1
                 return cached[1]
             del self._cache[key]
-        task = self._in_flight.get(key)
-        if task is not None:
+        flight = self._in_flight.get(key)
+        if flight is not None:
             self.stats.coalesced += 1
+            waiters = flight[1]
         else:
             qname = QueryName.parse(name, to_dns_name)
-            task = asyncio.ensure_future(self._resolve(qname, rdtype, key))
-            self._in_flight[key] = task
-            task.add_done_callback(self._forget(key))
-        # shield: one caller giving up must not cancel the answer the others wait for.
-        answer = await asyncio.shield(task)
-        return answer
+            waiters = []
+            task = asyncio.ensure_future(self._lead(qname, rdtype, key, waiters))
+            self._in_flight[key] = (task, waiters)
+        # Each caller waits on a future of its own: one giving up does not cancel the
+        # question the others wait for (the lighter equivalent of asyncio.shield).
+        waiter: asyncio.Future[DnsAnswer] = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
+        return await waiter
 
-    def _forget(self, key: tuple[str, str]) -> Callable[[asyncio.Task[DnsAnswer]], None]:
-        def done(task: asyncio.Task[DnsAnswer]) -> None:
+    async def _lead(
+        self,
+        qname: QueryName,
+        rdtype: str,
+        key: tuple[str, str],
+        waiters: list[asyncio.Future[DnsAnswer]],
+    ) -> None:
+        """Resolve one question in flight and hand the outcome to everyone waiting for it."""
+        try:
+            answer = await self._resolve(qname, rdtype, key)
+        except Exception as exc:
             self._in_flight.pop(key, None)
-            if not task.cancelled():
-                task.exception()  # retrieved: waiters got it; do not warn on loop close
-
-        return done
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        except BaseException:  # cancelled (the event loop closing, ...): so are the waiters
+            self._in_flight.pop(key, None)
+            for waiter in waiters:
+                waiter.cancel()
+            raise
+        self._in_flight.pop(key, None)
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(answer)
 
     async def _resolve(self, qname: QueryName, rdtype: str, key: tuple[str, str]) -> DnsAnswer:
         if self._semaphore is None or self._loop is not asyncio.get_running_loop():
