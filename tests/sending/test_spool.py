@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from pathlib import Path
 
-from mailcheck.sending.spool import SqliteSpool
+import pytest
+
+from mailcheck.sending.spool import BULK, TRANSACTIONAL, SqliteSpool
 
 
 class Clock:
@@ -78,3 +81,112 @@ async def test_park_burns_no_attempt(tmp_path: Path) -> None:
     (again,) = await spool.claim()
     assert again.recipients[0][2] == 0
     assert (await spool.counts())["sending"] == 1
+
+
+async def test_claim_highest_priority_first_then_due_time_then_id(tmp_path: Path) -> None:
+    clock = Clock()
+    spool = make(tmp_path, clock)
+    bulk_old = await spool.submit(b"n1", mail_from="a@s.test", rcpt_to=["b1@d.test"])
+    clock.now += 1
+    bulk_new = await spool.submit(b"n2", mail_from="a@s.test", rcpt_to=["b2@d.test"])
+    reset = await spool.submit(
+        b"r", mail_from="a@s.test", rcpt_to=["c@d.test"], priority=TRANSACTIONAL
+    )
+    middle = await spool.submit(b"m", mail_from="a@s.test", rcpt_to=["e@d.test"], priority=5)
+    clock.now += 1
+    jobs = await spool.claim(limit=2)
+    assert [(j.message_id, j.priority) for j in jobs] == [(reset, TRANSACTIONAL), (middle, 5)]
+    assert [j.raw for j in jobs] == [b"r", b"m"]
+    jobs = await spool.claim(limit=10)
+    assert [(j.message_id, j.priority) for j in jobs] == [(bulk_old, BULK), (bulk_new, BULK)]
+    assert await spool.claim(min_priority=TRANSACTIONAL) == []
+
+
+async def test_claim_skips_what_is_not_due_and_keeps_bodies_out_of_the_order(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    spool = make(tmp_path, clock)
+    late = await spool.submit(b"x" * 5000, mail_from="a@s.test", rcpt_to=["b@d.test"],
+                              priority=TRANSACTIONAL)  # fmt: skip
+    (job,) = await spool.claim()
+    await spool.defer(job.recipients[0][0], "451 later", at=clock.now + 60)
+    due = await spool.submit(b"y", mail_from="a@s.test", rcpt_to=["c@d.test", "d@d.test"])
+    (job,) = await spool.claim()
+    assert job.message_id == due
+    assert len(job.recipients) == 2
+    assert job.raw == b"y"
+    clock.now += 60
+    (job,) = await spool.claim()
+    assert job.message_id == late
+    assert job.raw == b"x" * 5000
+
+
+OLD_SCHEMA = """
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY, tenant TEXT, mail_from TEXT NOT NULL, raw BLOB NOT NULL,
+    created REAL NOT NULL);
+CREATE TABLE recipients (
+    id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id),
+    rcpt TEXT NOT NULL, domain TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+    next_attempt REAL NOT NULL, last_reply TEXT NOT NULL DEFAULT '');
+CREATE INDEX recipients_due ON recipients(state, next_attempt);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY, recipient_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
+    rcpt TEXT NOT NULL, kind TEXT NOT NULL, reply TEXT NOT NULL, at REAL NOT NULL,
+    reported INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE shaping (
+    kind TEXT NOT NULL, ip TEXT NOT NULL, grp TEXT NOT NULL, tenant TEXT NOT NULL,
+    data TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (kind, ip, grp, tenant));
+"""
+
+
+def columns(path: Path, table: str) -> set[str]:
+    db = sqlite3.connect(path)
+    try:
+        return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("with_message_priority", [False, True])
+async def test_a_spool_of_an_older_schema_opens_and_gets_priorities(
+    tmp_path: Path, with_message_priority: bool
+) -> None:
+    path = tmp_path / "q.db"
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    if with_message_priority:  # the schema with priorities on messages only
+        db.execute("ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "INSERT INTO messages (id, tenant, mail_from, raw, created) VALUES"
+        " (1, NULL, 'a@s.test', X'6F6C64', 999000.0)"
+    )
+    db.executemany(
+        "INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt,"
+        " last_reply) VALUES (1, ?, 'd.test', ?, ?, 999000.0, ?)",
+        [("b@d.test", "deferred", 1, "451 later"), ("c@d.test", "delivered", 1, "250 ok"),
+         ("e@d.test", "sending", 0, "")],
+    )  # fmt: skip
+    db.commit()
+    db.close()
+    clock = Clock()
+    spool = make(tmp_path, clock)
+    assert {"priority"} <= columns(path, "messages")
+    assert {"priority", "updated"} <= columns(path, "recipients")
+    assert await spool.recipients(1) == {
+        "b@d.test": "deferred",
+        "c@d.test": "delivered",
+        "e@d.test": "queued",
+    }
+    rows = {r.rcpt: r for r in await spool.list()}
+    assert rows["c@d.test"].priority == BULK
+    assert rows["c@d.test"].updated == 999000.0
+    await spool.submit(b"new", mail_from="a@s.test", rcpt_to=["f@d.test"], priority=TRANSACTIONAL)
+    jobs = await spool.claim()
+    assert [j.raw for j in jobs] == [b"new", b"old"]
+    assert sorted(r for _, r, _ in jobs[1].recipients) == ["b@d.test", "e@d.test"]
+    spool.close()
+    again = make(tmp_path, clock)  # migrating twice is a no-op
+    assert (await again.counts())["delivered"] == 1
+    again.close()

@@ -9,11 +9,16 @@ Each message keeps its envelope and raw bytes; each recipient its own state::
 the spool puts them back to ``queued`` (delivered at least once). Every final or deferral
 state change writes an event row in the same transaction; the Sender reports each event
 once and acknowledges it (reported exactly once). SQLite work runs in a worker thread.
+
+Each message has a priority (higher = sooner: :data:`BULK` 0, :data:`TRANSACTIONAL` 10),
+copied on its recipients so that ``claim`` walks one index, highest priority first. The
+admin methods (``list``, ``status``, ``retry``, ``purge``, ``drop``) never read bodies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import dataclasses
 import json
 import random
@@ -23,9 +28,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from mailcheck.errors import ConfigError
 from mailcheck.sending.redis_board import BudgetKey
 
-__all__ = ["BULK", "TRANSACTIONAL", "Job", "SpoolEvent", "SqliteSpool"]
+__all__ = ["BULK", "TRANSACTIONAL", "Job", "RecipientRow", "SpoolEvent", "SqliteSpool"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -34,8 +40,13 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE TABLE IF NOT EXISTS recipients (
     id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id),
     rcpt TEXT NOT NULL, domain TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
-    next_attempt REAL NOT NULL, last_reply TEXT NOT NULL DEFAULT '');
+    next_attempt REAL NOT NULL, last_reply TEXT NOT NULL DEFAULT '',
+    priority INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt);
+CREATE INDEX IF NOT EXISTS recipients_waiting ON recipients(priority DESC, next_attempt)
+    WHERE state IN ('queued','deferred');
+CREATE INDEX IF NOT EXISTS recipients_message ON recipients(message_id);
+CREATE INDEX IF NOT EXISTS recipients_domain ON recipients(domain, state);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, recipient_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
     rcpt TEXT NOT NULL, kind TEXT NOT NULL, reply TEXT NOT NULL, at REAL NOT NULL,
@@ -46,6 +57,10 @@ CREATE TABLE IF NOT EXISTS shaping (
 """
 
 STATES = ("queued", "sending", "delivered", "deferred", "bounced", "expired")
+#: States a recipient never leaves by itself: what ``purge`` may delete.
+FINAL_STATES = ("delivered", "bounced", "expired")
+#: States ``retry`` accepts: deferred by default; bounced or expired only when named.
+RETRY_STATES = ("deferred", "bounced", "expired")
 
 #: Priority of newsletters and other bulk mail.
 BULK = 0
@@ -69,6 +84,44 @@ class Job:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RecipientRow:
+    """One recipient as the admin API shows it (no body).
+
+    Attributes:
+        id: the recipient id (what ``retry(ids=...)`` and ``drop`` take).
+        message_id: its message.
+        rcpt: the address; ``domain`` its lower-cased domain.
+        tenant: the message's tenant, or None.
+        mail_from: the envelope sender.
+        state: one of ``queued sending delivered deferred bounced expired``.
+        attempts: delivery attempts so far.
+        next_attempt: when it is due (wall-clock seconds).
+        last_reply: the last SMTP reply or error, as received (untrusted text).
+        created: when the message was submitted.
+        priority: the message's priority (higher = sooner).
+        updated: the last state change (what ``purge(older_than=...)`` compares).
+    """
+
+    id: int
+    message_id: int
+    rcpt: str
+    domain: str
+    tenant: str | None
+    mail_from: str
+    state: str
+    attempts: int
+    next_attempt: float
+    last_reply: str
+    created: float
+    priority: int
+    updated: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable fields."""
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class SpoolEvent:
     """A recipient's state change, reported once."""
 
@@ -81,6 +134,50 @@ class SpoolEvent:
     at: float
 
 
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a spool written by an earlier version to this schema (idempotent)."""
+    messages = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+    if messages and "priority" not in messages:  # written before priorities
+        db.execute("ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+    recipients = {row[1] for row in db.execute("PRAGMA table_info(recipients)")}
+    if recipients and "priority" not in recipients:  # priority only on messages
+        db.execute("ALTER TABLE recipients ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+        db.execute(
+            "UPDATE recipients SET priority = COALESCE("
+            "(SELECT m.priority FROM messages m WHERE m.id = recipients.message_id), 0)"
+        )
+    if recipients and "updated" not in recipients:  # no time of the last state change
+        db.execute("ALTER TABLE recipients ADD COLUMN updated REAL NOT NULL DEFAULT 0")
+        db.execute(
+            "UPDATE recipients SET updated = COALESCE("
+            "(SELECT m.created FROM messages m WHERE m.id = recipients.message_id), 0)"
+        )
+
+
+_PURGED = "CREATE TEMP TABLE IF NOT EXISTS purged (id INTEGER PRIMARY KEY, message_id INTEGER)"
+
+
+def _delete_purged(db: sqlite3.Connection) -> int:
+    """Delete the recipients listed in ``temp.purged``, their messages when no recipient is
+    left, and acknowledged events of recipients that no longer exist."""
+    n = db.execute("DELETE FROM recipients WHERE id IN (SELECT id FROM temp.purged)").rowcount
+    db.execute(
+        "DELETE FROM messages WHERE id IN (SELECT DISTINCT message_id FROM temp.purged)"
+        " AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = messages.id)"
+    )
+    # Unacknowledged events stay until the Sender has reported them (a later purge ends them).
+    db.execute(
+        "DELETE FROM events WHERE reported=1"
+        " AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.id = events.recipient_id)"
+    )
+    db.execute("DELETE FROM temp.purged")
+    return int(n)
+
+
+def _id_list(ids: Sequence[int]) -> str:
+    return json.dumps([int(i) for i in ids])
+
+
 class SqliteSpool:
     """A durable queue in one SQLite file.
 
@@ -91,6 +188,8 @@ class SqliteSpool:
         max_backoff: cap of the retry delay.
         max_age: seconds after submission past which a deferred recipient expires.
         rng: random source of the jitter.
+        recover: put recipients left ``sending`` back to ``queued`` (crash recovery). Pass
+            False when opening a spool that a running Sender uses (admin tools).
     """
 
     def __init__(
@@ -104,6 +203,7 @@ class SqliteSpool:
         max_age: float = 5 * 86400.0,
         jitter: float = 0.2,
         rng: random.Random | None = None,
+        recover: bool = True,
     ) -> None:
         self.path, self.clock = path, clock
         self.backoff, self.max_backoff, self.max_age, self.jitter = (
@@ -117,12 +217,11 @@ class SqliteSpool:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(messages)")}
-        if columns and "priority" not in columns:  # a spool written before priorities
-            self._db.execute("ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+        self._tx(_migrate)
         self._db.executescript(_SCHEMA)
-        # Crash recovery: an attempt in flight when the process died is retried.
-        self._db.execute("UPDATE recipients SET state='queued' WHERE state='sending'")
+        if recover:
+            # Crash recovery: an attempt in flight when the process died is retried.
+            self._db.execute("UPDATE recipients SET state='queued' WHERE state='sending'")
 
     def close(self) -> None:
         """Close the database."""
@@ -167,9 +266,9 @@ class SqliteSpool:
             )
             mid = int(cur.lastrowid or 0)
             db.executemany(
-                "INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt)"
-                " VALUES (?,?,?,'queued',0,?)",
-                [(mid, r, r.rpartition("@")[2].lower(), now) for r in rcpt_to],
+                "INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt,"
+                " priority, updated) VALUES (?,?,?,'queued',0,?,?,?)",
+                [(mid, r, r.rpartition("@")[2].lower(), now, int(priority), now) for r in rcpt_to],
             )
             return mid
 
@@ -181,7 +280,7 @@ class SqliteSpool:
         limit: int = 100,
         hold: Sequence[tuple[str, str]] = (),
         min_priority: int | None = None,
-    ) -> list[Job]:
+    ) -> builtins.list[Job]:
         """Mark due recipients ``sending`` and return them grouped by (message, domain).
 
         Highest priority first, then the longest due. ``hold``: (domain, tenant) pairs
@@ -193,36 +292,44 @@ class SqliteSpool:
         held = json.dumps(sorted({f"{d.lower()}\x00{t}" for d, t in hold}))
         floor = -(2**62) if min_priority is None else min_priority
 
-        def work(db: sqlite3.Connection) -> list[Job]:
+        def work(db: sqlite3.Connection) -> builtins.list[Job]:
+            # One walk of the ``recipients_waiting`` index in claim order: no sort, and
+            # bodies are read once per claimed message, not per candidate row.
             rows = db.execute(
-                "SELECT r.id, r.message_id, r.rcpt, r.domain, r.attempts, m.mail_from,"
-                " m.tenant, m.raw, m.created, m.priority FROM recipients r JOIN messages m"
+                "SELECT r.id, r.message_id, r.rcpt, r.domain, r.attempts, r.priority"
+                " FROM recipients r INDEXED BY recipients_waiting JOIN messages m"
                 " ON m.id = r.message_id WHERE r.state IN ('queued','deferred')"
-                " AND r.next_attempt <= ? AND m.priority >= ?"
-                " AND (m.priority >= ? OR r.domain || char(0) || COALESCE(m.tenant, '')"
+                " AND r.next_attempt <= ? AND r.priority >= ?"
+                " AND (r.priority >= ? OR r.domain || char(0) || COALESCE(m.tenant, '')"
                 " NOT IN (SELECT value FROM json_each(?)))"
-                " ORDER BY m.priority DESC, r.next_attempt, r.id LIMIT ?",
+                " ORDER BY r.priority DESC, r.next_attempt, r.id LIMIT ?",
                 (now, floor, TRANSACTIONAL, held, limit),
             ).fetchall()
-            groups: dict[tuple[int, str], list[Any]] = {}
+            groups: dict[tuple[int, str], builtins.list[Any]] = {}
             for row in rows:
                 groups.setdefault((row[1], row[3]), []).append(row)
             db.executemany(
-                "UPDATE recipients SET state='sending' WHERE id=?", [(r[0],) for r in rows]
+                "UPDATE recipients SET state='sending', updated=? WHERE id=?",
+                [(now, r[0]) for r in rows],
             )
-            return [
-                Job(
-                    message_id=mid,
-                    domain=domain,
-                    mail_from=rs[0][5],
-                    tenant=rs[0][6],
-                    raw=bytes(rs[0][7]),
-                    created=rs[0][8],
-                    recipients=tuple((r[0], r[2], r[4]) for r in rs),
-                    priority=rs[0][9],
+            jobs = []
+            for (mid, domain), rs in groups.items():
+                mail_from, tenant, raw, created = db.execute(
+                    "SELECT mail_from, tenant, raw, created FROM messages WHERE id=?", (mid,)
+                ).fetchone()
+                jobs.append(
+                    Job(
+                        message_id=mid,
+                        domain=domain,
+                        mail_from=mail_from,
+                        tenant=tenant,
+                        raw=bytes(raw),
+                        created=created,
+                        recipients=tuple((r[0], r[2], r[4]) for r in rs),
+                        priority=rs[0][5],
+                    )
                 )
-                for (mid, domain), rs in groups.items()
-            ]
+            return jobs
 
         return list(await self._run(work))
 
@@ -241,8 +348,9 @@ class SqliteSpool:
 
         def work(db: sqlite3.Connection) -> None:
             db.execute(
-                "UPDATE recipients SET state=?, attempts=attempts+1, last_reply=? WHERE id=?",
-                (state, reply, rid),
+                "UPDATE recipients SET state=?, attempts=attempts+1, last_reply=?, updated=?"
+                " WHERE id=?",
+                (state, reply, self.clock(), rid),
             )
             self._event(db, rid, state, reply)
 
@@ -273,9 +381,9 @@ class SqliteSpool:
             when = at if at is not None else now + self.retry_delay(attempts)
             state = "expired" if when - created > self.max_age else "deferred"
             db.execute(
-                "UPDATE recipients SET state=?, attempts=?, next_attempt=?, last_reply=?"
-                " WHERE id=?",
-                (state, attempts, when, reply, rid),
+                "UPDATE recipients SET state=?, attempts=?, next_attempt=?, last_reply=?,"
+                " updated=? WHERE id=?",
+                (state, attempts, when, reply, now, rid),
             )
             if attempt or state == "expired":
                 self._event(db, rid, state, reply)
@@ -283,10 +391,10 @@ class SqliteSpool:
 
         return str(await self._run(work))
 
-    async def events(self, *, limit: int = 1000) -> list[SpoolEvent]:
+    async def events(self, *, limit: int = 1000) -> builtins.list[SpoolEvent]:
         """Events not yet acknowledged, oldest first."""
 
-        def work(db: sqlite3.Connection) -> list[SpoolEvent]:
+        def work(db: sqlite3.Connection) -> builtins.list[SpoolEvent]:
             rows = db.execute(
                 "SELECT id, message_id, recipient_id, rcpt, kind, reply, at FROM events"
                 " WHERE reported=0 ORDER BY id LIMIT ?",
@@ -363,7 +471,7 @@ class SqliteSpool:
 
         self._tx(work)
 
-    def load_state(self) -> list[tuple[str, BudgetKey, str, dict[str, Any], float]]:
+    def load_state(self) -> builtins.list[tuple[str, BudgetKey, str, dict[str, Any], float]]:
         """Every unexpired suspension and override."""
         rows = self._tx(
             lambda db: db.execute(
@@ -372,3 +480,165 @@ class SqliteSpool:
             ).fetchall()
         )
         return [(k, (ip, g), t, json.loads(d), u) for k, ip, g, t, d, u in rows]
+
+    # -- Admin: inspect, retry, purge (never reads bodies) ------------------------------------
+
+    async def list(
+        self, state: str | None = None, domain: str | None = None, limit: int = 100
+    ) -> builtins.list[RecipientRow]:
+        """Recipients, oldest first, optionally of one ``state`` and/or one ``domain``."""
+        if state is not None and state not in STATES:
+            raise ConfigError(f"unknown state {state!r}: expected one of {', '.join(STATES)}")
+        where, params = [], []
+        if state is not None:
+            where.append("r.state=?")
+            params.append(state)
+        if domain is not None:
+            where.append("r.domain=?")
+            params.append(domain.lower().rstrip("."))
+        # Only constant fragments are joined; values are bound parameters.
+        sql = (
+            "SELECT r.id, r.message_id, r.rcpt, r.domain, m.tenant, m.mail_from, r.state,"  # noqa: S608
+            " r.attempts, r.next_attempt, r.last_reply, m.created, r.priority, r.updated"
+            " FROM recipients r JOIN messages m ON m.id = r.message_id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY r.id LIMIT ?"
+        )
+        rows = await self._run(lambda db: db.execute(sql, (*params, max(0, limit))).fetchall())
+        return [
+            RecipientRow(
+                id=r[0],
+                message_id=r[1],
+                rcpt=r[2],
+                domain=r[3],
+                tenant=r[4],
+                mail_from=r[5],
+                state=r[6],
+                attempts=r[7],
+                next_attempt=r[8],
+                last_reply=r[9],
+                created=r[10],
+                priority=r[11],
+                updated=r[12],
+            )
+            for r in rows
+        ]
+
+    async def retry(
+        self, *, ids: Sequence[int] = (), domain: str | None = None, state: str = "deferred"
+    ) -> int:
+        """Make recipients due now without burning an attempt; returns how many.
+
+        Matches recipients in ``state`` (default ``deferred``; ``bounced`` or ``expired``
+        only when named: they become ``deferred`` again, and an expired one past
+        ``max_age`` gets one attempt before it expires again), restricted to ``ids`` and/or
+        ``domain`` when given. A running Sender picks them up at its next claim.
+        """
+        if state not in RETRY_STATES:
+            raise ConfigError(f"retry: state {state!r} is not one of {', '.join(RETRY_STATES)}")
+        now = self.clock()
+        where, params = ["state=?"], [state]
+        if ids:
+            where.append("id IN (SELECT value FROM json_each(?))")
+            params.append(_id_list(ids))
+        if domain is not None:
+            where.append("domain=?")
+            params.append(domain.lower().rstrip("."))
+        # Only constant fragments are joined; values are bound parameters.
+        sql = (
+            "UPDATE recipients SET state='deferred', next_attempt=?, updated=? WHERE "  # noqa: S608
+            + " AND ".join(where)
+        )
+        return int(await self._run(lambda db: db.execute(sql, (now, now, *params)).rowcount))
+
+    async def purge(self, *, states: Sequence[str] = FINAL_STATES, older_than: float = 0.0) -> int:
+        """Delete final recipients whose last change is at least ``older_than`` s old.
+
+        Messages left without recipients go too, with the acknowledged events of deleted
+        recipients. Only final states (``delivered``, ``bounced``, ``expired``) can be
+        purged; waiting recipients are removed one by one with :meth:`drop`. Returns the
+        number of recipients deleted.
+        """
+        wrong = [s for s in states if s not in FINAL_STATES]
+        if wrong:
+            raise ConfigError(
+                f"purge deletes only {', '.join(FINAL_STATES)}, not {', '.join(wrong)}"
+                " (drop(ids) removes waiting recipients)"
+            )
+        if not 0 <= older_than < float("inf"):
+            raise ConfigError("purge: older_than must be a non-negative number of seconds")
+        cutoff = self.clock() - older_than
+        chosen = json.dumps(sorted(set(states)))
+
+        def work(db: sqlite3.Connection) -> int:
+            db.execute(_PURGED)
+            db.execute(
+                "INSERT INTO temp.purged SELECT id, message_id FROM recipients"
+                " WHERE state IN (SELECT value FROM json_each(?)) AND updated <= ?",
+                (chosen, cutoff),
+            )
+            return _delete_purged(db)
+
+        return int(await self._run(work))
+
+    async def drop(self, ids: Sequence[int], /) -> int:
+        """Delete these recipients whatever their state, except ``sending`` (in flight).
+
+        Their messages go when no recipient is left. Returns how many were deleted.
+        """
+        chosen = _id_list(ids)
+
+        def work(db: sqlite3.Connection) -> int:
+            db.execute(_PURGED)
+            db.execute(
+                "INSERT INTO temp.purged SELECT id, message_id FROM recipients"
+                " WHERE id IN (SELECT value FROM json_each(?)) AND state != 'sending'",
+                (chosen,),
+            )
+            return _delete_purged(db)
+
+        return int(await self._run(work))
+
+    async def status(self) -> dict[str, Any]:
+        """Recipients per state, and per domain what waits (``queued`` + ``deferred``).
+
+        Returns:
+            ``{"states": {state: n}, "waiting": n, "oldest_waiting_age": s | None,
+            "next_due": t | None, "domains": {domain: {"waiting", "deferred",
+            "oldest_age", "next_due"}}}``, domains with the most waiting first. Ages are
+            seconds since submission of the oldest waiting message.
+        """
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> tuple[Any, Any, dict[int, float]]:
+            states = db.execute("SELECT state, COUNT(*) FROM recipients GROUP BY state").fetchall()
+            domains = db.execute(
+                "SELECT domain, COUNT(*), SUM(state='deferred'), MIN(message_id),"
+                " MIN(next_attempt) FROM recipients WHERE state IN ('queued','deferred')"
+                " GROUP BY domain"
+            ).fetchall()
+            # Ids grow with submission time: the smallest waiting message id is the oldest.
+            oldest = _id_list(sorted({row[3] for row in domains}))
+            created = db.execute(
+                "SELECT id, created FROM messages WHERE id IN (SELECT value FROM json_each(?))",
+                (oldest,),
+            ).fetchall()
+            return states, domains, {int(i): float(c) for i, c in created}
+
+        states, domains, created = await self._run(work)
+        per_domain: dict[str, dict[str, Any]] = {}
+        for domain, waiting, deferred, mid, due in sorted(domains, key=lambda r: (-r[1], r[0])):
+            per_domain[str(domain)] = {
+                "waiting": int(waiting),
+                "deferred": int(deferred),
+                "oldest_age": max(0.0, now - created[mid]) if mid in created else None,
+                "next_due": float(due),
+            }
+        ages = [d["oldest_age"] for d in per_domain.values() if d["oldest_age"] is not None]
+        return {
+            "states": {s: 0 for s in STATES} | {str(s): int(n) for s, n in states},
+            "waiting": sum(d["waiting"] for d in per_domain.values()),
+            "oldest_waiting_age": max(ages) if ages else None,
+            "next_due": min((d["next_due"] for d in per_domain.values()), default=None),
+            "domains": per_domain,
+        }
