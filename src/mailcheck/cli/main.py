@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "mailcheck.cli.dkim",
     "mailcheck.cli.verify",
     "mailcheck.cli.send",
+    "mailcheck.cli.spool",
     "mailcheck.cli.providers",
 )
 
