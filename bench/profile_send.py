@@ -99,6 +99,28 @@ def group_commit_finish(spool: Any) -> None:
     spool.finish = finish
 
 
+def cache_routing(sender: Any) -> None:
+    """Experiment: memoise the resolver's answers and ``group_of`` (no TTL: a bench only)."""
+    answers: dict[tuple[str, str], Any] = {}
+    groups: dict[tuple[str, tuple[str, ...]], str] = {}
+    query, group_of = sender.resolver.query, sender.group_of
+
+    async def cached_query(name: str, rdtype: str) -> Any:
+        key = (name, rdtype)
+        if key not in answers:
+            answers[key] = await query(name, rdtype)
+        return answers[key]
+
+    def cached_group_of(domain: str, hosts: Any) -> str:
+        key = (domain, tuple(hosts))
+        if key not in groups:
+            groups[key] = group_of(domain, hosts)
+        return groups[key]
+
+    sender.resolver.query = cached_query
+    sender.group_of = cached_group_of
+
+
 def count_spool(spool: Any) -> tuple[collections.Counter[str], dict[str, float]]:
     """Count the spool's calls and the seconds of its transactions (in their thread)."""
     calls: collections.Counter[str] = collections.Counter()
@@ -165,6 +187,11 @@ async def main() -> None:
         action="store_true",
         help="experiment: concurrent finish() calls share one transaction",
     )
+    parser.add_argument(
+        "--cache-routing",
+        action="store_true",
+        help="experiment: memoise MX answers and provider groups instead of per message",
+    )
     parser.add_argument("--no-profile", action="store_true", help="counters only, no cProfile")
     parser.add_argument("--raw", action="store_true", help="profile raw aiosmtplib instead")
     args = parser.parse_args()
@@ -200,6 +227,8 @@ async def main() -> None:
                 sys.setswitchinterval(args.switch_interval)
             if args.group_commit:
                 group_commit_finish(sender.spool)
+            if args.cache_routing:
+                cache_routing(sender)
             calls, tx = count_spool(sender.spool)
             if not args.no_profile:
                 profile.enable()
