@@ -162,9 +162,9 @@ async def run_raw(sink: SinkProcess, messages: int, connections: int) -> dict[st
         for i in numbers:
             await client.sendmail("a@s.test", [f"u{i}@bench.test"], MESSAGE)
 
-    begin = time.perf_counter()
+    begin, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker(c) for c in clients))
-    elapsed = time.perf_counter() - begin
+    elapsed, cpu = time.perf_counter() - begin, time.process_time() - cpu
     await asyncio.gather(*(c.quit() for c in clients))
     seen = await sink.call("stats")
     return {
@@ -173,6 +173,7 @@ async def run_raw(sink: SinkProcess, messages: int, connections: int) -> dict[st
         "arrived": len(seen["times"]),
         "seconds": round(elapsed, 3),
         "per_s": round(messages / elapsed, 1),
+        "cpu_ms_per_message": round(1000 * cpu / messages, 3),
         "sink_connections": seen["opened"],
         "sink_max_open": seen["max_open"],
     }
@@ -212,9 +213,9 @@ async def run_sender(
     await sink.call("reset")
     sender = make_sender(workdir, name, sink.port, budget, prefetch)
     submit = await submit_all(sender, messages)
-    begin = time.perf_counter()
+    begin, cpu = time.perf_counter(), time.process_time()
     await sender.run_until_idle()
-    elapsed = time.perf_counter() - begin
+    elapsed, cpu = time.perf_counter() - begin, time.process_time() - cpu
     counts = await sender.spool.counts()
     await sender.close()
     sender.spool.close()
@@ -238,6 +239,7 @@ async def run_sender(
         "submit_per_s": round(messages / submit, 1),
         "seconds": round(elapsed, 3),
         "per_s": round(messages / elapsed, 1),
+        "cpu_ms_per_message": round(1000 * cpu / messages, 3),
         "sink_connections": seen["opened"],
         "sink_max_open": seen["max_open"],
         "measured_rate": round((len(t) - 1) / (t[-1] - t[0]), 3) if len(t) > 1 else 0.0,
@@ -274,9 +276,11 @@ async def main() -> None:
                     )
                     ratio = sent["per_s"] / raw["per_s"]
                     result["throughput"].append({"raw": raw, "sender": sent, "ratio": ratio})
+                    raw_cpu, sent_cpu = raw["cpu_ms_per_message"], sent["cpu_ms_per_message"]
                     print(
-                        f"N={n}: raw {raw['per_s']} msg/s | Sender {sent['per_s']} msg/s"
-                        f" ({sent['sink_connections']} connections opened,"
+                        f"N={n}: raw {raw['per_s']} msg/s ({raw_cpu} ms CPU each)"
+                        f" | Sender {sent['per_s']} msg/s ({sent_cpu} ms CPU each,"
+                        f" {sent['sink_connections']} connections opened,"
                         f" at most {sent['sink_max_open']} open; submit {sent['submit_per_s']}/s)"
                         f" | ratio {ratio:.0%}",
                         flush=True,

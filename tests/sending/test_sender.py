@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -264,3 +265,57 @@ async def test_events_as_an_async_iterator(tmp_path: Path, smtp_sink: Sink) -> N
         await watcher
     assert seen == [("attempt", mid), ("delivered", mid)]
     assert len(s._listeners) == listeners  # the iterator unsubscribed when it ended
+
+
+class CountingResolver(ZoneResolver):
+    """A zone resolver that counts the questions it is asked."""
+
+    def __init__(self, zones: list[str]) -> None:
+        super().__init__(zones)
+        self.asked: list[tuple[str, str]] = []
+
+    async def query(self, name: str, rdtype: str) -> Any:  # type: ignore[override]
+        self.asked.append((name, rdtype))
+        return await super().query(name, rdtype)
+
+
+@pytest.mark.parametrize(("ttl", "asked"), [(300, 1), (0, 6)])
+async def test_mx_answer_reused_for_its_ttl(
+    tmp_path: Path, smtp_sink: Sink, ttl: int, asked: int
+) -> None:
+    """Routing asks DNS once per domain while the MX answer's TTL lasts, not per message."""
+    zone = tmp_path / "ttl.test.zone"
+    zone.write_text(
+        f"$ORIGIN ttl.test.\n$TTL {ttl}\n@ SOA ns h 1 3600 600 86400 {ttl}\n@ NS ns\n"
+        "@ MX 10 mx.ttl.test.\n"
+    )
+    resolver = CountingResolver([str(zone)])
+    s = Sender(
+        spool=SqliteSpool(str(tmp_path / "q.db")),
+        resolver=resolver,
+        mx_override={"mx.ttl.test": ("127.0.0.1", smtp_sink.port)},
+        prefetch=2,  # several claims
+    )
+    for i in range(6):
+        await s.submit(MSG, mail_from="a@s.test", rcpt_to=[f"u{i}@ttl.test"])
+    await s.run_until_idle()
+    await s.close()
+    assert len(smtp_sink.received) == 6
+    assert resolver.asked.count(("ttl.test", "MX")) == asked
+
+
+async def test_a_backlog_beyond_memory_opens_every_allowed_connection(
+    tmp_path: Path, make_sink: MakeSink
+) -> None:
+    """With more waiting in the spool than in memory, the lane is sized on the backlog."""
+    sink = await make_sink(delay=0.02)
+    events: list[SendEvent] = []
+    budget = Budget(connections=3, messages_per_connection=100)
+    s = sender(tmp_path, {"mx.plain.sending.test": sink}, events, default_budget=budget, prefetch=2)
+    for i in range(30):
+        await s.submit(MSG, mail_from="a@s.test", rcpt_to=[f"u{i}@plain.sending.test"])
+    await s.run_until_idle()
+    await s.close()
+    assert len(sink.received) == 30
+    # 2 messages in memory would ask for one connection of 100; the spool holds 30.
+    assert sink.connections >= 3

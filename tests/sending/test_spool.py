@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +192,81 @@ async def test_a_spool_of_an_older_schema_opens_and_gets_priorities(
     again = make(tmp_path, clock)  # migrating twice is a no-op
     assert (await again.counts())["delivered"] == 1
     again.close()
+
+
+async def test_concurrent_finishes_share_one_commit(tmp_path: Path) -> None:
+    """Group commit: results recorded while a commit runs go in one next transaction."""
+    spool = make(tmp_path, Clock())
+    for i in range(40):
+        await spool.submit(b"x", mail_from="a@s.test", rcpt_to=[f"u{i}@d.test"])
+    jobs = await spool.claim(limit=100)
+    commits: list[int] = []
+    batch = spool._tx_batch
+
+    def counted(fns: Any) -> Any:
+        commits.append(len(fns))
+        return batch(fns)
+
+    spool._tx_batch = counted  # type: ignore[method-assign]
+    await asyncio.gather(*(spool.finish(j.recipients[0][0], "delivered", "250 ok") for j in jobs))
+    assert sum(commits) == 40
+    assert len(commits) <= 2  # the first alone, the 39 that queued behind it together
+    assert (await spool.counts())["delivered"] == 40
+    assert len(await spool.events()) == 40
+
+
+async def test_a_failing_call_fails_alone_in_its_group(tmp_path: Path) -> None:
+    spool = make(tmp_path, Clock())
+    await spool.submit(b"x", mail_from="a@s.test", rcpt_to=["a@d.test", "b@d.test"])
+    (job,) = await spool.claim()
+    (ra, _, _), (rb, _, _) = job.recipients
+    results = await asyncio.gather(
+        spool.finish(ra, "delivered", "250 ok"),
+        spool.finish(999_999, "delivered", "250 ok"),  # no such recipient
+        spool.finish(rb, "bounced", "550 no"),
+        return_exceptions=True,
+    )
+    assert results[0] is None
+    assert results[2] is None
+    assert isinstance(results[1], KeyError)
+    assert await spool.counts() == {
+        "queued": 0, "sending": 0, "delivered": 1, "deferred": 0, "bounced": 1, "expired": 0
+    }  # fmt: skip
+    assert sorted(e.kind for e in await spool.events()) == ["bounced", "delivered"]
+
+
+async def test_work_not_awaited_or_cancelled_is_still_committed(tmp_path: Path) -> None:
+    """Queued work is done: not awaited, or its caller cancelled while it commits."""
+    spool = make(tmp_path, Clock())
+    await spool.submit(b"x", mail_from="a@s.test", rcpt_to=["a@d.test", "b@d.test"])
+    (job,) = await spool.claim()
+    (ra, _, _), (rb, _, _) = job.recipients
+    spool.finish_nowait(ra, "delivered", "250 ok")  # never awaited
+
+    async def caller() -> None:
+        await spool.finish(rb, "delivered", "250 ok")
+
+    task = asyncio.create_task(caller())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (await spool.counts())["delivered"] == 2
+
+
+def test_spool_used_from_successive_event_loops(tmp_path: Path) -> None:
+    """A CLI runs asyncio.run() more than once on one spool: the commit queue follows."""
+    spool = make(tmp_path, Clock())
+    mid = asyncio.run(spool.submit(b"x", mail_from="a@s.test", rcpt_to=["a@d.test"]))
+    (job,) = asyncio.run(spool.claim())
+    asyncio.run(spool.finish(job.recipients[0][0], "delivered", "250 ok"))
+    assert asyncio.run(spool.recipients(mid)) == {"a@d.test": "delivered"}
+
+
+async def test_unreported_events_read_through_their_index(tmp_path: Path) -> None:
+    """Reading new events does not walk every event ever reported."""
+    spool = make(tmp_path, Clock())
+    plan = spool._db.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM events WHERE reported=0 ORDER BY id LIMIT 10"
+    ).fetchall()
+    assert "events_unreported" in str(plan)

@@ -47,6 +47,12 @@ RESERVE = 1.0
 #: A worker that would wait longer than this for its next grant closes its connection
 #: (servers drop idle sessions; an idle lease would block other lanes).
 IDLE_CLOSE = 10.0
+#: Longest time (seconds) a domain's MX hosts and provider group are reused without asking
+#: DNS again (a shorter TTL wins), and most domains remembered.
+ROUTING_TTL = 300.0
+#: Seconds between two reads of the spool's events while only deliveries happen.
+REPORT_EVERY = 0.05
+ROUTING_CACHE = 10_000
 
 
 class Signer(Protocol):
@@ -282,8 +288,11 @@ class Sender:
         self._news = asyncio.Event()  # spool events to report
         self._reported: set[int] = set()  # events emitted, acknowledgement under way
         self._draining = False
+        self._flushed = -math.inf  # when spool events were last read (monotonic)
         self._matches: dict[tuple[BudgetKey, str], collections.deque[float]] = {}
         self._stats: dict[BudgetKey, _Stats] = collections.defaultdict(_Stats)
+        # domain -> (monotonic expiry, MX hosts, group)
+        self._routing_cache: dict[str, tuple[float, tuple[str, ...], str]] = {}
 
     async def __aenter__(self) -> Sender:
         return self
@@ -326,6 +335,7 @@ class Sender:
             listener(event)
 
     async def _flush_events(self) -> None:
+        self._flushed = time.monotonic()
         events = [e for e in await self.spool.events() if e.id not in self._reported]
         for e in events:
             self._reported.add(e.id)
@@ -395,13 +405,7 @@ class Sender:
                 if forever and not self._tasks:
                     due = await self.spool.next_due()
                     wait = poll if due is None else min(poll, max(0.0, due - self.clock()))
-                futures = [
-                    asyncio.ensure_future(event.wait())
-                    for event in (self._wake, self._idle, self._news)
-                ]
-                await asyncio.wait(futures, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-                for future in futures:
-                    future.cancel()
+                await _any_of((self._wake, self._idle, self._news), wait)
                 # Claim when asked, when a worker ended, or when a good share of room freed;
                 # otherwise only report what happened.
                 claim = (
@@ -410,6 +414,11 @@ class Sender:
                     or not self._news.is_set()
                     or self._room() >= self.prefetch
                 )
+                pause = self._flushed + REPORT_EVERY - time.monotonic()
+                if not claim and pause > 0:
+                    # Only events to report: let them gather (one read, one acknowledgement).
+                    await _any_of((self._wake, self._idle), pause)
+                    claim = self._wake.is_set() or self._idle.is_set()
         finally:
             await self._flush_events()
 
@@ -438,11 +447,11 @@ class Sender:
 
     async def _dispatch(self, job: Job) -> None:
         """Put a claimed job in its lane (or settle it now: null MX, DNS failure)."""
-        hosts = await self._mx_hosts(job)
-        if hosts is None:
+        routing = await self._routing(job)
+        if routing is None:
             return
+        hosts, group = routing
         egress = self.egress[job.message_id % len(self.egress)]
-        group = self.group_of(job.domain, hosts)
         key: BudgetKey = (egress.ip or "default", group)
         route = self._routes.get(key)
         if route is None:
@@ -459,17 +468,24 @@ class Sender:
             self._held[(job.domain, job.tenant or "")] += 1
             await self._park([job], 60.0, route.key, False)
             return
-        limit = max(1, (await self._budget(route)).recipients_per_message)
+        budget = await self._budget(route)
+        limit = max(1, budget.recipients_per_message)
         for start in range(0, len(job.recipients), limit):
             part = dataclasses.replace(job, recipients=job.recipients[start : start + limit])
             self._held[(job.domain, job.tenant or "")] += 1
             lane.waiting.push(part)
         lane.changed.set()
-        await self._spawn(route, lane)
+        # At the memory bound, more of this domain waits in the spool than the lane shows.
+        self._spawn(
+            route, lane, budget, backlog=self._held[(job.domain, job.tenant or "")] >= self.prefetch
+        )
 
-    async def _spawn(self, route: _Route, lane: _Lane) -> None:
-        budget = await self._budget(route)
-        wanted = min(budget.connections, -(-len(lane.waiting) // budget.messages_per_connection))
+    def _spawn(self, route: _Route, lane: _Lane, budget: Budget, *, backlog: bool) -> None:
+        """Run as many workers as the waiting messages fill (one per messages-per-connection),
+        within the connection limit; all of them when the spool holds a backlog."""
+        wanted = budget.connections
+        if not backlog:
+            wanted = min(wanted, -(-len(lane.waiting) // budget.messages_per_connection))
         while lane.workers < max(1, wanted):
             lane.workers += 1
             task = asyncio.create_task(self._worker(route, lane))
@@ -480,19 +496,36 @@ class Sender:
         self._tasks.discard(task)
         self._idle.set()
 
-    async def _mx_hosts(self, job: Job) -> list[str] | None:
-        try:
-            answer = await self.resolver.query(job.domain, "MX")
-        except TempError as exc:
-            for rid, _, _ in job.recipients:
-                await self.spool.defer(rid, f"dns: {exc}")
+    async def _routing(self, job: Job) -> tuple[tuple[str, ...], str] | None:
+        """The job's MX hosts and provider group, or None once it is settled here."""
+        now = time.monotonic()
+        cached = self._routing_cache.get(job.domain)
+        if cached is not None and cached[0] > now:
+            hosts, group = cached[1], cached[2]
+        else:
+            try:
+                answer = await self.resolver.query(job.domain, "MX")
+            except TempError as exc:
+                for rid, _, _ in job.recipients:
+                    await self.spool.defer(rid, f"dns: {exc}")
+                self._news.set()
+                return None
+            hosts = tuple(host for _, host in answer.mx_hosts()) if answer.ok else (job.domain,)
+            group = "" if hosts == (".",) else self.group_of(job.domain, hosts)
+            if len(self._routing_cache) >= ROUTING_CACHE:
+                self._routing_cache.clear()
+            # The answer's TTL bounds the cache: a domain moving its MX moves its mail.
+            ttl = min(float(answer.ttl), ROUTING_TTL)
+            if ttl > 0:
+                self._routing_cache[job.domain] = (now + ttl, hosts, group)
+        if hosts == (".",):
+            bounce = "550 5.1.10 null MX: accepts no mail"
+            await asyncio.gather(
+                *(self.spool.finish(r, "bounced", bounce) for r, _, _ in job.recipients)
+            )
+            self._news.set()
             return None
-        hosts = [host for _, host in answer.mx_hosts()] if answer.ok else [job.domain]
-        if hosts == ["."]:
-            for rid, _, _ in job.recipients:
-                await self.spool.finish(rid, "bounced", "550 5.1.10 null MX: accepts no mail")
-            return None
-        return hosts
+        return hosts, group
 
     async def _address(self, host: str) -> tuple[str, int] | None:
         if host in self.mx_override:
@@ -669,6 +702,9 @@ class Sender:
         stats.connections += 1
         lane.connected += 1
         sent = 0
+        # Deliveries being committed: the next message goes out while the last one's
+        # commit runs (a crash in between re-sends it: a duplicate of a message in flight).
+        settling: list[asyncio.Future[Any]] = []
         try:
             while True:
                 budget = await self._budget(route)
@@ -686,7 +722,7 @@ class Sender:
                     continue
                 job = got
                 try:
-                    stop = await self._send(route, smtp, job)
+                    stop = await self._send(route, smtp, job, settling)
                 except _Reconnect:
                     if sent == 0:  # closed before any message: a failure, not a reconnect
                         self._release(job)
@@ -696,10 +732,14 @@ class Sender:
                     return 0.0
                 self._release(job)
                 sent += 1
+                while len(settling) > 1:
+                    await asyncio.shield(settling.pop(0))
                 if stop:
                     return 0.0
         finally:
             lane.connected -= 1
+            for future in settling:
+                await asyncio.shield(future)
             if smtp.is_connected:
                 try:
                     await smtp.quit()
@@ -720,8 +760,17 @@ class Sender:
         for rid, _, _ in job.recipients:
             await self._count(route, await self.spool.defer(rid, reply))
 
-    async def _send(self, route: _Route, smtp: aiosmtplib.SMTP, job: Job) -> bool:
-        """Send one job; True when the connection must not be reused."""
+    async def _send(
+        self,
+        route: _Route,
+        smtp: aiosmtplib.SMTP,
+        job: Job,
+        settling: list[asyncio.Future[Any]],
+    ) -> bool:
+        """Send one job; True when the connection must not be reused.
+
+        The commit of a delivery is appended to ``settling`` rather than awaited.
+        """
         stats = self._stats[route.key]
         stats.attempts += 1
         rcpts = ",".join(rcpt for _, rcpt, _ in job.recipients)
@@ -758,12 +807,20 @@ class Sender:
             await self._defer_all(route, job, f"smtp: {exc}")
             return True
         reply = f"{response.code} {response.message}"
-        for rid in accepted:
-            await self.spool.finish(rid, "delivered", reply)
+        # Concurrent calls share one commit (the spool's group commit).
+        done = [self.spool.finish_nowait(rid, "delivered", reply) for rid in accepted]
+        future = done[0] if len(done) == 1 else asyncio.gather(*done)
+        future.add_done_callback(self._settled)
+        settling.append(future)
         stats.delivered += len(accepted)
-        self._news.set()
         await self.shaper.success(route.key)
         return False
+
+    def _settled(self, future: asyncio.Future[Any]) -> None:
+        """A delivery is committed: its events can be reported."""
+        self._news.set()
+        if not future.cancelled():
+            future.exception()  # retrieved here too: a connection may be gone before it
 
     async def _count(self, route: _Route, state: str) -> None:
         self._news.set()
@@ -901,6 +958,16 @@ class Sender:
                 "limits": state["limits"] if state["limits_until"] > self.clock() else {},
             }
         return result
+
+
+async def _any_of(events: Sequence[asyncio.Event], timeout: float | None) -> None:
+    """Wait until one of ``events`` is set, at most ``timeout`` seconds."""
+    futures = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for future in futures:
+            future.cancel()
 
 
 def _line(exc: aiosmtplib.SMTPResponseException) -> str:

@@ -51,10 +51,13 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, recipient_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
     rcpt TEXT NOT NULL, kind TEXT NOT NULL, reply TEXT NOT NULL, at REAL NOT NULL,
     reported INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS events_unreported ON events(id) WHERE reported=0;
 CREATE TABLE IF NOT EXISTS shaping (
     kind TEXT NOT NULL, ip TEXT NOT NULL, grp TEXT NOT NULL, tenant TEXT NOT NULL,
     data TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (kind, ip, grp, tenant));
 """
+
+_Work = Callable[[sqlite3.Connection], Any]
 
 STATES = ("queued", "sending", "delivered", "deferred", "bounced", "expired")
 #: States a recipient never leaves by itself: what ``purge`` may delete.
@@ -214,6 +217,8 @@ class SqliteSpool:
         )
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not security
         self._lock = threading.Lock()
+        self._pending: builtins.list[tuple[_Work, asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -239,8 +244,78 @@ class SqliteSpool:
             self._db.execute("COMMIT")
             return result
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        return await asyncio.to_thread(self._tx, fn)
+    def _tx_batch(self, fns: Sequence[_Work]) -> builtins.list[tuple[bool, Any]]:
+        """Run ``fns`` in one transaction; (ok, result or exception) for each.
+
+        When one fails, the transaction is rolled back and each runs again in a
+        transaction of its own, so that one bad call fails alone.
+        """
+        if len(fns) > 1:
+            with self._lock:
+                db = self._db
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    results = [(True, fn(db)) for fn in fns]
+                    db.execute("COMMIT")
+                    return results
+                except Exception:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+        alone: builtins.list[tuple[bool, Any]] = []
+        for fn in fns:
+            try:
+                alone.append((True, self._tx(fn)))
+            except Exception as exc:
+                alone.append((False, exc))
+        return alone
+
+    async def _run(self, fn: _Work) -> Any:
+        """Run ``fn`` in a transaction in a worker thread; return once it is committed."""
+        return await self._enqueue(fn)
+
+    def _enqueue(self, fn: _Work) -> asyncio.Future[Any]:
+        """Queue ``fn`` for the next transaction; the future resolves once it is committed.
+
+        Group commit: calls made while a commit is under way wait for it and then share
+        the next transaction, so that many connections finishing at once cost one commit
+        (one fsync) instead of one each, and none is told before its own work is durable.
+        The work is done even when nobody awaits the future.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((fn, future))
+        committer = self._committer
+        if committer is None or committer.get_loop() is not loop:
+            # Work left by an event loop that is gone cannot be answered: drop it.
+            self._pending = [(f, w) for f, w in self._pending if w.get_loop() is loop]
+            self._committer = loop.create_task(self._commit())
+        return future
+
+    async def _commit(self) -> None:
+        batch: builtins.list[tuple[_Work, asyncio.Future[Any]]] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                results = await asyncio.to_thread(self._tx_batch, [fn for fn, _ in batch])
+                for (_, future), (ok, value) in zip(batch, results, strict=True):
+                    if future.done():  # its caller was cancelled; the work is committed
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+                batch = []
+        finally:
+            self._committer = None
+            # Cancelled (the event loop is shutting down): nobody may wait forever.
+            for _, future in batch + self._pending:
+                if not future.done():
+                    future.cancel()
+            self._pending = []
 
     async def submit(
         self,
@@ -333,10 +408,18 @@ class SqliteSpool:
 
         return list(await self._run(work))
 
-    def _event(self, db: sqlite3.Connection, rid: int, kind: str, reply: str) -> None:
-        mid, rcpt = db.execute(
-            "SELECT message_id, rcpt FROM recipients WHERE id=?", (rid,)
-        ).fetchone()
+    def _event(
+        self,
+        db: sqlite3.Connection,
+        rid: int,
+        kind: str,
+        reply: str,
+        known: tuple[int, str] | None = None,
+    ) -> None:
+        mid, rcpt = (
+            known
+            or db.execute("SELECT message_id, rcpt FROM recipients WHERE id=?", (rid,)).fetchone()
+        )
         db.execute(
             "INSERT INTO events (recipient_id, message_id, rcpt, kind, reply, at)"
             " VALUES (?,?,?,?,?,?)",
@@ -345,16 +428,26 @@ class SqliteSpool:
 
     async def finish(self, rid: int, state: str, reply: str = "") -> None:
         """Record a final state (``delivered`` or ``bounced``) for a recipient."""
+        await self.finish_nowait(rid, state, reply)
+
+    def finish_nowait(self, rid: int, state: str, reply: str = "") -> asyncio.Future[None]:
+        """:meth:`finish` queued at once; the future resolves when the state is committed.
+
+        Call it from the event loop. The state is recorded even when nobody awaits the
+        future (a sender goes on with the next message while the last one commits).
+        """
 
         def work(db: sqlite3.Connection) -> None:
-            db.execute(
+            row = db.execute(
                 "UPDATE recipients SET state=?, attempts=attempts+1, last_reply=?, updated=?"
-                " WHERE id=?",
+                " WHERE id=? RETURNING message_id, rcpt",
                 (state, reply, self.clock(), rid),
-            )
-            self._event(db, rid, state, reply)
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no recipient {rid} in the spool")
+            self._event(db, rid, state, reply, row)
 
-        await self._run(work)
+        return self._enqueue(work)
 
     def retry_delay(self, attempts: int, /) -> float:
         """Delay before attempt ``attempts + 1``: exponential, capped, with jitter."""
