@@ -773,13 +773,14 @@ class Sender:
         """
         stats = self._stats[route.key]
         stats.attempts += 1
-        rcpts = ",".join(rcpt for _, rcpt, _ in job.recipients)
-        self._emit(
-            SendEvent(
-                kind="attempt", message_id=job.message_id, rcpt=rcpts, key=route.key,
-                at=self.clock(),
-            )
-        )  # fmt: skip
+        if self._listeners:
+            rcpts = ",".join(rcpt for _, rcpt, _ in job.recipients)
+            self._emit(
+                SendEvent(
+                    kind="attempt", message_id=job.message_id, rcpt=rcpts, key=route.key,
+                    at=self.clock(),
+                )
+            )  # fmt: skip
         accepted: list[int] = []
         try:
             await smtp.mail(job.mail_from)
