@@ -47,6 +47,8 @@ RESERVE = 1.0
 #: A worker that would wait longer than this for its next grant closes its connection
 #: (servers drop idle sessions; an idle lease would block other lanes).
 IDLE_CLOSE = 10.0
+#: Longest wait (seconds) before asking again for a connection lease that was refused.
+LEASE_POLL = 1.0
 #: Longest time (seconds) a domain's MX hosts and provider group are reused without asking
 #: DNS again (a shorter TTL wins), and most domains remembered.
 ROUTING_TTL = 300.0
@@ -569,7 +571,9 @@ class Sender:
                     if lease.suspended:
                         await self._suspend_route(route, lease.wait)
                         return
-                    await asyncio.sleep(min(lease.wait, IDLE_CLOSE))
+                    # At a shared connection limit the wait is the oldest lease's expiry, but
+                    # a lease may be released long before: ask again within a second.
+                    await asyncio.sleep(min(lease.wait, LEASE_POLL))
                     continue
                 if not route.resumed:
                     route.resumed = True
