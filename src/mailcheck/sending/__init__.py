@@ -30,7 +30,7 @@ from mailcheck.sending.replies import (
     parse_reply,
     to_outcome,
 )
-from mailcheck.sending.sender import Sender, SendEvent
+from mailcheck.sending.sender import Egress, Sender, SendEvent
 from mailcheck.sending.shaping import (
     AimdPolicy,
     Budget,
@@ -39,15 +39,18 @@ from mailcheck.sending.shaping import (
     ShapingBackend,
     StateStore,
 )
-from mailcheck.sending.spool import Job, SpoolEvent, SqliteSpool
+from mailcheck.sending.spool import BULK, TRANSACTIONAL, Job, RecipientRow, SpoolEvent, SqliteSpool
 
 __all__ = [
+    "BULK",
+    "TRANSACTIONAL",
     "Action",
     "AimdPolicy",
     "Budget",
     "Category",
     "Classification",
     "Decision",
+    "Egress",
     "Job",
     "Lease",
     "Limits",
@@ -59,6 +62,7 @@ __all__ = [
     "ProviderMatch",
     "ProviderSet",
     "Rate",
+    "RecipientRow",
     "RedisBackend",
     "Rule",
     "Scope",
