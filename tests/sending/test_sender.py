@@ -319,3 +319,36 @@ async def test_a_backlog_beyond_memory_opens_every_allowed_connection(
     assert len(sink.received) == 30
     # 2 messages in memory would ask for one connection of 100; the spool holds 30.
     assert sink.connections >= 3
+
+
+async def test_recipients_at_domains_sharing_mx_hosts_go_in_one_transaction(
+    tmp_path: Path, make_sink: MakeSink
+) -> None:
+    """Two domains on the same MX hosts: one MAIL FROM, both RCPT TO, one DATA."""
+    shared, plain = await make_sink(), await make_sink()
+    events: list[SendEvent] = []
+    mx = {"mx.yahoo.sending.test": shared, "mx.plain.sending.test": plain}
+    async with sender(tmp_path, mx, events) as s:
+        rcpts = ["a@yahoo.sending.test", "b@yahoo2.sending.test", "c@plain.sending.test"]
+        await s.submit(MSG, mail_from="a@s.test", rcpt_to=rcpts)
+        await s.run_until_idle()
+    assert [sorted(m.rcpt_to) for m in shared.received] == [
+        ["a@yahoo.sending.test", "b@yahoo2.sending.test"]
+    ]
+    assert [m.rcpt_to for m in plain.received] == [["c@plain.sending.test"]]
+    assert states(events) == ["delivered"] * 3
+
+
+async def test_a_merged_transaction_still_splits_at_recipients_per_message(
+    tmp_path: Path, smtp_sink: Sink
+) -> None:
+    events: list[SendEvent] = []
+    budget = Budget(recipients_per_message=1)
+    async with sender(
+        tmp_path, {"mx.yahoo.sending.test": smtp_sink}, events, default_budget=budget
+    ) as s:
+        rcpts = ["a@yahoo.sending.test", "b@yahoo2.sending.test"]
+        await s.submit(MSG, mail_from="a@s.test", rcpt_to=rcpts)
+        await s.run_until_idle()
+    assert sorted(r for m in smtp_sink.received for r in m.rcpt_to) == sorted(rcpts)
+    assert len(smtp_sink.received) == 2

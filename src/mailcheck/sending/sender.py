@@ -437,8 +437,20 @@ class Sender:
             hold=full,
             min_priority=None if room else TRANSACTIONAL,
         )
+        # Recipients of one message at different domains served by the same MX hosts (two
+        # domains of one provider, of one hoster) travel in one transaction.
+        routed: dict[tuple[int, str, tuple[str, ...]], Job] = {}
         for job in jobs:
-            await self._dispatch(job)
+            routing = await self._routing(job)
+            if routing is None:
+                continue
+            same = (job.message_id, routing[1], routing[0])
+            if same in routed:
+                first = routed[same]
+                job = dataclasses.replace(first, recipients=first.recipients + job.recipients)
+            routed[same] = job
+        for (_, group, hosts), job in routed.items():
+            await self._dispatch(job, hosts, group)
         return len(jobs)
 
     def _release(self, job: Job) -> None:
@@ -447,12 +459,8 @@ class Sender:
         if self._held[key] <= 0:
             del self._held[key]
 
-    async def _dispatch(self, job: Job) -> None:
-        """Put a claimed job in its lane (or settle it now: null MX, DNS failure)."""
-        routing = await self._routing(job)
-        if routing is None:
-            return
-        hosts, group = routing
+    async def _dispatch(self, job: Job, hosts: tuple[str, ...], group: str) -> None:
+        """Put a claimed job in the lane of its MX ``hosts`` in its budget."""
         egress = self.egress[job.message_id % len(self.egress)]
         key: BudgetKey = (egress.ip or "default", group)
         route = self._routes.get(key)
