@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mailcheck.sending.spool import BULK, TRANSACTIONAL, SqliteSpool
+from mailcheck.sending.spool import BULK, GROUP_MAX, TRANSACTIONAL, SqliteSpool
 
 
 class Clock:
@@ -270,3 +270,51 @@ async def test_unreported_events_read_through_their_index(tmp_path: Path) -> Non
         "EXPLAIN QUERY PLAN SELECT id FROM events WHERE reported=0 ORDER BY id LIMIT 10"
     ).fetchall()
     assert "events_unreported" in str(plan)
+
+
+async def _claimed_rids(spool: SqliteSpool, n: int) -> list[int]:
+    for i in range(n):
+        await spool.submit(b"x", mail_from="a@s.test", rcpt_to=[f"u{i}@d.test"])
+    return [j.recipients[0][0] for j in await spool.claim(limit=n)]
+
+
+def _count_batches(spool: SqliteSpool) -> list[int]:
+    sizes: list[int] = []
+    batch = spool._tx_batch
+
+    def counted(fns: Any) -> Any:
+        sizes.append(len(fns))
+        return batch(fns)
+
+    spool._tx_batch = counted  # type: ignore[method-assign]
+    return sizes
+
+
+async def test_lazy_results_wait_for_company_until_a_caller_needs_a_commit(
+    tmp_path: Path,
+) -> None:
+    """finish_nowait may wait a moment to share a commit; an awaited call ends the wait."""
+    spool = make(tmp_path, Clock())
+    rids = await _claimed_rids(spool, 4)
+    sizes = _count_batches(spool)
+    lazy = [spool.finish_nowait(rid, "delivered", "250 ok") for rid in rids[:3]]
+    await asyncio.sleep(0)  # the committer is now gathering lazy work
+    await spool.finish(rids[3], "delivered", "250 ok")  # someone waits: commit now
+    await asyncio.gather(*lazy)
+    assert sizes == [4]
+    assert (await spool.counts())["delivered"] == 4
+
+
+async def test_lazy_results_alone_commit_in_groups_and_never_stay_pending(
+    tmp_path: Path,
+) -> None:
+    spool = make(tmp_path, Clock())
+    rids = await _claimed_rids(spool, GROUP_MAX + 1)
+    sizes = _count_batches(spool)
+    first = spool.finish_nowait(rids[0], "delivered", "250 ok")
+    await asyncio.sleep(0)
+    rest = [spool.finish_nowait(rid, "delivered", "250 ok") for rid in rids[1:GROUP_MAX]]
+    await asyncio.gather(first, *rest)  # GROUP_MAX of them: no waiting for the delay
+    assert sizes == [GROUP_MAX]
+    await spool.finish_nowait(rids[GROUP_MAX], "delivered", "250 ok")  # alone: after the delay
+    assert sizes == [GROUP_MAX, 1]

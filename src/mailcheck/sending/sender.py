@@ -47,6 +47,8 @@ RESERVE = 1.0
 #: A worker that would wait longer than this for its next grant closes its connection
 #: (servers drop idle sessions; an idle lease would block other lanes).
 IDLE_CLOSE = 10.0
+#: Deliveries of one connection whose commit may still be under way while it goes on.
+SETTLING = 4
 #: Longest wait (seconds) before asking again for a connection lease that was refused.
 LEASE_POLL = 1.0
 #: Longest time (seconds) a domain's MX hosts and provider group are reused without asking
@@ -714,8 +716,8 @@ class Sender:
         stats.connections += 1
         lane.connected += 1
         sent = 0
-        # Deliveries being committed: the next message goes out while the last one's
-        # commit runs (a crash in between re-sends it: a duplicate of a message in flight).
+        # Deliveries being committed: the next messages go out while the last ones commit
+        # (a crash in between re-sends them: duplicates of messages in flight).
         settling: list[asyncio.Future[Any]] = []
         try:
             while True:
@@ -744,7 +746,7 @@ class Sender:
                     return 0.0
                 self._release(job)
                 sent += 1
-                while len(settling) > 1:
+                while len(settling) > SETTLING:
                     await asyncio.shield(settling.pop(0))
                 if stop:
                     return 0.0

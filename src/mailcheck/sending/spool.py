@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS shaping (
 
 _Work = Callable[[sqlite3.Connection], Any]
 
+#: Seconds lazy work (:meth:`SqliteSpool.finish_nowait`) may wait for other work to share
+#: its transaction, and the number of calls that ends the wait.
+GROUP_DELAY = 0.002
+GROUP_MAX = 32
+
 STATES = ("queued", "sending", "delivered", "deferred", "bounced", "expired")
 #: States a recipient never leaves by itself: what ``purge`` may delete.
 FINAL_STATES = ("delivered", "bounced", "expired")
@@ -135,6 +140,11 @@ class SpoolEvent:
     kind: str
     reply: str
     at: float
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -218,6 +228,8 @@ class SqliteSpool:
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter, not security
         self._lock = threading.Lock()
         self._pending: builtins.list[tuple[_Work, asyncio.Future[Any]]] = []
+        self._lazy_only = True  # every pending call is lazy
+        self._nudge: asyncio.Future[None] | None = None  # ends a lazy wait early
         self._committer: asyncio.Task[None] | None = None
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -277,17 +289,24 @@ class SqliteSpool:
         """Run ``fn`` in a transaction in a worker thread; return once it is committed."""
         return await self._enqueue(fn)
 
-    def _enqueue(self, fn: _Work) -> asyncio.Future[Any]:
+    def _enqueue(self, fn: _Work, *, lazy: bool = False) -> asyncio.Future[Any]:
         """Queue ``fn`` for the next transaction; the future resolves once it is committed.
 
         Group commit: calls made while a commit is under way wait for it and then share
         the next transaction, so that many connections finishing at once cost one commit
-        (one fsync) instead of one each, and none is told before its own work is durable.
-        The work is done even when nobody awaits the future.
+        (one fsync, one write of the changed pages) instead of one each, and none is told
+        before its own work is durable. ``lazy`` work (nobody waits for it) may wait up to
+        :data:`GROUP_DELAY` for company; any other call commits it at once. The work is
+        done even when nobody awaits the future.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((fn, future))
+        if not lazy:
+            self._lazy_only = False
+        nudge = self._nudge
+        if nudge is not None and (not self._lazy_only or len(self._pending) >= GROUP_MAX):
+            _resolve(nudge)
         committer = self._committer
         if committer is None or committer.get_loop() is not loop:
             # Work left by an event loop that is gone cannot be answered: drop it.
@@ -299,7 +318,9 @@ class SqliteSpool:
         batch: builtins.list[tuple[_Work, asyncio.Future[Any]]] = []
         try:
             while self._pending:
-                batch, self._pending = self._pending, []
+                if self._lazy_only and len(self._pending) < GROUP_MAX:
+                    await self._gather_lazy()
+                batch, self._pending, self._lazy_only = self._pending, [], True
                 results = await asyncio.to_thread(self._tx_batch, [fn for fn, _ in batch])
                 for (_, future), (ok, value) in zip(batch, results, strict=True):
                     if future.done():  # its caller was cancelled; the work is committed
@@ -310,12 +331,23 @@ class SqliteSpool:
                         future.set_exception(value)
                 batch = []
         finally:
-            self._committer = None
+            self._committer, self._lazy_only = None, True
             # Cancelled (the event loop is shutting down): nobody may wait forever.
             for _, future in batch + self._pending:
                 if not future.done():
                     future.cancel()
             self._pending = []
+
+    async def _gather_lazy(self) -> None:
+        """Wait up to GROUP_DELAY for more work, less when a call waits for its commit."""
+        loop = asyncio.get_running_loop()
+        self._nudge = nudge = loop.create_future()
+        timer = loop.call_later(GROUP_DELAY, _resolve, nudge)
+        try:
+            await nudge
+        finally:
+            timer.cancel()
+            self._nudge = None
 
     async def submit(
         self,
@@ -428,15 +460,18 @@ class SqliteSpool:
 
     async def finish(self, rid: int, state: str, reply: str = "") -> None:
         """Record a final state (``delivered`` or ``bounced``) for a recipient."""
-        await self.finish_nowait(rid, state, reply)
+        await self._enqueue(self._finish(rid, state, reply))
 
     def finish_nowait(self, rid: int, state: str, reply: str = "") -> asyncio.Future[None]:
         """:meth:`finish` queued at once; the future resolves when the state is committed.
 
         Call it from the event loop. The state is recorded even when nobody awaits the
-        future (a sender goes on with the next message while the last one commits).
+        future (a sender goes on with the next message while the last one commits); it may
+        wait up to :data:`GROUP_DELAY` to share a transaction with others.
         """
+        return self._enqueue(self._finish(rid, state, reply), lazy=True)
 
+    def _finish(self, rid: int, state: str, reply: str) -> _Work:
         def work(db: sqlite3.Connection) -> None:
             row = db.execute(
                 "UPDATE recipients SET state=?, attempts=attempts+1, last_reply=?, updated=?"
@@ -447,7 +482,7 @@ class SqliteSpool:
                 raise KeyError(f"no recipient {rid} in the spool")
             self._event(db, rid, state, reply, row)
 
-        return self._enqueue(work)
+        return work
 
     def retry_delay(self, attempts: int, /) -> float:
         """Delay before attempt ``attempts + 1``: exponential, capped, with jitter."""
