@@ -54,9 +54,9 @@ LEASE_POLL = 1.0
 #: Longest time (seconds) a domain's MX hosts and provider group are reused without asking
 #: DNS again (a shorter TTL wins), and most domains remembered.
 ROUTING_TTL = 300.0
+ROUTING_CACHE = 10_000
 #: Seconds between two reads of the spool's events while only deliveries happen.
 REPORT_EVERY = 0.05
-ROUTING_CACHE = 10_000
 
 
 class Signer(Protocol):
