@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -352,3 +353,33 @@ async def test_a_merged_transaction_still_splits_at_recipients_per_message(
         await s.run_until_idle()
     assert sorted(r for m in smtp_sink.received for r in m.rcpt_to) == sorted(rcpts)
     assert len(smtp_sink.received) == 2
+
+
+class FailingSpool(SqliteSpool):
+    """A spool whose result commits fail, as on a full disk."""
+
+    def _finish(self, rid: int, state: str, reply: str) -> Any:
+        def work(db: Any) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        return work
+
+
+async def test_a_failing_spool_reaches_the_caller_and_loses_nothing(
+    tmp_path: Path, smtp_sink: Sink
+) -> None:
+    """A worker that cannot record a delivery stops run_until_idle with the error."""
+    path = str(tmp_path / "q.db")
+    s = Sender(
+        spool=FailingSpool(path),
+        resolver=ZoneResolver([ZONE]),
+        mx_override={"mx.plain.sending.test": ("127.0.0.1", smtp_sink.port)},
+    )
+    mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        await s.run_until_idle()
+    await s.close()
+    s.spool.close()
+    reopened = SqliteSpool(path)  # crash recovery: the attempt in flight is queued again
+    assert await reopened.recipients(mid) == {"b@plain.sending.test": "queued"}
+    reopened.close()

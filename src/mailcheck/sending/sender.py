@@ -293,6 +293,7 @@ class Sender:
         self._reported: set[int] = set()  # events emitted, acknowledgement under way
         self._draining = False
         self._flushed = -math.inf  # when spool events were last read (monotonic)
+        self._failure: BaseException | None = None  # a worker's unexpected exception
         self._matches: dict[tuple[BudgetKey, str], collections.deque[float]] = {}
         self._stats: dict[BudgetKey, _Stats] = collections.defaultdict(_Stats)
         # domain -> (monotonic expiry, MX hosts, group)
@@ -384,11 +385,21 @@ class Sender:
     # -- the feeder ---------------------------------------------------------------------------
 
     async def run_until_idle(self) -> None:
-        """Deliver until no recipient is due now (deferred ones stay for later)."""
+        """Deliver until no recipient is due now (deferred ones stay for later).
+
+        Raises:
+            What a worker met and could not make a recipient's state (the spool failing
+            to commit, say). Recipients it had in flight stay ``sending`` and are queued
+            again when the spool is next opened.
+        """
         await self._feed(forever=False, poll=0.0)
 
     async def run(self, *, poll: float = 1.0) -> None:
-        """Deliver forever, waking on submissions and when deferred recipients fall due."""
+        """Deliver forever, waking on submissions and when deferred recipients fall due.
+
+        Raises:
+            As :meth:`run_until_idle`.
+        """
         await self._feed(forever=True, poll=poll)
 
     async def _feed(self, *, forever: bool, poll: float) -> None:
@@ -396,6 +407,9 @@ class Sender:
         claim = True
         try:
             while True:
+                if self._failure is not None:
+                    failure, self._failure = self._failure, None
+                    raise failure
                 self._wake.clear()
                 self._idle.clear()
                 self._news.clear()
@@ -507,6 +521,10 @@ class Sender:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._idle.set()
+        if not task.cancelled() and task.exception() is not None and self._failure is None:
+            # A worker died of something unexpected (the spool's disk full, a bug): the
+            # caller of run() hears of it rather than a log line and a stalled lane.
+            self._failure = task.exception()
 
     async def _routing(self, job: Job) -> tuple[tuple[str, ...], str] | None:
         """The job's MX hosts and provider group, or None once it is settled here."""
