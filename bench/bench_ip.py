@@ -147,7 +147,7 @@ async def bulk(server: Server, count: int, full: bool) -> dict[str, Any]:
         if any(x.state is ListingState.UNKNOWN for x in listings):
             states["unknown"] += 1
 
-    def emit(ip: str, outcome: Any) -> None:
+    def emit(job: Any, outcome: Any) -> None:
         if hasattr(outcome, "listings"):
             tally(outcome.listings)
         else:

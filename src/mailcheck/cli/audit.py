@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
 from mailcheck.audit import DomainReport, audit_domain
 from mailcheck.cli import render
 from mailcheck.cli.common import (
@@ -21,6 +19,8 @@ from mailcheck.cli.common import (
     make_blocklist_checker,
     make_resolver,
     print_json,
+    progress_bar,
+    run_pool,
 )
 from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.lookup.domains import normalize_domain
@@ -116,16 +116,9 @@ async def _bulk(args: argparse.Namespace) -> int:
     domains = list(_read_domains(Path(args.from_file)))
     counts = {"failed": 0, "bad": 0}
     console = render.make_console(sys.stdout)
-    progress = Progress(
-        TextColumn("auditing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=render.make_console(sys.stderr),
-        transient=True,
-    )
 
     def emit(domain: str, outcome: DomainReport | MailcheckError) -> None:
-        progress.advance(task)
+        advance()
         if isinstance(outcome, MailcheckError):
             counts["bad"] += 1
             _emit_error(args, console, domain, outcome)
@@ -136,8 +129,7 @@ async def _bulk(args: argparse.Namespace) -> int:
             else:
                 render.print_lines(console, report_lines(outcome))
 
-    with progress:
-        task = progress.add_task("audit", total=len(domains))
+    with progress_bar("auditing", len(domains)) as advance:
         await audit_many(domains, options, args.concurrency, emit)
     return 2 if counts["bad"] else (1 if counts["failed"] else 0)
 
@@ -148,24 +140,13 @@ async def audit_many(
     concurrency: int,
     emit: Callable[[str, DomainReport | MailcheckError], None],
 ) -> None:
-    """Audit every domain, at most ``concurrency`` at once, calling ``emit`` as each finishes.
+    """Audit every domain, at most ``concurrency`` at once, calling ``emit`` as each finishes
+    (a bad domain is reported through ``emit`` and the run goes on; memory stays flat)."""
 
-    A fixed pool of workers pulls from one iterator, so memory stays flat however
-    long the list is; a bad domain is reported through ``emit`` and the run goes on.
-    """
-    pending = iter(domains)
+    async def audit(domain: str) -> DomainReport:
+        return await audit_domain(domain, **options)
 
-    async def worker() -> None:
-        for domain in pending:
-            try:
-                outcome: DomainReport | MailcheckError = await audit_domain(domain, **options)
-            except MailcheckError as exc:
-                outcome = exc
-            emit(domain, outcome)
-
-    async with asyncio.TaskGroup() as group:
-        for _ in range(concurrency):
-            group.create_task(worker())
+    await run_pool(domains, concurrency, audit, emit)
 
 
 def _read_domains(path: Path) -> Iterator[str]:

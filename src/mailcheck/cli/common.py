@@ -1,14 +1,20 @@
-"""Options and helpers shared by the commands: DNS options, output format, exit codes."""
+"""Options and helpers shared by the commands: DNS options, output format, exit codes,
+bulk runs and their progress bar."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
-from mailcheck.errors import ConfigError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from mailcheck.cli import render
+from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.lookup import DnsResolver, Resolver, ZoneResolver
 from mailcheck.model import Finding, Severity
 from mailcheck.reputation import BlocklistChecker, load_catalogue
@@ -104,3 +110,52 @@ def print_json(data: Any, *, indent: int | None = 2) -> None:
     """Write JSON to stdout (one line when ``indent`` is ``None``)."""
     sys.stdout.write(json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+async def run_pool(
+    items: Iterable[T],
+    concurrency: int,
+    work: Callable[[T], Awaitable[R]],
+    emit: Callable[[T, R | MailcheckError], None],
+) -> None:
+    """Run ``work`` on every item, at most ``concurrency`` at once, calling ``emit`` as each
+    ends with its result or its :class:`MailcheckError`.
+
+    A fixed pool of workers pulls from one iterator, so memory stays flat however long the
+    list is; a bad item is reported through ``emit`` and the run goes on.
+    """
+    pending = iter(items)
+
+    async def worker() -> None:
+        for item in pending:
+            try:
+                outcome: R | MailcheckError = await work(item)
+            except MailcheckError as exc:
+                outcome = exc
+            emit(item, outcome)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(concurrency):
+            group.create_task(worker())
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int, *, enabled: bool = True) -> Iterator[Callable[[], None]]:
+    """A bar on stderr, shown only on a terminal; yields the function that moves it a step."""
+    if not (enabled and total and sys.stderr.isatty()):
+        yield lambda: None
+        return
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=render.make_console(sys.stderr),
+        transient=True,
+    )
+    task = progress.add_task(label, total=total)
+    with progress:
+        yield lambda: progress.advance(task)

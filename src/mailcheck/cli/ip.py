@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.text import Text
 
 from mailcheck.cli import render
@@ -22,6 +20,8 @@ from mailcheck.cli.common import (
     make_blocklist_checker,
     make_resolver,
     print_json,
+    progress_bar,
+    run_pool,
 )
 from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.reputation import BlocklistChecker, IpReport, ListingState
@@ -93,21 +93,10 @@ async def _bulk(
 ) -> int:
     counts = {"failed": 0, "bad": 0}
     console = render.make_console(sys.stdout)
-    progress: Progress | None = None
-    if sys.stderr.isatty():
-        progress = Progress(
-            TextColumn("checking"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=render.make_console(sys.stderr),
-            transient=True,
-        )
 
-    bar: list[TaskID] = []
-
-    def emit(ip: str, outcome: IpReport | MailcheckError) -> None:
-        if progress is not None and bar:
-            progress.advance(bar[0])
+    def emit(job: tuple[str, str | None], outcome: IpReport | MailcheckError) -> None:
+        advance()
+        ip = job[0]
         if isinstance(outcome, MailcheckError):
             counts["bad"] += 1
             if args.format == "json":
@@ -121,9 +110,7 @@ async def _bulk(
         else:
             render.print_lines(console, report_lines(outcome))
 
-    with progress if progress is not None else contextlib.nullcontext():
-        if progress is not None:
-            bar.append(progress.add_task("ip", total=len(jobs)))
+    with progress_bar("checking", len(jobs)) as advance:
         await check_many(checker, jobs, args.concurrency, emit)
     return 2 if counts["bad"] else (1 if counts["failed"] else 0)
 
@@ -132,26 +119,18 @@ async def check_many(
     checker: BlocklistChecker,
     jobs: Iterable[tuple[str, str | None]],
     concurrency: int,
-    emit: Callable[[str, IpReport | MailcheckError], None],
+    emit: Callable[[tuple[str, str | None], IpReport | MailcheckError], None],
 ) -> None:
     """Check every (ip, helo), at most ``concurrency`` at once, calling ``emit`` as each ends.
 
-    One checker serves the whole run, so each zone is self-tested once; a bad
-    line is reported through ``emit`` and the run goes on.
+    One checker serves the whole run, so each zone is self-tested once; a bad line is
+    reported through ``emit`` and the run goes on.
     """
-    pending = iter(jobs)
 
-    async def worker() -> None:
-        for ip, helo in pending:
-            try:
-                outcome: IpReport | MailcheckError = await checker.check_ip(ip, helo=helo)
-            except MailcheckError as exc:
-                outcome = exc
-            emit(ip, outcome)
+    async def check(job: tuple[str, str | None]) -> IpReport:
+        return await checker.check_ip(job[0], helo=job[1])
 
-    async with asyncio.TaskGroup() as group:
-        for _ in range(concurrency):
-            group.create_task(worker())
+    await run_pool(jobs, concurrency, check, emit)
 
 
 def _read_jobs(path: Path, helo: str | None) -> Iterator[tuple[str, str | None]]:

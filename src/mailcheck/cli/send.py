@@ -25,11 +25,11 @@ import re
 import sqlite3
 import sys
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from mailcheck.cli.common import add_dns_options, make_resolver, print_json
+from mailcheck.cli.common import add_dns_options, make_resolver, print_json, progress_bar
 from mailcheck.dkim.keys import load_key
 from mailcheck.dkim.sign import DkimSigner
 from mailcheck.errors import ConfigError
@@ -215,28 +215,17 @@ def _clean(text: str) -> str:
     return _CONTROL_RE.sub("?", text)
 
 
-class _Progress:
-    """Recipients settled in this run, shown as a bar on a terminal."""
+class _Settled:
+    """Recipients settled in this run, counted by state; each one moves ``advance``."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+    def __init__(self, advance: Callable[[], None]) -> None:
         self.counts: dict[str, int] = {}
-        self._bar: Any = None
-        if enabled and total:
-            from rich.progress import Progress
-
-            self._bar = Progress(transient=True, console=None)
-            self._task = self._bar.add_task("delivering", total=total)
-            self._bar.start()
+        self.advance = advance
 
     def __call__(self, event: SendEvent) -> None:
         if event.kind in ("delivered", "deferred", "bounced", "expired"):
             self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
-            if self._bar is not None:
-                self._bar.advance(self._task)
-
-    def stop(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+            self.advance()
 
 
 async def _main(args: argparse.Namespace, queued: list[tuple[bytes, list[str]]]) -> dict[str, Any]:
@@ -246,8 +235,8 @@ async def _main(args: argparse.Namespace, queued: list[tuple[bytes, list[str]]])
         if args.rate <= 0:
             raise ConfigError("--rate must be positive")
         budget = Budget(message_rates=((f"{args.rate}/s", Gcra(interval=1 / args.rate)),))
-    live = args.format == "text" and sys.stderr.isatty() and not args.no_run
-    progress = _Progress(sum(len(r) for _, r in queued), live and not args.forever)
+    live = args.format == "text" and not args.no_run and not args.forever
+    total = sum(len(r) for _, r in queued)
     try:
         async with Sender(
             spool=spool,
@@ -260,22 +249,21 @@ async def _main(args: argparse.Namespace, queued: list[tuple[bytes, list[str]]])
             fairness=load_tenants(args.tenants),
             port=args.port,
             mx_override=_overrides(args.mx_override),
-            on_event=progress,
         ) as sender:
             priority = TRANSACTIONAL if args.priority == "transactional" else BULK
             for raw, rcpts in queued:
                 await sender.submit(raw, mail_from=args.mail_from, rcpt_to=rcpts,
                                     tenant=args.tenant, priority=priority)  # fmt: skip
-            try:
+            with progress_bar("delivering", total, enabled=live) as advance:
+                settled = _Settled(advance)
+                sender.subscribe(settled)
                 if args.forever:
                     await sender.run()
                 elif not args.no_run:
                     await sender.run_until_idle()
-            finally:
-                progress.stop()
             return {
                 "submitted": len(queued),
-                "this_run": progress.counts,
+                "this_run": settled.counts,
                 "groups": await sender.stats(),
                 "spool": await spool.counts(),
             }

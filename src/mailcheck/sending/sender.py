@@ -407,15 +407,14 @@ class Sender:
         claim = True
         try:
             while True:
-                if self._failure is not None:
-                    failure, self._failure = self._failure, None
-                    raise failure
+                self._raise_failure()
                 self._wake.clear()
                 self._idle.clear()
                 self._news.clear()
                 claimed = await self._claim() if claim else 0
                 await self._flush_events()
                 if claim and not claimed and not self._tasks and not forever:
+                    self._raise_failure()  # the last worker may have died meanwhile
                     return
                 if claimed and self._room() > 0:
                     continue
@@ -439,6 +438,11 @@ class Sender:
                     claim = self._wake.is_set() or self._idle.is_set()
         finally:
             await self._flush_events()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
 
     def _room(self) -> int:
         return max(0, self.prefetch * 10 - sum(self._held.values()))
