@@ -383,3 +383,12 @@ async def test_a_failing_spool_reaches_the_caller_and_loses_nothing(
     reopened = SqliteSpool(path)  # crash recovery: the attempt in flight is queued again
     assert await reopened.recipients(mid) == {"b@plain.sending.test": "queued"}
     reopened.close()
+
+
+def test_resolver_defaults_to_the_system_nameservers(tmp_path: Path) -> None:
+    """As DESIGN's example: Sender(spool=..., signer=...) needs no resolver argument."""
+    from mailcheck.lookup import DnsResolver
+
+    s = Sender(spool=SqliteSpool(str(tmp_path / "q.db")))
+    assert isinstance(s.resolver, DnsResolver)
+    assert s.resolver.nameservers  # read from /etc/resolv.conf; nothing is asked here

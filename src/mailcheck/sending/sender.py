@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import aiosmtplib
 
 from mailcheck.errors import ParseError, TempError
-from mailcheck.lookup import Resolver
+from mailcheck.lookup import DnsResolver, Resolver
 from mailcheck.sending.fairness import FairnessConfig, FairQueue
 from mailcheck.sending.outcome import Outcome, OutcomeAction, OutcomeScope
 from mailcheck.sending.providers import Provider, ProviderSet
@@ -214,7 +214,8 @@ class Sender:
 
     Args:
         spool: the durable queue.
-        resolver: DNS resolver for MX and addresses.
+        resolver: DNS resolver for MX and addresses (default: a :class:`DnsResolver` on
+            the system's nameservers, ``/etc/resolv.conf``).
         egress: the source addresses to send from (default: the system's, with ``helo``);
             each message goes out of one of them, chosen by its id.
         providers: the provider dataset (default: the built-in one) that names each
@@ -246,7 +247,7 @@ class Sender:
         self,
         *,
         spool: SqliteSpool,
-        resolver: Resolver,
+        resolver: Resolver | None = None,
         egress: Sequence[Egress] = (),
         providers: ProviderSet | None = None,
         backend: ShapingBackend | None = None,
@@ -269,7 +270,8 @@ class Sender:
     ) -> None:
         if tls not in ("opportunistic", "required", "off"):
             raise ValueError(f"tls must be opportunistic, required or off, not {tls!r}")
-        self.spool, self.resolver, self.signer = spool, resolver, signer
+        self.spool, self.signer = spool, signer
+        self.resolver: Resolver = resolver if resolver is not None else DnsResolver()
         self.egress = tuple(egress) or (Egress(source_address, helo),)
         self.providers = providers if providers is not None else ProviderSet.load()
         self.backend = backend or MemoryBackend(clock=clock, store=spool)
