@@ -200,14 +200,7 @@ async def test_concurrent_finishes_share_one_commit(tmp_path: Path) -> None:
     for i in range(40):
         await spool.submit(b"x", mail_from="a@s.test", rcpt_to=[f"u{i}@d.test"])
     jobs = await spool.claim(limit=100)
-    commits: list[int] = []
-    batch = spool._tx_batch
-
-    def counted(fns: Any) -> Any:
-        commits.append(len(fns))
-        return batch(fns)
-
-    spool._tx_batch = counted  # type: ignore[method-assign]
+    commits = _count_batches(spool)
     await asyncio.gather(*(spool.finish(j.recipients[0][0], "delivered", "250 ok") for j in jobs))
     assert sum(commits) == 40
     assert len(commits) <= 2  # the first alone, the 39 that queued behind it together
