@@ -196,3 +196,37 @@ async def test_aimd_state_is_shared_between_hosts(
         await asyncio.sleep(0.02)
     slowed = await shaper_two.effective(KEY, budget)
     assert slowed.message_rates[0][1].interval == pytest.approx(0.1)
+
+
+async def test_rule_thresholds_count_the_matches_of_every_host(
+    pair: tuple[RedisBackend, RedisBackend],
+) -> None:
+    """Gmail judges the shared IP: "3 deferrals an hour" counts every host's deferrals."""
+    one, two = pair
+    rule = "google-ip-rate"
+    assert not await one.threshold(KEY, rule, count=3, period=3600)
+    assert not await two.threshold(KEY, rule, count=3, period=3600)
+    assert await one.threshold(KEY, rule, count=3, period=3600)  # the third, on any host
+    assert not await two.threshold(KEY, rule, count=3, period=3600)  # counting again
+    # Another budget, another rule: counted apart.
+    assert not await one.threshold(("192.0.2.2", "google"), rule, count=2, period=3600)
+    assert not await one.threshold(KEY, "other-rule", count=2, period=3600)
+    assert one.stats().round_trips + two.stats().round_trips == 6
+
+
+async def test_rule_matches_leave_the_window(pair: tuple[RedisBackend, RedisBackend]) -> None:
+    one, two = pair
+    assert not await one.threshold(KEY, "r", count=2, period=0.2)
+    await asyncio.sleep(0.3)  # the first match is older than the window
+    assert not await two.threshold(KEY, "r", count=2, period=0.2)
+    assert await one.threshold(KEY, "r", count=2, period=0.2)
+
+
+async def test_rule_thresholds_count_locally_while_redis_is_away(
+    pair: tuple[RedisBackend, RedisBackend], redis_server: RedisTestServer
+) -> None:
+    one, _ = pair
+    redis_server.stop()
+    assert not await one.threshold(KEY, "r", count=2, period=60)
+    assert await one.threshold(KEY, "r", count=2, period=60)
+    assert one.stats().mode == "local"

@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailcheck.sending.local_share import Gcra, LocalShare, connection_share, gcra_check
+from mailcheck.sending.local_share import (
+    Gcra,
+    LocalShare,
+    MatchWindow,
+    connection_share,
+    gcra_check,
+)
 from tests.redis.hosts import max_in_window
 
 times = st.lists(st.floats(min_value=0, max_value=20, allow_nan=False), min_size=1, max_size=80)
@@ -68,3 +74,15 @@ def test_connection_share() -> None:
     assert connection_share(10, 3) == 3
     assert connection_share(2, 3) == 0
     assert connection_share(5, 1) == 5
+
+
+def test_match_window_fires_at_the_count_within_the_period_then_restarts() -> None:
+    window = MatchWindow()
+    key = ("192.0.2.1", "google")
+    assert not window.hit(key, "r", 0.0, count=3, period=60)
+    assert not window.hit(key, "r", 30.0, count=3, period=60)
+    assert not window.hit(key, "r", 61.0, count=3, period=60)  # the first has left
+    assert window.hit(key, "r", 62.0, count=3, period=60)
+    assert not window.hit(key, "r", 63.0, count=3, period=60)  # counting again
+    assert not window.hit(key, "other", 64.0, count=2, period=60)
+    assert window.hit(key, "r", 64.0, count=2, period=60)

@@ -10,6 +10,7 @@ Pure: the caller passes the time.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 
@@ -83,3 +84,22 @@ class LocalShare:
             return False, wait
         self.tats.update(zip(keys, new, strict=True))
         return True, wait
+
+
+class MatchWindow:
+    """Matches of provider rules in a sliding window, for thresholds such as "3/h"."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[object, str], collections.deque[float]] = {}
+
+    def hit(self, key: object, name: str, now: float, *, count: int, period: float) -> bool:
+        """Count one match at ``now``; True once ``count`` fall within ``period`` seconds,
+        and the count starts again."""
+        seen = self._seen.setdefault((key, name), collections.deque())
+        seen.append(now)
+        while seen and seen[0] <= now - period:
+            seen.popleft()
+        if len(seen) < count:
+            return False
+        del self._seen[(key, name)]
+        return True

@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from mailcheck.errors import ConfigError
-from mailcheck.sending.local_share import Gcra, LocalShare, connection_share
+from mailcheck.sending.local_share import Gcra, LocalShare, MatchWindow, connection_share
 from mailcheck.sending.redis_board import BudgetKey, RedisBoard
 from mailcheck.sending.redis_link import BackendEvent, RedisLink
 
@@ -137,6 +138,9 @@ class RedisBackend:
         self._leases: dict[str, Lease] = {}
         self._heartbeat_task: asyncio.Task[None] | None = None
         self._counts = {"granted": 0, "refused": 0, "local": 0}
+        self._matches = MatchWindow()  # rule matches counted here while Redis is away
+        self._match_ids = itertools.count()
+        self._host = uuid.uuid4().hex
 
     async def __aenter__(self) -> RedisBackend:
         self._link.spawn(self._board.listen())
@@ -344,6 +348,26 @@ class RedisBackend:
     async def override(self, key: BudgetKey, /) -> dict[str, Any] | None:
         """The override of ``key`` in force, if any (cached; refreshed on announcements)."""
         return await self._board.override(key)
+
+    async def threshold(self, key: BudgetKey, name: str, /, *, count: int, period: float) -> bool:
+        """Count one match of rule ``name`` at ``key`` for every host; True on the match that
+        reaches ``count`` within ``period`` seconds (one host fires, the count restarts).
+
+        While Redis is unreachable, and for local groups, this host counts its own.
+        """
+        if key[1] not in self._local_groups and self._link.available:
+            member = f"{self._host}:{next(self._match_ids)}"
+            try:
+                fired, _ = await self._link.run(
+                    "THRESHOLD",
+                    [self._board.key(key, f"matches:{name}")],
+                    [max(1, round(period * 1000)), count, member],
+                )
+            except self._link.errors as exc:
+                self._link.lost(exc)
+            else:
+                return fired == 1
+        return self._matches.hit(key, name, time.monotonic(), count=count, period=period)
 
     @property
     def generation(self) -> int:

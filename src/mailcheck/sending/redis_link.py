@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
-SCRIPTS = ("MESSAGE", "CONNECT", "EXTEND", "COUNT")
+SCRIPTS = ("MESSAGE", "CONNECT", "EXTEND", "COUNT", "THRESHOLD")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

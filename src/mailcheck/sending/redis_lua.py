@@ -118,3 +118,21 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms)
 return {redis.call('ZCARD', KEYS[1]), 0}
 """
 )
+
+#: Count one match of a provider rule; status 1 once ``count`` matches (of every host)
+#: fall within ``period_ms``, and the count starts again. KEYS: the rule's matches zset.
+#: ARGV: period_ms, count, a member unique to this match.
+THRESHOLD = (
+    _PRELUDE
+    + """
+local period = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms - period)
+redis.call('ZADD', KEYS[1], now_ms, ARGV[3])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return {1, 0}
+end
+redis.call('PEXPIRE', KEYS[1], period)
+return {0, 0}
+"""
+)

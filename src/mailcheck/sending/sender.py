@@ -296,7 +296,6 @@ class Sender:
         self._draining = False
         self._flushed = -math.inf  # when spool events were last read (monotonic)
         self._failure: BaseException | None = None  # a worker's unexpected exception
-        self._matches: dict[tuple[BudgetKey, str], collections.deque[float]] = {}
         self._stats: dict[BudgetKey, _Stats] = collections.defaultdict(_Stats)
         # domain -> (monotonic expiry, MX hosts, group)
         self._routing_cache: dict[str, tuple[float, tuple[str, ...], str]] = {}
@@ -911,25 +910,23 @@ class Sender:
         reply = f"{code} {text}".replace("\n", " / ")
         if outcome.rule and not outcome.rule.startswith(("code:", "rfc3463:", "text:")):
             self._stats[route.key].rules[outcome.rule] += 1
-        if not outcome.shapes or not self._fires(route.key, outcome):
+        if not outcome.shapes or not await self._fires(route.key, outcome):
             return outcome.scope is OutcomeScope.CONNECTION
         self._emit(SendEvent(kind="rule", key=route.key, reply=reply, rule=outcome.rule,
                              message_id=job.message_id if job else 0, at=self.clock()))  # fmt: skip
         return await self._shape(route, job, outcome, reply)
 
-    def _fires(self, key: BudgetKey, outcome: Outcome) -> bool:
-        """Count a match of the rule; True once its threshold ("2/h") is reached."""
+    async def _fires(self, key: BudgetKey, outcome: Outcome) -> bool:
+        """Count a match of the rule; True once its threshold ("2/h") is reached (counted
+        over every host that shares the backend)."""
         if outcome.threshold is None:
             return True
-        now = self.clock()
-        seen = self._matches.setdefault((key, outcome.rule), collections.deque())
-        seen.append(now)
-        while seen and seen[0] <= now - outcome.threshold.period:
-            seen.popleft()
-        if len(seen) < outcome.threshold.count:
-            return False
-        seen.clear()
-        return True
+        return await self.backend.threshold(
+            key,
+            outcome.rule,
+            count=outcome.threshold.count,
+            period=outcome.threshold.period,
+        )
 
     async def _shape(self, route: _Route, job: Job | None, outcome: Outcome, reply: str) -> bool:
         key, now = route.key, self.clock()

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from mailcheck.sending.local_share import Gcra, gcra_check
+from mailcheck.sending.local_share import Gcra, MatchWindow, gcra_check
 from mailcheck.sending.redis_backend import Decision, Lease
 from mailcheck.sending.redis_board import BudgetKey
 
@@ -81,6 +81,12 @@ class ShapingBackend(Protocol):
         """The override in force for ``key``, if any."""
         ...
 
+    async def threshold(self, key: BudgetKey, name: str, /, *, count: int, period: float) -> bool:
+        """Count one match of rule ``name`` at ``key``; True once ``count`` matches fall
+        within ``period`` seconds (the count then starts again). A shared backend counts
+        the matches of every host: the provider judges the IP, not one process."""
+        ...
+
 
 class StateStore(Protocol):
     """Durable storage of suspensions and overrides (``kind`` is ``suspend`` or ``override``)."""
@@ -111,6 +117,7 @@ class MemoryBackend:
         self._leases: dict[BudgetKey, set[str]] = {}
         self._ids = itertools.count(1)
         self._state: dict[tuple[str, BudgetKey, str], tuple[dict[str, Any], float]] = {}
+        self._matches = MatchWindow()
         if store is not None:
             for kind, key, tenant, data, until in store.load_state():
                 self._state[(kind, tuple(key), tenant)] = (data, until)  # type: ignore[index]
@@ -208,6 +215,10 @@ class MemoryBackend:
         if entry is None or entry[1] <= self.clock():
             return None
         return dict(entry[0])
+
+    async def threshold(self, key: BudgetKey, name: str, /, *, count: int, period: float) -> bool:
+        """See :meth:`ShapingBackend.threshold` (this process's matches only)."""
+        return self._matches.hit(key, name, self.clock(), count=count, period=period)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
