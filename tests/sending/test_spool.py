@@ -311,3 +311,14 @@ async def test_lazy_results_alone_commit_in_groups_and_never_stay_pending(
     assert sizes == [GROUP_MAX]
     await spool.finish_nowait(rids[GROUP_MAX], "delivered", "250 ok")  # alone: after the delay
     assert sizes == [GROUP_MAX, 1]
+
+
+async def test_close_commits_results_still_waiting_for_company(tmp_path: Path) -> None:
+    spool = make(tmp_path, Clock())
+    (rid,) = await _claimed_rids(spool, 1)
+    done = spool.finish_nowait(rid, "delivered", "250 ok")
+    spool.close()  # before the group delay ran out
+    await done
+    reopened = make(tmp_path, Clock())
+    assert (await reopened.counts())["delivered"] == 1
+    reopened.close()

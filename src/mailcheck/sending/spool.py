@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import dataclasses
 import json
 import random
@@ -142,6 +143,15 @@ class SpoolEvent:
     at: float
 
 
+def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
+    if future.done():
+        return
+    if outcome[0]:
+        future.set_result(outcome[1])
+    else:
+        future.set_exception(outcome[1])
+
+
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -241,7 +251,13 @@ class SqliteSpool:
             self._db.execute("UPDATE recipients SET state='queued' WHERE state='sending'")
 
     def close(self) -> None:
-        """Close the database."""
+        """Commit the work still queued (results not yet grouped), then close the database."""
+        pending, self._pending = self._pending, []
+        if pending:
+            results = self._tx_batch([fn for fn, _ in pending])
+            for (_, future), outcome in zip(pending, results, strict=True):
+                with contextlib.suppress(RuntimeError):  # its event loop is gone
+                    future.get_loop().call_soon_threadsafe(_settle, future, outcome)
         with self._lock:
             self._db.close()
 
@@ -322,13 +338,8 @@ class SqliteSpool:
                     await self._gather_lazy()
                 batch, self._pending, self._lazy_only = self._pending, [], True
                 results = await asyncio.to_thread(self._tx_batch, [fn for fn, _ in batch])
-                for (_, future), (ok, value) in zip(batch, results, strict=True):
-                    if future.done():  # its caller was cancelled; the work is committed
-                        continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
+                for (_, future), outcome in zip(batch, results, strict=True):
+                    _settle(future, outcome)  # unless its caller was cancelled
                 batch = []
         finally:
             self._committer, self._lazy_only = None, True
