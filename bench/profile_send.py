@@ -56,89 +56,25 @@ class _TimedLock:
             self._tx["held"] += held
 
 
-def group_commit_finish(spool: Any) -> None:
-    """Experiment: ``finish`` calls made while a commit runs share the next transaction.
-
-    Each caller still returns only after its row is committed. The SQL is ``finish``'s own.
-    """
-    pending: list[tuple[int, str, str, asyncio.Future[None]]] = []
-    running: set[asyncio.Task[None]] = set()
-
-    async def flush() -> None:
-        while pending:
-            batch = pending[:]
-            pending.clear()
-
-            def work(db: Any, batch: list[tuple[int, str, str, Any]] = batch) -> None:
-                for rid, state, reply, _ in batch:
-                    db.execute(
-                        "UPDATE recipients SET state=?, attempts=attempts+1, last_reply=?,"
-                        " updated=? WHERE id=?",
-                        (state, reply, spool.clock(), rid),
-                    )
-                    spool._event(db, rid, state, reply)
-
-            try:
-                await spool._run(work)
-            except Exception as exc:  # handed to every waiting caller
-                for *_, future in batch:
-                    future.set_exception(exc)
-                continue
-            for *_, future in batch:
-                future.set_result(None)
-
-    async def finish(rid: int, state: str, reply: str = "") -> None:
-        future = asyncio.get_running_loop().create_future()
-        pending.append((rid, state, reply, future))
-        if not running:
-            task = asyncio.ensure_future(flush())
-            running.add(task)
-            task.add_done_callback(running.discard)
-        await future
-
-    spool.finish = finish
-
-
-def cache_routing(sender: Any) -> None:
-    """Experiment: memoise the resolver's answers and ``group_of`` (no TTL: a bench only)."""
-    answers: dict[tuple[str, str], Any] = {}
-    groups: dict[tuple[str, tuple[str, ...]], str] = {}
-    query, group_of = sender.resolver.query, sender.group_of
-
-    async def cached_query(name: str, rdtype: str) -> Any:
-        key = (name, rdtype)
-        if key not in answers:
-            answers[key] = await query(name, rdtype)
-        return answers[key]
-
-    def cached_group_of(domain: str, hosts: Any) -> str:
-        key = (domain, tuple(hosts))
-        if key not in groups:
-            groups[key] = group_of(domain, hosts)
-        return groups[key]
-
-    sender.resolver.query = cached_query
-    sender.group_of = cached_group_of
-
-
 def count_spool(spool: Any) -> tuple[collections.Counter[str], dict[str, float]]:
-    """Count the spool's calls and the seconds of its transactions (in their thread)."""
+    """Count the spool's calls, and its transactions (group commits) with their seconds in
+    their thread."""
     calls: collections.Counter[str] = collections.Counter()
     tx = {"seconds": 0.0, "count": 0.0, "lock_wait": 0.0, "held": 0.0}
-    original_tx = spool._tx
+    original_batch = spool._tx_batch
     lock = threading.Lock()
     spool._lock = _TimedLock(spool._lock, tx, lock)
 
-    def timed_tx(fn: Any) -> Any:
+    def timed_batch(fns: Any) -> Any:
         begin = time.perf_counter()
         try:
-            return original_tx(fn)
+            return original_batch(fns)
         finally:
             with lock:
                 tx["seconds"] += time.perf_counter() - begin
                 tx["count"] += 1
 
-    spool._tx = timed_tx
+    spool._tx_batch = timed_batch
     for name in ("claim", "finish", "defer", "events", "ack", "counts", "next_due"):
         method = getattr(spool, name)
 
@@ -151,6 +87,13 @@ def count_spool(spool: Any) -> tuple[collections.Counter[str], dict[str, float]]
             return counted
 
         setattr(spool, name, wrap())
+    finish_nowait = spool.finish_nowait
+
+    def counted_nowait(*args: Any, **kwargs: Any) -> Any:
+        calls["finish_nowait"] += 1
+        return finish_nowait(*args, **kwargs)
+
+    spool.finish_nowait = counted_nowait
     return calls, tx
 
 
@@ -182,16 +125,6 @@ async def main() -> None:
         help="experiment: run the spool's transactions on the event loop, not in a thread",
     )
     parser.add_argument("--switch-interval", type=float, help="experiment: sys.setswitchinterval")
-    parser.add_argument(
-        "--group-commit",
-        action="store_true",
-        help="experiment: concurrent finish() calls share one transaction",
-    )
-    parser.add_argument(
-        "--cache-routing",
-        action="store_true",
-        help="experiment: memoise MX answers and provider groups instead of per message",
-    )
     parser.add_argument("--no-profile", action="store_true", help="counters only, no cProfile")
     parser.add_argument("--raw", action="store_true", help="profile raw aiosmtplib instead")
     args = parser.parse_args()
@@ -219,16 +152,18 @@ async def main() -> None:
             if args.inline_spool:
                 spool = sender.spool
 
-                async def inline(fn: Any) -> Any:
-                    return spool._tx(fn)
+                def inline(fn: Any, *, lazy: bool = False) -> Any:
+                    future = asyncio.get_running_loop().create_future()
+                    ok, value = spool._tx_batch([fn])[0]
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+                    return future
 
-                spool._run = inline
+                spool._enqueue = inline
             if args.switch_interval:
                 sys.setswitchinterval(args.switch_interval)
-            if args.group_commit:
-                group_commit_finish(sender.spool)
-            if args.cache_routing:
-                cache_routing(sender)
             calls, tx = count_spool(sender.spool)
             if not args.no_profile:
                 profile.enable()
