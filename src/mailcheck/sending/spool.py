@@ -26,8 +26,8 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from mailcheck.errors import ConfigError
 from mailcheck.sending.redis_board import BudgetKey
@@ -141,6 +141,15 @@ class SpoolEvent:
     kind: str
     reply: str
     at: float
+
+
+_Row = TypeVar("_Row")
+
+
+def _rows(cls: type[_Row], rows: Iterable[Sequence[Any]]) -> builtins.list[_Row]:
+    """Rows selected in the field order of the dataclass ``cls``, as instances of it."""
+    names = [field.name for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return [cls(**dict(zip(names, row, strict=True))) for row in rows]
 
 
 def _settle(future: asyncio.Future[Any], outcome: tuple[bool, Any]) -> None:
@@ -539,18 +548,7 @@ class SqliteSpool:
                 " WHERE reported=0 ORDER BY id LIMIT ?",
                 (limit,),
             ).fetchall()
-            return [
-                SpoolEvent(
-                    id=r[0],
-                    message_id=r[1],
-                    recipient_id=r[2],
-                    rcpt=r[3],
-                    kind=r[4],
-                    reply=r[5],
-                    at=r[6],
-                )
-                for r in rows
-            ]
+            return _rows(SpoolEvent, rows)
 
         return list(await self._run(work))
 
@@ -644,24 +642,7 @@ class SqliteSpool:
             + " ORDER BY r.id LIMIT ?"
         )
         rows = await self._run(lambda db: db.execute(sql, (*params, max(0, limit))).fetchall())
-        return [
-            RecipientRow(
-                id=r[0],
-                message_id=r[1],
-                rcpt=r[2],
-                domain=r[3],
-                tenant=r[4],
-                mail_from=r[5],
-                state=r[6],
-                attempts=r[7],
-                next_attempt=r[8],
-                last_reply=r[9],
-                created=r[10],
-                priority=r[11],
-                updated=r[12],
-            )
-            for r in rows
-        ]
+        return _rows(RecipientRow, rows)
 
     async def retry(
         self, *, ids: Sequence[int] = (), domain: str | None = None, state: str = "deferred"
