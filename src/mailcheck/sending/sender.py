@@ -168,6 +168,11 @@ class _Waiting:
         return jobs
 
 
+def _held_key(job: Job) -> tuple[str, str]:
+    """How the claim counts a job held in memory: (domain, tenant as stored)."""
+    return job.domain, job.tenant or ""
+
+
 def _tenant(job: Job) -> str:
     """A message's tenant: the one given at submission, else its MAIL FROM domain."""
     return job.tenant or job.mail_from.rpartition("@")[2].lower()
@@ -475,7 +480,7 @@ class Sender:
         return len(jobs)
 
     def _release(self, job: Job) -> None:
-        key = (job.domain, job.tenant or "")
+        key = _held_key(job)
         self._held[key] -= 1
         if self._held[key] <= 0:
             del self._held[key]
@@ -488,28 +493,32 @@ class Sender:
         if route is None:
             provider = self.providers.providers.get(group)
             route = self._routes[key] = _Route(key=key, egress=egress, provider=provider)
+        held = _held_key(job)
         if route.suspended_until > self.clock():
-            self._held[(job.domain, job.tenant or "")] += 1  # _park releases it
+            self._held[held] += 1  # _park releases it
             await self._park([job], route.suspended_until - self.clock(), route.key, False)
             return
-        lane = route.lanes.get(tuple(hosts))
+        lane = route.lanes.get(hosts)
         if lane is None:
-            lane = route.lanes[tuple(hosts)] = _Lane(tuple(hosts), _Waiting(self.fairness))
+            lane = route.lanes[hosts] = _Lane(hosts, _Waiting(self.fairness))
         if lane.waiting.is_suspended(_tenant(job), time.monotonic()):
-            self._held[(job.domain, job.tenant or "")] += 1
+            self._held[held] += 1
             await self._park([job], 60.0, route.key, False)
             return
         budget = await self._budget(route)
         limit = max(1, budget.recipients_per_message)
-        for start in range(0, len(job.recipients), limit):
-            part = dataclasses.replace(job, recipients=job.recipients[start : start + limit])
-            self._held[(job.domain, job.tenant or "")] += 1
+        rcpts = job.recipients
+        for start in range(0, len(rcpts), limit):
+            part = (
+                job
+                if len(rcpts) <= limit
+                else dataclasses.replace(job, recipients=rcpts[start : start + limit])
+            )
+            self._held[held] += 1
             lane.waiting.push(part)
         lane.changed.set()
         # At the memory bound, more of this domain waits in the spool than the lane shows.
-        self._spawn(
-            route, lane, budget, backlog=self._held[(job.domain, job.tenant or "")] >= self.prefetch
-        )
+        self._spawn(route, lane, budget, backlog=self._held[held] >= self.prefetch)
 
     def _spawn(self, route: _Route, lane: _Lane, budget: Budget, *, backlog: bool) -> None:
         """Run as many workers as the waiting messages fill (one per messages-per-connection),
