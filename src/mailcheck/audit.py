@@ -16,7 +16,7 @@ from typing import Any
 from mailcheck import codes
 from mailcheck.dkim.audit import DkimAuditResult, audit_dkim
 from mailcheck.dmarc.audit import DmarcResult, audit_dmarc
-from mailcheck.errors import ConfigError
+from mailcheck.errors import ConfigError, ParseError
 from mailcheck.lookup.domains import normalize_domain
 from mailcheck.lookup.resolver import DnsResolver, Resolver
 from mailcheck.model import (
@@ -29,6 +29,7 @@ from mailcheck.model import (
 )
 from mailcheck.mx import MxResult, audit_mx
 from mailcheck.reputation import BlocklistChecker, DomainListingReport, IpReport
+from mailcheck.reputation.rdns import parse_ip
 from mailcheck.spf.audit import SpfResult, audit_spf
 
 
@@ -120,14 +121,12 @@ def audit_domain_sync(domain: str, /, **options: Any) -> DomainReport:
 
 
 def _parse_ips(ips: Sequence[str]) -> tuple[str, ...]:
-    import ipaddress
-
     parsed = []
     for ip in ips:
         try:
-            parsed.append(str(ipaddress.ip_address(ip.strip())))
-        except ValueError:
-            raise ConfigError(f"{ip!r} is not an IP address") from None
+            parsed.append(str(parse_ip(ip)))
+        except ParseError as exc:
+            raise ConfigError(f"ips: {exc.reason}") from None
     return tuple(dict.fromkeys(parsed))
 
 

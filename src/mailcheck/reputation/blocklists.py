@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 from collections.abc import Iterable
 
 from mailcheck.errors import DnsTimeout, ParseError, TempError
@@ -36,6 +35,7 @@ from mailcheck.reputation.decode import (
     query_name,
     test_subjects,
 )
+from mailcheck.reputation.rdns import parse_ip
 
 # Queries in flight per zone: a polite bound (operators rate-limit busy resolvers).
 DEFAULT_PER_ZONE = 32
@@ -129,12 +129,7 @@ class BlocklistClient:
         Raises:
             ParseError: ``ip`` is not an IP address.
         """
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            raise ParseError(ip, 0, "not an IP address") from None
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        address = parse_ip(ip)
         kind = ZoneKind.IPV4 if address.version == 4 else ZoneKind.IPV6
         zones = self.catalogue.selected(kind)
         return await self._gather((zone, kind, str(address)) for zone in zones)

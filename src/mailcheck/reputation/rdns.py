@@ -336,12 +336,17 @@ def parse_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """An IP address; an IPv4-mapped IPv6 address becomes the IPv4 address.
 
     Raises:
-        ParseError: not an IP address.
+        ParseError: not an IP address, or a scoped IPv6 address (``fe80::1%eth0``);
+            the message names the value.
     """
     try:
         address = ipaddress.ip_address(ip.strip())
     except ValueError:
-        raise ParseError(ip, 0, "not an IP address") from None
+        raise ParseError(ip, 0, f"{ip!r} is not an IP address") from None
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+        # RFC 4007 §11: a zone index (%eth0) names an interface of this host; a sending
+        # IP seen by the world has none, and no reverse or blocklist name can carry it.
+        raise ParseError(ip, max(ip.find("%"), 0), f"{ip!r} is a scoped address (zone index)")
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
