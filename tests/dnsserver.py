@@ -42,6 +42,8 @@ class Behaviour:
     mismatch: bool = False
     raw: bytes | None = None
     rdtype: str | None = None
+    before: tuple[bytes, ...] = ()
+    """UDP datagrams sent ahead of the real answer, each with the query's id put in."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +161,21 @@ class DnsTestServer:
             writer.close()
 
     # --- answering ----------------------------------------------------------------------------
+    def preface(self, wire: bytes) -> list[bytes]:
+        """The ``before`` datagrams of the behaviour matching this query, with its id."""
+        if not self.behaviours or len(wire) < 12:
+            return []
+        try:
+            question = dns.message.from_wire(wire).question[0]
+        except (dns.exception.DNSException, IndexError):
+            return []
+        name = question.name.to_text(omit_final_dot=True).lower()
+        behaviour = self.behaviours.get(name)
+        rdtype = dns.rdatatype.to_text(question.rdtype)
+        if behaviour is None or behaviour.rdtype not in (None, rdtype):
+            return []
+        return [wire[:2] + raw[2:] for raw in behaviour.before]
+
     async def answer(self, wire: bytes, transport: str) -> bytes | None:
         # Benchmarks ask many identical questions: well-behaved answers are built once
         # (keyed by the query less its id) and replayed, as a real server's cache would.
@@ -256,6 +273,9 @@ class _Udp(asyncio.DatagramProtocol):
         task.add_done_callback(self.pending.discard)
 
     async def _reply(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.transport is not None:
+            for datagram in self.server.preface(data):
+                self.transport.sendto(datagram, addr)
         reply = await self.server.answer(data, "udp")
         if reply is not None and self.transport is not None:
             self.transport.sendto(reply, addr)

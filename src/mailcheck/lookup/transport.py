@@ -4,7 +4,9 @@ dnspython's ``asyncquery.udp`` opens a socket per question, which costs most of
 the CPU of a bulk audit. Here each nameserver gets a small pool of connected
 UDP sockets (the kernel then only delivers datagrams from that server); each
 question gets a random 16-bit id on a randomly chosen socket, and an answer is
-accepted only if its id is pending there and its question matches (RFC 5452 §9.1).
+accepted only if its id is pending there and its question matches (RFC 5452 §9.1);
+a datagram that is not such an answer (garbage, another opcode, a query) is ignored,
+never taken as the end of the try.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import cast
 
 import dns.exception
 import dns.message
+import dns.opcode
 import dns.rdataclass
 
 from mailcheck.lookup.reply import MessageReply, Question, Reply, WireError, parse_reply
@@ -28,7 +31,14 @@ _random = random.SystemRandom()
 
 
 def _answers(response: dns.message.Message, question: Question) -> bool:
+    """True when ``response`` is a standard-query response to our very question.
+
+    RFC 1035 §4.1.1: a response has QR set and the OPCODE of its query (QUERY, 0);
+    RFC 5452 §9.1: its question must be ours (name, type and class).
+    """
     if not response.flags & 0x8000 or len(response.question) != 1:  # QR: a response
+        return False
+    if response.opcode() != dns.opcode.QUERY:
         return False
     asked = response.question[0]
     return (
@@ -68,8 +78,10 @@ class _Endpoint(asyncio.DatagramProtocol):
         except WireError:
             try:
                 response = dns.message.from_wire(data)
-            except dns.exception.DNSException as exc:
-                future.set_exception(exc)
+            except Exception:
+                # A datagram with our id that no parser accepts is not an answer: it may
+                # be an off-path spoofer's guess. Keep waiting, as for a wrong question,
+                # so that it cannot abort the lookup; the timeout still bounds the wait.
                 return
             # Only an answer to our very question counts (id, name, type and class).
             if not _answers(response, question):
