@@ -19,11 +19,16 @@ from mailcheck.cli.common import (
     make_resolver,
     print_json,
 )
-from mailcheck.dkim.keys import DkimDnsRecord, generate_key, load_key
+from mailcheck.dkim.keys import DkimDnsRecord, DkimKey, generate_key, load_key
+from mailcheck.dkim.names import (
+    key_file_path,
+    normalize_selector,
+    normalize_signing_domain,
+    record_name,
+)
 from mailcheck.dkim.publish import check_published
 from mailcheck.dkim.sign import DkimSigner
 from mailcheck.errors import ConfigError
-from mailcheck.lookup.domains import normalize_domain
 from mailcheck.model import to_dict
 
 
@@ -40,7 +45,12 @@ def register(subparsers: Any) -> None:
     keygen.add_argument("--type", choices=("rsa", "ed25519"), default="rsa")
     keygen.add_argument("--bits", type=int, default=2048, help="RSA: 2048 (default), 3072, 4096")
     keygen.add_argument("--force", action="store_true", help="allow RSA from 1024 to 2047 bits")
-    keygen.add_argument("--out", default=".", metavar="DIR", help="where DOMAIN.SELECTOR.pem goes")
+    keygen.add_argument(
+        "--out",
+        default=".",
+        metavar="DIR",
+        help="where DOMAIN.SELECTOR.pem goes, created 0700 if missing (default: .)",
+    )
     _record_options(keygen)
     keygen.set_defaults(run=run_keygen)
 
@@ -78,40 +88,51 @@ def _record_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_keygen(args: argparse.Namespace) -> int:
-    """Generate a key, save it 0600, print its record."""
-    domain = normalize_domain(args.domain)
+    """Generate a key, save it 0600 inside ``--out`` (created 0700 if missing), print its record.
+
+    The domain and selector are validated before the key is generated or any
+    file or directory is created.
+    """
+    domain = normalize_signing_domain(args.domain)
+    selector = normalize_selector(args.selector)
+    record_name(selector, domain)  # the whole name fits in DNS, before anything is written
     key = generate_key(args.type, bits=args.bits, force=args.force)
-    path = key.save(Path(args.out) / f"{domain}.{args.selector}.pem")
     record = key.dns_record(
-        args.selector, domain, testing=args.testing, strict=not args.no_strict, ttl=args.ttl
+        selector, domain, testing=args.testing, strict=not args.no_strict, ttl=args.ttl
     )
-    _print_record(record, args.format, extra={"key_file": str(path), "key": repr(key)})
+    path = key.save(key_file_path(args.out, domain, selector, create_directory=True))
+    _print_record(record, args.format, key=key, key_file=path)
     return 0
 
 
 def run_record(args: argparse.Namespace) -> int:
     """Print the DNS record of an existing key file."""
+    domain = normalize_signing_domain(args.domain)
+    selector = normalize_selector(args.selector)
     key = load_key(args.keyfile)
     record = key.dns_record(
-        args.selector,
-        normalize_domain(args.domain),
-        testing=args.testing,
-        strict=not args.no_strict,
-        ttl=args.ttl,
+        selector, domain, testing=args.testing, strict=not args.no_strict, ttl=args.ttl
     )
-    _print_record(record, args.format, extra={"key": repr(key)})
+    _print_record(record, args.format, key=key)
     return 0
 
 
-def _print_record(record: DkimDnsRecord, fmt: str, *, extra: dict[str, str]) -> None:
+def _print_record(
+    record: DkimDnsRecord, fmt: str, *, key: DkimKey, key_file: Path | None = None
+) -> None:
+    # The key is shown by its public facts (type, bits, fingerprint), never by repr().
+    facts = key.to_dict()
     if fmt == "json":
         data = to_dict(record)
-        data.update(strings=list(record.strings), zone_line=record.zone_line(), **extra)
+        data.update(strings=list(record.strings), zone_line=record.zone_line(), key=facts)
+        if key_file is not None:
+            data["key_file"] = str(key_file)
         print_json(data)
         return
-    for label, value in extra.items():
-        sys.stdout.write(f"# {label}: {value}\n")
-    sys.stdout.write(f"# name:  {record.name}\n# value: {record.value}\n{record.zone_line()}\n")
+    lines = [f"# key_file: {key_file}"] if key_file is not None else []
+    lines += [f"# key_{name}: {value}" for name, value in facts.items()]
+    lines += [f"# name:  {record.name}", f"# value: {record.value}", record.zone_line()]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def run_check(args: argparse.Namespace) -> int:

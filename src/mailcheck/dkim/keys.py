@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
+from mailcheck.dkim.names import record_name
 from mailcheck.errors import KeyFileError
 
 # RFC 8301 §3.2: "Signers MUST use RSA keys of at least 1024 bits for all keys.
@@ -100,6 +101,15 @@ class DkimKey:
 
     def __repr__(self) -> str:
         return f"DkimKey(type={self.type.value}, bits={self.bits}, fingerprint={self.fingerprint})"
+
+    def to_dict(self) -> dict[str, str | int]:
+        """The public facts of the key, for JSON and text output (never key material)."""
+        return {
+            "type": self.type.value,
+            "bits": self.bits,
+            "algorithm": self.algorithm,
+            "fingerprint": self.fingerprint,
+        }
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, DkimKey):
@@ -178,7 +188,11 @@ class DkimKey:
         strict: bool = True,
         ttl: int = DEFAULT_RECORD_TTL,
     ) -> DkimDnsRecord:
-        """The TXT record to publish at ``selector._domainkey.domain``."""
+        """The TXT record to publish at ``selector._domainkey.domain``.
+
+        Raises:
+            ParseError: ``selector`` or ``domain`` is not valid (see :mod:`mailcheck.dkim.names`).
+        """
         value = self.record(testing=testing, strict=strict)
         return DkimDnsRecord(name=record_name(selector, domain), value=value, ttl=ttl)
 
@@ -196,11 +210,6 @@ def key_record_value(
         tags.append("t=" + ":".join(flags))
     tags.append(f"p={public_b64}")
     return "; ".join(tags)
-
-
-def record_name(selector: str, domain: str) -> str:
-    """``selector._domainkey.domain`` (RFC 6376 §3.6.2.1), lower case, no trailing dot."""
-    return f"{selector.strip('.')}._domainkey.{domain.strip('.')}".lower()
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mailcheck.dkim.keys import DkimKey, KeyType, load_key
+from mailcheck.dkim.names import normalize_selector, normalize_signing_domain
 from mailcheck.dkim.sign import DkimSigner, check_headers, normalize_newlines, split_message
 from mailcheck.errors import ConfigError, ParseError, SigningError
-from mailcheck.lookup.domains import normalize_domain
 
 KEY_SUFFIXES = (".pem", ".key")
 
@@ -42,7 +42,7 @@ class KeyStore(Mapping[str, DkimSigner]):
         self._signers: dict[str, DkimSigner] = {}
         for domain, signer in (signers or {}).items():
             try:
-                name = normalize_domain(domain)
+                name = normalize_signing_domain(domain)
             except ParseError:
                 raise ConfigError(f"key store: {domain!r} is not a domain name") from None
             if name != signer.domain:
@@ -125,7 +125,7 @@ def _split_name(file: Path) -> tuple[str, str]:
     try:
         if not dot or not selector:
             raise ParseError(file.stem, 0, "no selector")
-        return normalize_domain(domain), selector
+        return normalize_signing_domain(domain), normalize_selector(selector)
     except ParseError:
         raise ConfigError(
             f"{file}: key files are named DOMAIN.SELECTOR.pem (e.g. example.org.202611.pem)"

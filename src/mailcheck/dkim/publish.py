@@ -28,12 +28,11 @@ from mailcheck.dkim.keys import (
     DkimKey,
     KeyType,
     key_record_value,
-    record_name,
 )
+from mailcheck.dkim.names import normalize_selector, normalize_signing_domain, record_name
 from mailcheck.dkim.record import DkimKeyRecord, parse_dkim_key, rsa_public_key
 from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup import Resolver
-from mailcheck.lookup.domains import normalize_domain
 from mailcheck.model import CheckResult, CheckStatus, Finding, sort_findings, status_of
 
 # How long signatures made with the old key stay in flight (queues, retries, greylisting)
@@ -78,7 +77,7 @@ async def check_published(
     Raises:
         ParseError: ``domain`` or ``selector`` is not a valid name.
     """
-    domain = normalize_domain(domain)
+    domain = normalize_signing_domain(domain)
     name = record_name(selector, domain)
     expected = key.dns_record(selector, domain)
     base = PublishedKeyCheck(
@@ -256,8 +255,13 @@ def plan_rotation(
             record's TTL, or the zone's negative TTL if the name was queried before).
         grace: how long the old key stays published after the switch.
         prefix: a selector prefix (``mc`` -> ``mc202611``).
+
+    Raises:
+        ParseError: ``domain``, ``old_selector`` or the prefixed selector is not valid.
     """
-    domain = normalize_domain(domain)
+    domain = normalize_signing_domain(domain)
+    if old_selector is not None:
+        normalize_selector(old_selector)
     start = now or dt.datetime.now(dt.UTC)
     taken = [old_selector] if old_selector else []
     selector = rotation_selector(start.date(), prefix=prefix, taken=taken)

@@ -30,6 +30,7 @@ from dkim.canonicalization import (
 
 from mailcheck.dkim.canon import relaxed_body, relaxed_headers, select_headers
 from mailcheck.dkim.keys import DkimKey
+from mailcheck.dkim.names import normalize_selector, normalize_signing_domain
 from mailcheck.errors import ParseError, SigningError
 from mailcheck.lookup.domains import normalize_domain
 
@@ -93,17 +94,17 @@ class DkimSigner:
         canonicalization: str = DEFAULT_CANONICALIZATION,
     ) -> None:
         try:
-            self.domain = normalize_domain(domain)
-        except ParseError:
-            raise SigningError(f"signing domain {domain!r} is not a domain name") from None
-        pairs = list(keys)
-        if key is not None:
-            pairs.insert(0, (selector or "", key))
-        if not pairs:
-            raise SigningError(f"{self.domain}: a signer needs at least one key")
-        selectors = [s.strip() for s, _ in pairs]
-        if any(not _valid_selector(s) for s in selectors) or len(set(selectors)) != len(selectors):
-            raise SigningError(f"{self.domain}: selectors must be distinct DNS labels")
+            self.domain = normalize_signing_domain(domain)
+            pairs = list(keys)
+            if key is not None:
+                pairs.insert(0, (selector or "", key))
+            if not pairs:
+                raise SigningError(f"{self.domain}: a signer needs at least one key")
+            selectors = [normalize_selector(s) for s, _ in pairs]
+        except ParseError as exc:
+            raise SigningError(f"signer: {exc.reason}") from None
+        if len({s.lower() for s in selectors}) != len(selectors):
+            raise SigningError(f"{self.domain}: selectors must be distinct")
         self._keys = tuple(zip(selectors, (k for _, k in pairs), strict=True))
         self.headers = tuple(h.strip().lower() for h in headers)
         oversigned = tuple(h.strip().lower() for h in oversign)
@@ -310,8 +311,3 @@ def _from_domain(value: bytes) -> str:
 
 def _covers(domain: str, from_domain: str) -> bool:
     return from_domain == domain or from_domain.endswith("." + domain)
-
-
-def _valid_selector(selector: str) -> bool:
-    labels = selector.split(".")
-    return all(re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?", x) for x in labels)
