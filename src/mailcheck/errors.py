@@ -6,12 +6,14 @@ exceptions. The tree::
 
     MailcheckError
      +-- ParseError (also ValueError)        a record or reply that does not parse
+     |    +-- AddressError                   a mail address that is not an RFC 5321 mailbox
      +-- ConfigError (also ValueError)       a bad option, configuration or data file
      +-- KeyFileError (also ValueError)      a key that cannot be read or used
      +-- SigningError (also ValueError)      a message that must not be signed as it is
      +-- TempError                           DNS could not answer (SERVFAIL, REFUSED, ...)
      |    +-- DnsTimeout (also TimeoutError) no answer in time
      +-- DeliveryError                       SMTP delivery could not be done
+     +-- SpoolError                          the spool's database failed, or no such id
 
 Messages name the subject and never contain key material.
 """
@@ -37,6 +39,15 @@ class ParseError(MailcheckError, ValueError):
         self.position = position
         self.reason = reason
         super().__init__(f"{reason} (at position {position})")
+
+
+class AddressError(ParseError):
+    """A mail address that is not an RFC 5321 mailbox (``reason`` says why)."""
+
+    def __init__(self, text: str, position: int, reason: str) -> None:
+        super().__init__(text, position, reason)
+        # One line naming the value; repr() shows control characters escaped.
+        self.args = (f"{text!r} is not a mail address: {reason} (at position {position})",)
 
 
 class ConfigError(MailcheckError, ValueError):
@@ -71,3 +82,10 @@ class DnsTimeout(TempError, TimeoutError):
 
 class DeliveryError(MailcheckError):
     """A message could not be handed to the next hop."""
+
+
+class SpoolError(MailcheckError):
+    """The spool's database failed (SQLite error), or an id is not in it.
+
+    The message names the spool file and never contains a message body.
+    """

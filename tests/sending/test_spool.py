@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from mailcheck.sending.spool import BULK, GROUP_MAX, TRANSACTIONAL, SqliteSpool
+from mailcheck.errors import ConfigError, SpoolError
+from mailcheck.sending.spool import (
+    BULK,
+    GROUP_MAX,
+    STATES,
+    TRANSACTIONAL,
+    EventKind,
+    RecipientState,
+    SqliteSpool,
+)
 
 
 class Clock:
@@ -200,10 +209,9 @@ async def test_concurrent_finishes_share_one_commit(tmp_path: Path) -> None:
     for i in range(40):
         await spool.submit(b"x", mail_from="a@s.test", rcpt_to=[f"u{i}@d.test"])
     jobs = await spool.claim(limit=100)
-    commits = _count_batches(spool)
+    before = spool.transactions
     await asyncio.gather(*(spool.finish(j.recipients[0][0], "delivered", "250 ok") for j in jobs))
-    assert sum(commits) == 40
-    assert len(commits) <= 2  # the first alone, the 39 that queued behind it together
+    assert spool.transactions - before <= 2  # the first alone, the 39 queued behind it together
     assert (await spool.counts())["delivered"] == 40
     assert len(await spool.events()) == 40
 
@@ -221,7 +229,9 @@ async def test_a_failing_call_fails_alone_in_its_group(tmp_path: Path) -> None:
     )
     assert results[0] is None
     assert results[2] is None
-    assert isinstance(results[1], KeyError)
+    assert isinstance(results[1], SpoolError)
+    assert str(results[1]) == f"spool {spool.path}: no recipient 999999"
+    assert isinstance(results[1].__cause__, KeyError)
     assert await spool.counts() == {
         "queued": 0, "sending": 0, "delivered": 1, "deferred": 0, "bounced": 1, "expired": 0
     }  # fmt: skip
@@ -258,10 +268,14 @@ def test_spool_used_from_successive_event_loops(tmp_path: Path) -> None:
 
 async def test_unreported_events_read_through_their_index(tmp_path: Path) -> None:
     """Reading new events does not walk every event ever reported."""
-    spool = make(tmp_path, Clock())
-    plan = spool._db.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM events WHERE reported=0 ORDER BY id LIMIT 10"
-    ).fetchall()
+    make(tmp_path, Clock()).close()
+    db = sqlite3.connect(tmp_path / "q.db")
+    try:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM events WHERE reported=0 ORDER BY id LIMIT 10"
+        ).fetchall()
+    finally:
+        db.close()
     assert "events_unreported" in str(plan)
 
 
@@ -271,30 +285,18 @@ async def _claimed_rids(spool: SqliteSpool, n: int) -> list[int]:
     return [j.recipients[0][0] for j in await spool.claim(limit=n)]
 
 
-def _count_batches(spool: SqliteSpool) -> list[int]:
-    sizes: list[int] = []
-    batch = spool._tx_batch
-
-    def counted(fns: Any) -> Any:
-        sizes.append(len(fns))
-        return batch(fns)
-
-    spool._tx_batch = counted  # type: ignore[method-assign]
-    return sizes
-
-
 async def test_lazy_results_wait_for_company_until_a_caller_needs_a_commit(
     tmp_path: Path,
 ) -> None:
     """finish_nowait may wait a moment to share a commit; an awaited call ends the wait."""
     spool = make(tmp_path, Clock())
     rids = await _claimed_rids(spool, 4)
-    sizes = _count_batches(spool)
+    before = spool.transactions
     lazy = [spool.finish_nowait(rid, "delivered", "250 ok") for rid in rids[:3]]
     await asyncio.sleep(0)  # the committer is now gathering lazy work
     await spool.finish(rids[3], "delivered", "250 ok")  # someone waits: commit now
     await asyncio.gather(*lazy)
-    assert sizes == [4]
+    assert spool.transactions == before + 1
     assert (await spool.counts())["delivered"] == 4
 
 
@@ -303,14 +305,15 @@ async def test_lazy_results_alone_commit_in_groups_and_never_stay_pending(
 ) -> None:
     spool = make(tmp_path, Clock())
     rids = await _claimed_rids(spool, GROUP_MAX + 1)
-    sizes = _count_batches(spool)
+    before = spool.transactions
     first = spool.finish_nowait(rids[0], "delivered", "250 ok")
     await asyncio.sleep(0)
     rest = [spool.finish_nowait(rid, "delivered", "250 ok") for rid in rids[1:GROUP_MAX]]
     await asyncio.gather(first, *rest)  # GROUP_MAX of them: no waiting for the delay
-    assert sizes == [GROUP_MAX]
+    assert spool.transactions == before + 1
+    assert (await spool.counts())["delivered"] == GROUP_MAX
     await spool.finish_nowait(rids[GROUP_MAX], "delivered", "250 ok")  # alone: after the delay
-    assert sizes == [GROUP_MAX, 1]
+    assert spool.transactions == before + 3  # its own, and the counts() above
 
 
 async def test_close_commits_results_still_waiting_for_company(tmp_path: Path) -> None:
@@ -322,3 +325,85 @@ async def test_close_commits_results_still_waiting_for_company(tmp_path: Path) -
     reopened = make(tmp_path, Clock())
     assert (await reopened.counts())["delivered"] == 1
     reopened.close()
+
+
+def stored_shaping(path: Path) -> list[tuple[str, str, str, str, str, float]]:
+    """The shaping table as another process sees it (committed rows only)."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT kind, ip, grp, tenant, data, until FROM shaping").fetchall()
+    finally:
+        db.close()
+
+
+async def test_save_state_is_written_behind_in_one_group(tmp_path: Path) -> None:
+    """save_state returns at once; the writes of a burst share one transaction and the
+    last write of a key wins."""
+    clock = Clock()
+    spool = make(tmp_path, clock)
+    key = ("192.0.2.1", "gmail")
+    before = spool.transactions
+    for i in range(200):
+        spool.save_state("override", key, "", {"factor": i}, clock.now + 60)
+    spool.save_state("suspend", key, "asso", {"reason": "421"}, clock.now + 600)
+    assert stored_shaping(tmp_path / "q.db") == []  # nothing committed on the loop thread
+    assert {(k, t) for k, _, t, _, _ in spool.load_state()} == {
+        ("override", ""),
+        ("suspend", "asso"),
+    }
+    await spool.flush_state()
+    assert spool.transactions - before <= 2
+    assert sorted(stored_shaping(tmp_path / "q.db")) == [
+        ("override", "192.0.2.1", "gmail", "", '{"factor": 199}', clock.now + 60),
+        ("suspend", "192.0.2.1", "gmail", "asso", '{"reason": "421"}', clock.now + 600),
+    ]
+    spool.save_state("suspend", key, "asso", {}, clock.now)  # until <= now: deleted
+    assert [k for k, *_ in spool.load_state()] == ["override"]
+    await spool.flush_state()
+    assert [row[0] for row in stored_shaping(tmp_path / "q.db")] == ["override"]
+    spool.close()
+
+
+async def test_close_writes_the_shaping_state_still_waiting(tmp_path: Path) -> None:
+    clock = Clock()
+    spool = make(tmp_path, clock)
+    spool.save_state("suspend", ("192.0.2.1", "free"), "", {"reason": "x"}, clock.now + 60)
+    spool.close()
+    reopened = make(tmp_path, clock)
+    assert reopened.load_state() == [
+        ("suspend", ("192.0.2.1", "free"), "", {"reason": "x"}, clock.now + 60)
+    ]
+    reopened.close()
+
+
+def test_save_state_without_an_event_loop_writes_at_once(tmp_path: Path) -> None:
+    clock = Clock()
+    spool = make(tmp_path, clock)
+    spool.save_state("override", ("192.0.2.1", "orange"), "", {"rate": 1}, clock.now + 5)
+    assert [row[:3] for row in stored_shaping(tmp_path / "q.db")] == [
+        ("override", "192.0.2.1", "orange")
+    ]
+    clock.now += 5
+    assert spool.load_state() == []  # expired
+    spool.close()
+
+
+async def test_state_values_are_str_enums_with_the_stored_strings(tmp_path: Path) -> None:
+    spool = make(tmp_path, Clock())
+    assert [str(s) for s in STATES] == [
+        "queued", "sending", "delivered", "deferred", "bounced", "expired"
+    ]  # fmt: skip
+    await spool.submit(b"x", mail_from="a@s.test", rcpt_to=["b@d.test"])
+    (job,) = await spool.claim()
+    state = await spool.defer(job.recipients[0][0], "451 later")
+    assert state is RecipientState.DEFERRED
+    (row,) = await spool.list()
+    assert row.state is RecipientState.DEFERRED
+    assert json.loads(json.dumps(row.to_dict()))["state"] == "deferred"
+    (event,) = await spool.events()
+    assert event.kind is EventKind.DEFERRED
+    with pytest.raises(ConfigError):
+        await spool.finish(job.recipients[0][0], "sending")
+    with pytest.raises(SpoolError, match="no recipient 42"):
+        await spool.defer(42, "451")
+    spool.close()

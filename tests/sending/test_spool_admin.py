@@ -229,12 +229,12 @@ async def test_admin_queries_never_read_bodies(tmp_path: Path) -> None:
     clock = Clock()
     spool, _, _ = await populated(tmp_path, clock)
     statements: list[str] = []
-    spool._db.set_trace_callback(statements.append)
+    spool.trace(statements.append)
     await spool.list()
     await spool.status()
     await spool.retry()
     await spool.purge()
     await spool.drop([1])
-    spool._db.set_trace_callback(None)
+    spool.trace(None)
     assert statements
     assert not [s for s in statements if "raw" in s.lower()]

@@ -1,0 +1,183 @@
+"""The spool's SQLite schema: creation, migration of older spools, and the check that a
+file is a spool before anything touches it."""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.parse
+
+from mailcheck.errors import ConfigError, SpoolError
+
+__all__ = ["SCHEMA", "check", "connect", "migrate", "open_spool", "spool_error"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY, tenant TEXT, mail_from TEXT NOT NULL, raw BLOB NOT NULL,
+    created REAL NOT NULL, priority INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS recipients (
+    id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id),
+    rcpt TEXT NOT NULL, domain TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+    next_attempt REAL NOT NULL, last_reply TEXT NOT NULL DEFAULT '',
+    priority INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL DEFAULT 0, dedup TEXT);
+CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt);
+CREATE INDEX IF NOT EXISTS recipients_waiting ON recipients(priority DESC, next_attempt)
+    WHERE state IN ('queued','deferred');
+CREATE INDEX IF NOT EXISTS recipients_message ON recipients(message_id);
+CREATE INDEX IF NOT EXISTS recipients_domain ON recipients(domain, state);
+CREATE UNIQUE INDEX IF NOT EXISTS recipients_dedup ON recipients(dedup)
+    WHERE dedup IS NOT NULL;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY, recipient_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
+    rcpt TEXT NOT NULL, kind TEXT NOT NULL, reply TEXT NOT NULL, at REAL NOT NULL,
+    reported INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS events_unreported ON events(id) WHERE reported=0;
+CREATE TABLE IF NOT EXISTS shaping (
+    kind TEXT NOT NULL, ip TEXT NOT NULL, grp TEXT NOT NULL, tenant TEXT NOT NULL,
+    data TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (kind, ip, grp, tenant));
+"""
+
+#: Columns every spool has had since its first version: a file whose tables lack one of
+#: these was not written by mailcheck.
+_BASE = {
+    "messages": {"id", "tenant", "mail_from", "raw", "created"},
+    "recipients": {"id", "message_id", "rcpt", "domain", "state", "attempts", "next_attempt"},
+    "events": {"id", "recipient_id", "message_id", "rcpt", "kind", "reply", "at", "reported"},
+}
+#: Columns added since, which :func:`migrate` adds to an older spool.
+_ADDED = {"messages": {"priority"}, "recipients": {"priority", "updated", "dedup"}}
+_OURS = {*_BASE, "shaping"}
+
+
+def connect(path: str, /, *, readonly: bool) -> sqlite3.Connection:
+    """A connection in autocommit mode (the spool runs its own transactions).
+
+    ``readonly`` opens a ``file:PATH?mode=ro`` URI: nothing can be written, not even a
+    journal mode switch, and a missing file is an error instead of a new database.
+    """
+    if readonly:
+        uri = "file:" + urllib.parse.quote(path) + "?mode=ro"
+        return sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    return sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+
+def _columns(db: sqlite3.Connection) -> dict[str, set[str]]:
+    tables = [
+        str(name) for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    ]
+    return {
+        t: {str(r[1]) for r in db.execute("SELECT * FROM pragma_table_info(?)", (t,))}
+        for t in tables
+    }
+
+
+def check(db: sqlite3.Connection, path: str, /, *, readonly: bool) -> bool:
+    """Refuse a file that is not a spool; True when it is a new, empty database.
+
+    A spool of an earlier version passes (:func:`migrate` brings it up to date), except
+    read-only, where nothing may be altered.
+
+    Raises:
+        ConfigError: ``PATH is not a mailcheck spool: ...`` for a file that is not SQLite,
+            or SQLite tables that are not ours; an older spool opened read-only.
+    """
+    try:
+        tables = _columns(db)
+    except sqlite3.DatabaseError as exc:  # "file is not a database", encrypted, ...
+        raise ConfigError(f"{path} is not a mailcheck spool: {exc}") from exc
+    if not tables:
+        if readonly:
+            raise ConfigError(f"{path} is not a mailcheck spool: it has no tables")
+        return True
+    if not _OURS & tables.keys():
+        names = ", ".join(sorted(tables)[:5])
+        raise ConfigError(f"{path} is not a mailcheck spool: its tables are {names}")
+    for table, needed in _BASE.items():
+        missing = needed - tables.get(table, set())
+        if missing and (readonly or table in tables):
+            raise ConfigError(
+                f"{path} is not a mailcheck spool: table {table} lacks {', '.join(sorted(missing))}"
+            )
+    if readonly:
+        for table, added in _ADDED.items():
+            if added - tables[table]:
+                raise ConfigError(
+                    f"{path}: a spool of an older mailcheck; open it once for writing"
+                    " (mailcheck send --spool, or SqliteSpool) to bring it up to date"
+                )
+    return False
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a spool written by an earlier version to this schema (idempotent)."""
+    messages = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+    if messages and "priority" not in messages:  # written before priorities
+        db.execute("ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+    recipients = {row[1] for row in db.execute("PRAGMA table_info(recipients)")}
+    if recipients and "priority" not in recipients:  # priority only on messages
+        db.execute("ALTER TABLE recipients ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
+        db.execute(
+            "UPDATE recipients SET priority = COALESCE("
+            "(SELECT m.priority FROM messages m WHERE m.id = recipients.message_id), 0)"
+        )
+    if recipients and "updated" not in recipients:  # no time of the last state change
+        db.execute("ALTER TABLE recipients ADD COLUMN updated REAL NOT NULL DEFAULT 0")
+        db.execute(
+            "UPDATE recipients SET updated = COALESCE("
+            "(SELECT m.created FROM messages m WHERE m.id = recipients.message_id), 0)"
+        )
+    if recipients and "dedup" not in recipients:  # written before submit_once
+        db.execute("ALTER TABLE recipients ADD COLUMN dedup TEXT")
+
+
+def spool_error(path: str, exc: Exception) -> Exception:
+    """A database error or an unknown id as a :class:`SpoolError` naming the spool (other
+    exceptions as they are). SQLite's messages never quote bound values: no body leaks."""
+    if isinstance(exc, KeyError):
+        reason = str(exc.args[0]) if exc.args else "not found"
+    elif isinstance(exc, sqlite3.Error):
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        return exc
+    error = SpoolError(f"spool {path}: {reason}")
+    error.__cause__ = exc
+    return error
+
+
+def open_spool(path: str, /, *, readonly: bool, recover: bool) -> sqlite3.Connection:
+    """Open, check and (for writing) prepare a spool: WAL, schema, crash recovery.
+
+    The schema is checked before anything is written, so a foreign file is refused as it
+    is (:func:`check`).
+    """
+    try:
+        db = connect(path, readonly=readonly)
+    except sqlite3.Error as exc:
+        raise spool_error(path, exc) from exc
+    try:
+        new = check(db, path, readonly=readonly)
+        if not readonly:
+            _prepare(db, new=new, recover=recover)
+    except sqlite3.Error as exc:
+        db.close()
+        raise spool_error(path, exc) from exc
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _prepare(db: sqlite3.Connection, *, new: bool, recover: bool) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    if not new:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            migrate(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    db.executescript(SCHEMA)
+    if recover:
+        # Crash recovery: an attempt in flight when the process died is retried.
+        db.execute("UPDATE recipients SET state='queued' WHERE state='sending'")
