@@ -11,7 +11,9 @@ import pytest
 from mailcheck import DnsResolver, ZoneResolver
 from mailcheck.authresults import read_authentication_results
 from mailcheck.cli import verify as verify_cli
+from mailcheck.cli.main import main
 from mailcheck.dkim.sign import DkimSigner
+from mailcheck.errors import ParseError
 from mailcheck.verify import verify_message, verify_message_sync
 from tests.dkim.dkimsign_helpers import DOMAIN, ED_KEY, MESSAGE, RSA_KEY
 from tests.dnsserver import DnsTestServer
@@ -137,3 +139,75 @@ def test_cli(tmp_path: Path, dns_server: DnsTestServer, capsys: pytest.CaptureFi
     data = json.loads(capsys.readouterr().out)
     assert data["dmarc_result"] == "fail"
     assert data["dmarc_passed"] is False
+
+
+# --- issue 13, item 1: a forged Authentication-Results --------------------------------------------
+
+FORGED_MAIL_FROM = "x;dmarc=pass header.from=paypal.com@evil.example"
+
+
+async def test_forged_mail_from_stays_one_value(resolver: DnsResolver) -> None:
+    result = await verify_message(
+        MESSAGE, ip=BAD_IP, mail_from=FORGED_MAIL_FROM, helo="mx (x) ; y", resolver=resolver
+    )
+    assert result.dmarc_result != "pass"
+    (header,) = read_authentication_results(result.header.encode() + b"\r\n" + MESSAGE)
+    assert header.error is None
+    dmarcs = [r for r in header.results if r.method == "dmarc"]
+    assert len(dmarcs) == 1  # the real one, no forged "dmarc=pass" before it
+    assert dmarcs[0].result == result.dmarc_result
+    assert dmarcs[0].property("header.from") == DOMAIN
+    spf = header.result("spf")
+    assert spf is not None
+    assert spf.property("smtp.mailfrom") == FORGED_MAIL_FROM
+    assert spf.property("smtp.helo") == "mx (x) ; y"
+    assert [r.method for r in header.results] == ["dkim", "spf", "dmarc"]
+
+
+@pytest.mark.parametrize("bad", ["mx.example.org\r\nX-Injected: 1", "a\nb", "a\rb", "a\x00b"])
+async def test_control_characters_are_refused(resolver: DnsResolver, bad: str) -> None:
+    for name, value in (("helo", bad), ("mail_from", f"a@{bad}"), ("authserv_id", bad)):
+        options = {"helo": None, "mail_from": None, "authserv_id": "mx", name: value}
+        with pytest.raises(ParseError) as info:
+            await verify_message(
+                MESSAGE,
+                ip=BAD_IP,
+                resolver=resolver,
+                helo=options["helo"],
+                mail_from=options["mail_from"],
+                authserv_id=options["authserv_id"] or "mx",
+            )
+        assert "\n" not in str(info.value)
+        assert name in str(info.value)
+
+
+async def test_control_characters_from_the_message_are_dropped(resolver: DnsResolver) -> None:
+    signature = (
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=dkimsign.test; s=a\x01b\x7f;"
+        b" c=relaxed/relaxed; h=from; bh=AAAA; b=AA\x00AA\r\n"
+    )
+    result = await verify_message(signature + MESSAGE, resolver=resolver)
+    assert result.header.isprintable()
+    (header,) = read_authentication_results(result.header + "\r\n\r\n")
+    assert header.error is None
+    assert header.results[0].method == "dkim"
+    assert header.results[0].result == str(result.dkim[0].result)
+
+
+def test_cli_refuses_injection(
+    tmp_path: Path, dns_server: DnsTestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = tmp_path / "m.eml"
+    message.write_bytes(MESSAGE)
+    dns = ["--nameserver", dns_server.address, "--timeout", "1"]
+    argv = ["verify", str(message), "--ip", BAD_IP, "--helo", "mx.example.org\r\nX-Injected: 1"]
+    assert main([*argv, *dns]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.splitlines()) == 1
+    argv = ["verify", str(message), "--ip", BAD_IP, "--mail-from", FORGED_MAIL_FROM]
+    assert main([*argv, *dns, "--format", "json"]) in (0, 1)
+    data = json.loads(capsys.readouterr().out)
+    assert f'smtp.mailfrom="{FORGED_MAIL_FROM}"' in data["header"]
+    (header,) = read_authentication_results(data["header"] + "\r\n\r\n")
+    assert [r.result for r in header.results if r.method == "dmarc"] == [data["dmarc_result"]]

@@ -1,9 +1,21 @@
 """Authentication-Results headers (RFC 8601) and their ARC twins (RFC 8617): build and read.
 
-``authres`` does the grammar; this module turns its objects into frozen,
-typed results and back. Reading tells you what a receiver (Gmail, Orange...)
-said about a test message; building writes what :func:`mailcheck.verify_message`
-found.
+Reading tells you what a receiver (Gmail, Orange...) said about a test message;
+building writes what :func:`mailcheck.verify_message` found. Both follow the
+RFC 8601 §2.2 grammar here, in linear time, with no recursion.
+
+Building never lets a value change the header's structure: every value
+(``authserv-id``, ``reason``, property values) is written as an RFC 2045 token,
+as an address when it is a plain ``local-part@domain``, or else as a
+quoted-string with ``\\`` and ``"`` escaped; comments have ``(``, ``)`` and ``\\``
+escaped. A value holding a control character (CR, LF, NUL, any other C0 or C1
+control, DEL, U+2028/U+2029) or a lone surrogate is refused with
+:class:`~mailcheck.errors.ParseError`: no line break ever reaches a header.
+Reading what was built gives back exactly what was written (keywords in lower case).
+
+Reading is bounded: a value longer than :data:`MAX_VALUE_LENGTH` or with comments
+nested deeper than :data:`MAX_COMMENT_DEPTH` is an error (a header kept with
+``error`` set by :func:`read_authentication_results`).
 
 Example::
 
@@ -18,17 +30,45 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-import authres
-import authres.core
-
 from mailcheck.errors import ParseError
 
 AR_HEADER = "Authentication-Results"
 ARC_AR_HEADER = "ARC-Authentication-Results"
 # RFC 8617 §4.1.1: ARC-Authentication-Results = "i=" instance ";" authres-payload.
-_ARC_INSTANCE = re.compile(r"\s*i\s*=\s*(\d{1,2})\s*;\s*", re.ASCII)
+_ARC_INSTANCE = re.compile(r"[ \t]*i[ \t]*=[ \t]*(\d{1,2})[ \t]*;", re.ASCII)
 # RFC 8617 §4.2.1: "The maximum number of ARC Sets that can be attached to a message is 50."
 ARC_MAX_INSTANCE = 50
+# Real headers are a few hundred characters; a longer value is not parsed (kept with .error).
+MAX_VALUE_LENGTH = 64 * 1024
+# RFC 5322 §3.2.2 lets comments nest; nothing needs more than a couple of levels.
+MAX_COMMENT_DEPTH = 32
+
+# Never in a header we build: line breaks (CR, LF, and what str.splitlines() also splits on),
+# NUL, the other C0 and C1 controls, DEL, and lone surrogates (not encodable in UTF-8).
+_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# RFC 2045 §5.1: token := 1*<any (US-ASCII) CHAR except SPACE, CTLs, or tspecials>.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`{|}~0-9A-Za-z-]+")
+# RFC 8601 §2.2: pvalue = [CFWS] ( value / [ [ local-part ] "@" ] domain-name ) [CFWS];
+# written unquoted only as dot-atom "@" host name, never with anything a parser could split on.
+_ATOM = r"[!#$%&'*+/=?^_`{|}~0-9A-Za-z-]+"
+_ADDRESS = re.compile(
+    rf"(?:{_ATOM}(?:\.{_ATOM})*)?@[0-9A-Za-z](?:[0-9A-Za-z-]*[0-9A-Za-z])?"
+    r"(?:\.[0-9A-Za-z](?:[0-9A-Za-z-]*[0-9A-Za-z])?)*"
+)
+# RFC 8601 §2.2: Keyword = ldh-str (methods, results, ptypes, properties).
+_KEYWORD = re.compile(r"[A-Za-z0-9-]*[A-Za-z0-9]")
+
+# Reading is lenient where receivers are (dots and underscores in keywords, any
+# unquoted value up to a separator), and strict on structure.
+_READ_KEYWORD = re.compile(r"[A-Za-z0-9_-]+")
+_READ_PROPERTY = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_READ_VALUE = re.compile(r'[^\s;()"\\]+')
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*+)"', re.DOTALL)
+_QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
+_SPACE = re.compile(r"\s*+")
+_CTEXT = re.compile(r"[^()\\]*+")
+_DIGITS = re.compile(r"\d+")
+_REASON = re.compile(r"reason(?![A-Za-z0-9_.-])", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +89,7 @@ class AuthResult:
         result: ``pass``, ``fail``, ``temperror``... (lower case).
         reason: the ``reason=`` text, if any.
         properties: the ``ptype.property=value`` items, in order.
-        comment: a comment after the result (``dkim=pass (2048-bit key)``), when building.
+        comment: the comment right after the result (``dkim=pass (2048-bit key)``).
     """
 
     method: str
@@ -72,7 +112,7 @@ class AuthResultsHeader:
     """One Authentication-Results (or ARC-Authentication-Results) header.
 
     Attributes:
-        authserv_id: who added it (``mx.google.com``).
+        authserv_id: who added it (``mx.google.com``), as written.
         results: the result clauses (empty for ``none``).
         arc_instance: the ``i=`` of an ARC-Authentication-Results header, else ``None``.
         error: why the header could not be parsed (then ``results`` is empty), else ``None``.
@@ -90,72 +130,118 @@ class AuthResultsHeader:
         return next((r for r in self.results if r.method == method.lower()), None)
 
     def to_text(self) -> str:
-        """The header value, written by authres (with the ``i=`` prefix for ARC)."""
+        """The header value (with the ``i=`` prefix for ARC).
+
+        Raises:
+            ParseError: a value holds a control character, or a keyword is not one.
+        """
         value = build_authentication_results(self.authserv_id, self.results)
         return value if self.arc_instance is None else f"i={self.arc_instance}; {value}"
 
 
+# --- building ---------------------------------------------------------------------------------
+
+
 def build_authentication_results(authserv_id: str, results: Sequence[AuthResult], /) -> str:
-    """An Authentication-Results header value (without the field name).
+    """An Authentication-Results header value (without the field name), on one line.
+
+    Keywords (method, result, ptype, property) are written in lower case; values
+    are quoted when they are not tokens (see the module docstring).
 
     Raises:
-        ParseError: the authserv-id or a result is not valid in the header grammar.
+        ParseError: a value holds a control character or a lone surrogate, or a
+            keyword is not an RFC 8601 ``Keyword`` (letters, digits, inner hyphens).
     """
-    features = authres.all_features()
-    items = []
+    parts = [_value(authserv_id, "authserv-id")]
     for res in results:
-        props = [
-            authres.core.AuthenticationResultProperty(p.ptype, p.name, p.value)
-            for p in res.properties
-        ]
-        try:
-            item = features.result(res.method, None, res.result, None, res.reason, None, props)
-        except ValueError as exc:
-            raise ParseError(res.method, 0, f"invalid result: {exc}") from None
-        item.result_comment = res.comment and _safe_comment(res.comment)
-        items.append(item)
-    try:
-        header = features.header(authserv_id=authserv_id, results=items)
-        return str(header.header_value())
-    except authres.core.AuthResError as exc:
-        raise ParseError(authserv_id, 0, f"invalid header: {exc}") from None
+        clause = f"{_keyword(res.method, 'method')}={_keyword(res.result, 'result')}"
+        if res.comment is not None:
+            clause += f" ({_comment(res.comment)})"
+        if res.reason is not None:
+            clause += f" reason={_value(res.reason, 'reason')}"
+        for prop in res.properties:
+            key = f"{_keyword(prop.ptype, 'ptype')}.{_keyword(prop.name, 'property')}"
+            clause += f" {key}={_pvalue(prop.value, key)}"
+        parts.append(clause)
+    if not results:
+        parts.append("none")
+    return "; ".join(parts)
+
+
+def drop_unsafe_characters(text: str, /) -> str:
+    """``text`` without the characters a built header refuses (what verify does with
+    values taken from a message, such as a DKIM ``d=`` or ``s=``)."""
+    return _UNSAFE.sub("", text)
+
+
+def _check_safe(text: str, what: str) -> None:
+    bad = _UNSAFE.search(text)
+    if bad is not None:
+        raise ParseError(
+            text, bad.start(), f"{what}: control character {bad.group()!r} refused in a header"
+        )
+
+
+def _keyword(text: str, what: str) -> str:
+    if not _KEYWORD.fullmatch(text):
+        _check_safe(text, what)
+        raise ParseError(text, 0, f"{what} {text[:60]!r} is not a keyword (letters, digits, '-')")
+    return text.lower()
+
+
+def _value(text: str, what: str) -> str:
+    _check_safe(text, what)
+    if _TOKEN.fullmatch(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _pvalue(text: str, what: str) -> str:
+    _check_safe(text, what)
+    return text if _ADDRESS.fullmatch(text) else _value(text, what)
+
+
+def _comment(text: str) -> str:
+    _check_safe(text, "comment")
+    return re.sub(r"([()\\])", r"\\\1", text)
+
+
+# --- reading ----------------------------------------------------------------------------------
 
 
 def parse_authentication_results(value: str, /, *, arc: bool = False) -> AuthResultsHeader:
     """Parse one header value (unfolded or not); ``arc`` for ARC-Authentication-Results.
 
     Raises:
-        ParseError: the value does not follow RFC 8601 (or RFC 8617 §4.1.1).
+        ParseError: the value does not follow RFC 8601 (or RFC 8617 §4.1.1), is longer
+            than :data:`MAX_VALUE_LENGTH`, or nests comments deeper than
+            :data:`MAX_COMMENT_DEPTH`.
     """
-    text = _unfold(value)
+    if len(value) > MAX_VALUE_LENGTH:
+        raise ParseError(value, MAX_VALUE_LENGTH, f"longer than {MAX_VALUE_LENGTH} characters")
+    text = re.sub(r"\r?\n(?=[ \t])", "", value)
     instance = None
+    start = 0
     if arc:
         match = _ARC_INSTANCE.match(text)
         if match is None or not 1 <= int(match.group(1)) <= ARC_MAX_INSTANCE:
             raise ParseError(value, 0, "ARC-Authentication-Results must start with i=N;")
-        instance, text = int(match.group(1)), text[match.end() :]
+        instance, start = int(match.group(1)), match.end()
+    reader = _Reader(text, start)
     try:
-        parsed = authres.all_features().parse_value(text)
-    except authres.core.SyntaxError as exc:
-        remaining = getattr(exc, "parse_text", None) or ""
-        position = max(0, len(value) - len(remaining)) if remaining else len(value)
-        raise ParseError(value, min(position, len(value)), exc.message or "syntax error") from None
-    except (authres.core.AuthResError, ValueError, IndexError, TypeError, AttributeError) as exc:
-        raise ParseError(
-            value, 0, f"not an Authentication-Results value ({type(exc).__name__})"
-        ) from None
+        authserv_id, results = reader.payload()
+    except ParseError as exc:
+        raise ParseError(value, min(exc.position, len(value)), exc.reason) from None
     return AuthResultsHeader(
-        authserv_id=str(parsed.authserv_id),
-        results=tuple(_convert(r) for r in parsed.results),
-        arc_instance=instance,
-        raw=value,
+        authserv_id=authserv_id, results=results, arc_instance=instance, raw=value
     )
 
 
 def read_authentication_results(message: bytes | str, /) -> tuple[AuthResultsHeader, ...]:
     """Every Authentication-Results and ARC-Authentication-Results header, top first.
 
-    A header that does not parse is kept, with its ``error`` set and no results.
+    A header that does not parse (including one over the bounds) is kept, with
+    its ``error`` set and no results; this never raises for any input.
     """
     found = []
     for name, value in header_fields(message):
@@ -171,41 +257,194 @@ def read_authentication_results(message: bytes | str, /) -> tuple[AuthResultsHea
 
 
 def header_fields(message: bytes | str, /) -> list[tuple[str, str]]:
-    """The (name, value) header fields of a message, values unfolded, top first."""
-    data = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-    fields: list[tuple[str, str]] = []
+    """The (name, value) header fields of a message, values unfolded, top first.
+
+    Only the header block is read (up to the first empty line); time is linear in its size.
+    """
+    if isinstance(message, bytes):
+        end = re.search(rb"\r?\n\r?\n", message)
+        block = message[: end.start()] if end else message
+        data = block.decode("utf-8", "replace")
+    else:
+        end_text = re.search(r"\r?\n\r?\n", message)
+        data = message[: end_text.start()] if end_text else message
+    fields: list[tuple[str, list[str]]] = []
     for line in re.split(r"\r?\n", data):
         if not line:
             break
         if line[:1] in (" ", "\t"):
             if fields:
-                name, value = fields[-1]
-                fields[-1] = (name, value + " " + line.strip())
+                fields[-1][1].append(line.strip())
             continue
         name, colon, value = line.partition(":")
         if colon and name and " " not in name:
-            fields.append((name.strip(), value.strip()))
-    return fields
+            fields.append((name.strip(), [value.strip()]))
+    return [(name, " ".join(parts)) for name, parts in fields]
 
 
-def _convert(result: object) -> AuthResult:
-    props = tuple(
-        AuthResultProperty(ptype=str(p.type), name=str(p.name), value=str(p.value or ""))
-        for p in getattr(result, "properties", ())
-    )
-    reason = getattr(result, "reason", None)
-    return AuthResult(
-        method=str(getattr(result, "method", "")),
-        result=str(getattr(result, "result", "")),
-        reason=None if reason is None else str(reason),
-        properties=props,
-    )
+class _Reader:
+    """A cursor over one unfolded header value; each method reads one RFC 8601 production."""
 
+    __slots__ = ("pos", "text")
 
-def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n(?=[ \t])", "", value).strip()
+    def __init__(self, text: str, pos: int = 0) -> None:
+        self.text, self.pos = text, pos
 
+    def payload(self) -> tuple[str, tuple[AuthResult, ...]]:
+        # authres-payload = [CFWS] authserv-id [ CFWS authres-version ]
+        #                   ( no-result / 1*resinfo ) [CFWS] CRLF
+        self.cfws()
+        authserv_id = self.value("authserv-id")
+        self.cfws()
+        if self.take(_DIGITS) is not None:  # authres-version; only 1 exists
+            self.cfws()
+        self.expect(";")
+        self.cfws()
+        results: list[AuthResult] = []
+        if self.at_keyword("none"):
+            self.take(_READ_KEYWORD)
+            self.cfws()
+            self.end()
+            return authserv_id, ()
+        while True:
+            results.append(self.resinfo())
+            if self.pos >= len(self.text):
+                return authserv_id, tuple(results)
+            self.expect(";")
+            self.cfws()
+            if self.pos >= len(self.text):  # a trailing ";" is common: tolerated
+                return authserv_id, tuple(results)
 
-def _safe_comment(text: str) -> str:
-    # A comment may not hold unbalanced parentheses or control characters (RFC 5322 §3.2.2).
-    return re.sub(r"[^\x20-\x7e]|[()\\]", "?", text)
+    def resinfo(self) -> AuthResult:
+        # resinfo = [CFWS] ";" methodspec [ CFWS reasonspec ] [ CFWS 1*propspec ]
+        method = self.keyword("method")
+        self.cfws()
+        if self.text.startswith("/", self.pos):  # method-version: read, not kept
+            self.pos += 1
+            self.cfws()
+            if self.take(_DIGITS) is None:
+                raise self.error("expected a method version")
+            self.cfws()
+        self.expect("=")
+        self.cfws()
+        result = self.keyword("result")
+        comments = self.cfws()
+        reason = None
+        if _REASON.match(self.text, self.pos):
+            mark = self.pos
+            self.pos += len("reason")
+            self.cfws()
+            if self.text.startswith("=", self.pos):
+                self.pos += 1
+                self.cfws()
+                reason = self.value("reason")
+                self.cfws()
+            else:
+                self.pos = mark
+        properties = []
+        while self.pos < len(self.text) and self.text[self.pos] != ";":
+            prop = self.propspec()
+            if prop is not None:
+                properties.append(prop)
+        return AuthResult(
+            method=method,
+            result=result,
+            reason=reason,
+            properties=tuple(properties),
+            comment=comments[0] if comments else None,
+        )
+
+    def propspec(self) -> AuthResultProperty | None:
+        # propspec = ptype [CFWS] "." [CFWS] property [CFWS] "=" pvalue
+        ptype = self.keyword("ptype")
+        self.cfws()
+        dotted = self.text.startswith(".", self.pos)
+        name = ""
+        if dotted:
+            self.pos += 1
+            self.cfws()
+            name = self.keyword("property", _READ_PROPERTY)
+            self.cfws()
+        self.expect("=")
+        self.cfws()
+        value = self.value("property value", address=True)
+        self.cfws()
+        # Some receivers write "action=none" (no ptype): read past it, keep nothing.
+        return AuthResultProperty(ptype=ptype, name=name, value=value) if dotted else None
+
+    def value(self, what: str, *, address: bool = False) -> str:
+        quoted = _QUOTED.match(self.text, self.pos)
+        if quoted is not None:
+            self.pos = quoted.end()
+            if address and self.text.startswith("@", self.pos):
+                domain = self.take(_READ_VALUE) or ""
+                return quoted.group() + domain  # "local part"@domain, as written
+            return _QUOTED_PAIR.sub(r"\1", quoted.group(1))
+        if self.text.startswith('"', self.pos):
+            raise self.error("unterminated quoted-string")
+        plain = self.take(_READ_VALUE)
+        if plain is None:
+            raise self.error(f"expected {what}")
+        return plain
+
+    def keyword(self, what: str, pattern: re.Pattern[str] = _READ_KEYWORD) -> str:
+        word = self.take(pattern)
+        if word is None:
+            raise self.error(f"expected {what}")
+        return word.lower()
+
+    def at_keyword(self, word: str) -> bool:
+        match = _READ_KEYWORD.match(self.text, self.pos)
+        if match is None or match.group().lower() != word:
+            return False
+        rest = _SPACE.match(self.text, match.end())
+        return rest is None or not self.text.startswith("=", rest.end())
+
+    def cfws(self) -> list[str]:
+        """Skip white space and comments; the comments' text, unescaped, in order."""
+        comments: list[str] = []
+        while True:
+            self.pos = _SPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if not self.text.startswith("(", self.pos):
+                return comments
+            comments.append(self.comment())
+
+    def comment(self) -> str:
+        # Iterative, with a depth bound: nesting never costs stack, however deep it is.
+        start, depth, index, text = self.pos + 1, 0, self.pos, self.text
+        while True:
+            index = _CTEXT.match(text, index).end()  # type: ignore[union-attr]
+            if index >= len(text):
+                self.pos = index
+                raise self.error("unterminated comment")
+            char = text[index]
+            index += 2 if char == "\\" else 1
+            if char == "(":
+                depth += 1
+                if depth > MAX_COMMENT_DEPTH:
+                    self.pos = index
+                    raise self.error(f"comments nested deeper than {MAX_COMMENT_DEPTH}")
+            elif char == ")":
+                depth -= 1
+                if depth == 0:
+                    self.pos = index
+                    return _QUOTED_PAIR.sub(r"\1", text[start : index - 1])
+
+    def take(self, pattern: re.Pattern[str]) -> str | None:
+        match = pattern.match(self.text, self.pos)
+        if match is None:
+            return None
+        self.pos = match.end()
+        return match.group()
+
+    def expect(self, char: str) -> None:
+        if not self.text.startswith(char, self.pos):
+            raise self.error(f"expected {char!r}")
+        self.pos += 1
+
+    def end(self) -> None:
+        if self.pos < len(self.text):
+            raise self.error("expected the end of the header")
+
+    def error(self, reason: str) -> ParseError:
+        return ParseError(self.text, min(self.pos, len(self.text)), reason)

@@ -26,6 +26,7 @@ from mailcheck.authresults import (
     AuthResult,
     AuthResultProperty,
     build_authentication_results,
+    drop_unsafe_characters,
     header_fields,
 )
 from mailcheck.dkim.verify import DkimResult, DkimSignatureResult, verify_dkim
@@ -85,7 +86,18 @@ async def verify_message(
         helo: the HELO/EHLO name.
         resolver: where every DNS question goes.
         authserv_id: the name in the Authentication-Results header.
+
+    Every value written into the header is quoted when it is not a plain token
+    or address (``smtp.mailfrom="x;dmarc=pass ..."`` stays one value). Values
+    taken from the message (a signature's ``d=``, ``s=``...) lose any control
+    character; the caller's own ``mail_from``, ``helo`` and ``authserv_id`` are
+    refused if they hold one.
+
+    Raises:
+        ParseError: ``mail_from``, ``helo`` or ``authserv_id`` holds a control
+            character (CR, LF, NUL...), which no SMTP session can carry.
     """
+    _refuse_unsafe(mail_from=mail_from, helo=helo, authserv_id=authserv_id)
     from_domain = _from_domain(message)
     spf_sender = _spf_sender(mail_from, helo)
     async with asyncio.TaskGroup() as group:
@@ -128,6 +140,15 @@ def verify_message_sync(message: bytes, /, **options: Any) -> VerifyResult:
     return asyncio.run(verify_message(message, **options))
 
 
+def _refuse_unsafe(**values: str | None) -> None:
+    for name, value in values.items():
+        if value is not None and drop_unsafe_characters(value) != value:
+            bad = next(i for i, ch in enumerate(value) if drop_unsafe_characters(ch) != ch)
+            raise ParseError(
+                value, bad, f"{name}: control character {value[bad]!r} refused (header injection)"
+            )
+
+
 def _dmarc_result(
     dmarc: DmarcEvaluation, dkim: Sequence[DkimSignatureResult], spf_result: str
 ) -> str:
@@ -165,7 +186,9 @@ def _spf_sender(mail_from: str | None, helo: str | None) -> str | None:
 
 
 def _prop(ptype: str, name: str, value: str | None) -> tuple[AuthResultProperty, ...]:
-    return (AuthResultProperty(ptype=ptype, name=name, value=value),) if value else ()
+    # Values from the message may hold anything: what a header cannot carry is dropped.
+    clean = drop_unsafe_characters(value) if value else ""
+    return (AuthResultProperty(ptype=ptype, name=name, value=clean),) if clean else ()
 
 
 def _ar_results(
@@ -184,8 +207,9 @@ def _ar_results(
             + _prop("header", "a", sig.algorithm)
             + _prop("header", "b", sig.header_b)
         )
+        reason = drop_unsafe_characters(sig.reason) if sig.reason is not None else None
         results.append(
-            AuthResult(method="dkim", result=str(sig.result), reason=sig.reason, properties=props)
+            AuthResult(method="dkim", result=str(sig.result), reason=reason, properties=props)
         )
     if not dkim:
         results.append(AuthResult(method="dkim", result="none"))
