@@ -30,7 +30,7 @@ import dns.resolver
 
 from mailcheck import DnsResolver
 from mailcheck.audit import audit_domain
-from mailcheck.cli.audit import audit_many
+from mailcheck.bulk import audit_many
 
 HERE = Path(__file__).resolve().parent
 # The longest chain of dependent questions in bench.test: its SPF record, then three
@@ -150,7 +150,7 @@ def bulk(server: Server, count: int, reputation: bool) -> dict[str, Any]:
         results["ok" if hasattr(outcome, "status") else "errors"] += 1
 
     cpu, start = time.process_time(), time.perf_counter()
-    asyncio.run(audit_many(domains, options, 50, emit))
+    asyncio.run(audit_many(domains, emit=emit, concurrency=50, **options))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     return {
         "domains": count,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mailcheck import DnsResolver
-from mailcheck.cli.ip import check_many
+from mailcheck.bulk import check_many
 from mailcheck.reputation import BlocklistChecker, ListingState, ZoneKind, builtin_catalogue
 from mailcheck.reputation.decode import reverse_ip, test_subjects
 
@@ -155,7 +155,7 @@ async def bulk(server: Server, count: int, full: bool) -> dict[str, Any]:
 
     server_cpu, cpu, start = server.cpu(), time.process_time(), time.perf_counter()
     if full:
-        await check_many(checker, [(ip, None) for ip in ips], 200, emit)
+        await check_many([(ip, None) for ip in ips], checker=checker, emit=emit, concurrency=200)
     else:
         semaphore = asyncio.Semaphore(200)
 

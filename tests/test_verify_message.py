@@ -14,7 +14,8 @@ from mailcheck.cli import verify as verify_cli
 from mailcheck.cli.main import main
 from mailcheck.dkim.sign import DkimSigner
 from mailcheck.errors import ParseError
-from mailcheck.verify import verify_message, verify_message_sync
+from mailcheck.sync import verify_message_sync
+from mailcheck.verify import verify_message
 from tests.dkim.dkimsign_helpers import DOMAIN, ED_KEY, MESSAGE, RSA_KEY
 from tests.dnsserver import DnsTestServer
 

@@ -115,11 +115,6 @@ async def audit_domain(
     return _report(name, spf.result(), dmarc.result(), dkim.result(), mx_result, ip_reports, lists)
 
 
-def audit_domain_sync(domain: str, /, **options: Any) -> DomainReport:
-    """Blocking twin of :func:`audit_domain` for scripts (not for use inside a loop)."""
-    return asyncio.run(audit_domain(domain, **options))
-
-
 def _parse_ips(ips: Sequence[str]) -> tuple[str, ...]:
     parsed = []
     for ip in ips:

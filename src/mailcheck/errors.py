@@ -14,6 +14,7 @@ exceptions. The tree::
      |    +-- DnsTimeout (also TimeoutError) no answer in time
      +-- DeliveryError                       SMTP delivery could not be done
      +-- SpoolError                          the spool's database failed, or no such id
+     +-- SyncCallError (also RuntimeError)   a ``*_sync`` twin called inside an event loop
 
 Messages name the subject and never contain key material.
 """
@@ -88,4 +89,12 @@ class SpoolError(MailcheckError):
     """The spool's database failed (SQLite error), or an id is not in it.
 
     The message names the spool file and never contains a message body.
+    """
+
+
+class SyncCallError(MailcheckError, RuntimeError):
+    """A blocking ``*_sync`` twin was called where an event loop is running.
+
+    It would block that loop (or fail inside ``asyncio.run``): await the coroutine
+    instead (``await check_ip(...)``, not ``check_ip_sync(...)``).
     """

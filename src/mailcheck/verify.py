@@ -19,7 +19,6 @@ import asyncio
 import dataclasses
 import email.utils
 from collections.abc import Sequence
-from typing import Any
 
 from mailcheck.authresults import (
     AR_HEADER,
@@ -134,10 +133,6 @@ async def verify_message(
         header=f"{AR_HEADER}: {value}",
     )
 
-
-def verify_message_sync(message: bytes, /, **options: Any) -> VerifyResult:
-    """:func:`verify_message` for scripts without an event loop (same arguments)."""
-    return asyncio.run(verify_message(message, **options))
 
 
 def _refuse_unsafe(**values: str | None) -> None:

@@ -1,48 +1,67 @@
-"""``mailcheck audit``: audit domains, one or in bulk, as text or JSON."""
+"""``mailcheck audit``: audit domains, one or in bulk, as text or JSON.
+
+A value that is not a domain name is reported (one line on stderr naming the value and
+where it came from, or a JSON error record with ``--from-file --format json``) and the run
+goes on with the others; the exit code is then 2. See :mod:`mailcheck.cli.main` for the
+exit codes.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailcheck.audit import DomainReport, audit_domain
-from mailcheck.cli import render
 from mailcheck.cli.common import (
+    EXIT_ERROR,
+    InputLine,
+    Tally,
     add_blocklist_options,
+    add_bulk_options,
     add_dns_options,
     add_output_options,
-    fails,
-    make_blocklist_checker,
-    make_resolver,
     print_json,
     progress_bar,
-    run_pool,
+    read_input_file,
+    report_bad_input,
 )
 from mailcheck.errors import ConfigError, MailcheckError
-from mailcheck.lookup.domains import normalize_domain
-from mailcheck.lookup.resolver import Resolver
 
-DEFAULT_CONCURRENCY = 50
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from mailcheck.audit import DomainReport
+    from mailcheck.lookup import Resolver
+
+HELP = "audit domains: SPF, DMARC, DKIM keys, MX, reverse DNS and blocklists"
 
 
 def register(subparsers: Any) -> None:
     """Add ``mailcheck audit``."""
     parser = subparsers.add_parser(
         "audit",
-        help="audit domains: SPF, DMARC, DKIM keys, MX, reverse DNS and blocklists",
+        help=HELP,
         description="Audit the mail setup of domains. Exit 0: nothing at or above "
-        "--fail-on; 1: something is; 2: usage or operational error.",
+        "--fail-on; 1: something is; 2: usage or operational error, or a value that is "
+        "not a domain name (the others are audited); 3: could not check (DNS did not "
+        "answer).",
     )
-    parser.add_argument("domains", nargs="*", metavar="DOMAIN")
+    parser.add_argument("domains", nargs="*", metavar="DOMAIN", help="the domains to audit")
     parser.add_argument(
-        "--ip", action="append", default=[], metavar="IP", help="a sending IP (repeatable)"
+        "--ip",
+        action="append",
+        default=[],
+        metavar="IP",
+        help="a sending IP of the domain, checked against SPF, reverse DNS and blocklists "
+        "(repeatable)",
     )
     parser.add_argument(
-        "--selector", action="append", default=[], metavar="S", help="a DKIM selector"
+        "--selector",
+        action="append",
+        default=[],
+        metavar="S",
+        help="a DKIM selector in use (repeatable)",
     )
     parser.add_argument(
         "--no-probe", action="store_true", help="do not probe common DKIM selectors"
@@ -58,14 +77,7 @@ def register(subparsers: Any) -> None:
         help="organisational domain from the Public Suffix List (RFC 7489) "
         "instead of the RFC 9989 DNS tree walk",
     )
-    parser.add_argument("--from-file", metavar="FILE", help="audit the domains listed in FILE")
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=DEFAULT_CONCURRENCY,
-        metavar="N",
-        help=f"domains audited at once with --from-file (default {DEFAULT_CONCURRENCY})",
-    )
+    add_bulk_options(parser, what="domains")
     add_blocklist_options(parser)
     add_dns_options(parser)
     add_output_options(parser)
@@ -76,15 +88,31 @@ def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit code."""
     if bool(args.domains) == bool(args.from_file):
         raise ConfigError("give either DOMAIN arguments or --from-file FILE")
-    if args.concurrency < 1:
-        raise ConfigError("--concurrency must be at least 1")
+    from mailcheck.lookup.domains import normalize_domain
+
     if args.from_file:
-        return asyncio.run(_bulk(args))
-    domains = [normalize_domain(d) for d in args.domains]
-    return asyncio.run(_single(args, domains))
+        items = read_input_file(args.from_file, what="domain")
+    else:
+        items = [InputLine(d, "command line", 0) for d in dict.fromkeys(args.domains)]
+    json_lines = bool(args.from_file) and args.format == "json"
+    tally = Tally()
+    domains: dict[str, InputLine] = {}
+    for item in items:
+        try:
+            name = normalize_domain(item.text)
+        except MailcheckError as exc:
+            tally.bad_input += 1
+            report_bad_input(item, exc, key="domain", json_lines=json_lines)
+            continue
+        domains.setdefault(name, item)
+    if domains:
+        asyncio.run(_audit(args, list(domains), tally))
+    return tally.exit_code() if tally.checked or tally.bad_input else EXIT_ERROR
 
 
 def _options(args: argparse.Namespace, resolver: Resolver) -> dict[str, Any]:
+    from mailcheck.cli.common import make_blocklist_checker
+
     return {
         "ips": args.ip,
         "selectors": args.selector,
@@ -96,93 +124,74 @@ def _options(args: argparse.Namespace, resolver: Resolver) -> dict[str, Any]:
     }
 
 
-async def _single(args: argparse.Namespace, domains: list[str]) -> int:
-    resolver = make_resolver(args)
-    options = _options(args, resolver)
-    reports = [await audit_domain(d, **options) for d in domains]
-    if args.format == "json":
-        data = [r.to_dict() for r in reports]
-        print_json(data[0] if len(data) == 1 else data)
-    else:
-        console = render.make_console(sys.stdout)
-        for report in reports:
-            render.print_lines(console, report_lines(report))
-    return 1 if any(fails(r.findings, args.fail_on) for r in reports) else 0
+async def _audit(args: argparse.Namespace, domains: list[str], tally: Tally) -> None:
+    from mailcheck.bulk import audit_many
+    from mailcheck.cli.common import make_resolver
 
-
-async def _bulk(args: argparse.Namespace) -> int:
-    resolver = make_resolver(args)
-    options = _options(args, resolver)
-    domains = list(_read_domains(Path(args.from_file)))
-    counts = {"failed": 0, "bad": 0}
-    console = render.make_console(sys.stdout)
+    options = _options(args, make_resolver(args))
+    streaming = bool(args.from_file)
+    console = None if args.format == "json" else _console()
+    kept: dict[str, DomainReport] = {}
 
     def emit(domain: str, outcome: DomainReport | MailcheckError) -> None:
         advance()
-        if isinstance(outcome, MailcheckError):
-            counts["bad"] += 1
-            _emit_error(args, console, domain, outcome)
+        if isinstance(outcome, MailcheckError):  # e.g. an --ip that is not an address
+            raise outcome
+        tally.add(outcome.status, outcome.findings, args.fail_on)
+        if not streaming:
+            kept[domain] = outcome
+        elif console is None:
+            print_json(outcome.to_dict(), indent=None)
         else:
-            counts["failed"] += fails(outcome.findings, args.fail_on)
-            if args.format == "json":
-                print_json(outcome.to_dict(), indent=None)
-            else:
-                render.print_lines(console, report_lines(outcome))
+            _print_report(console, outcome)
 
-    with progress_bar("auditing", len(domains)) as advance:
-        await audit_many(domains, options, args.concurrency, emit)
-    return 2 if counts["bad"] else (1 if counts["failed"] else 0)
-
-
-async def audit_many(
-    domains: Iterable[str],
-    options: dict[str, Any],
-    concurrency: int,
-    emit: Callable[[str, DomainReport | MailcheckError], None],
-) -> None:
-    """Audit every domain, at most ``concurrency`` at once, calling ``emit`` as each finishes
-    (a bad domain is reported through ``emit`` and the run goes on; memory stays flat)."""
-
-    async def audit(domain: str) -> DomainReport:
-        return await audit_domain(domain, **options)
-
-    await run_pool(domains, concurrency, audit, emit)
-
-
-def _read_domains(path: Path) -> Iterator[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            yield line
-
-
-def _emit_error(args: argparse.Namespace, console: Any, domain: str, error: MailcheckError) -> None:
-    if args.format == "json":
-        print_json({"domain": domain, "status": "error", "error": str(error)}, indent=None)
+    concurrency = args.concurrency if streaming else len(domains)
+    with progress_bar("auditing", len(domains), enabled=streaming) as advance:
+        await audit_many(domains, emit=emit, concurrency=concurrency, **options)
+    if streaming:
+        return
+    reports = [kept[d] for d in domains]  # in the order of the arguments
+    if console is None:
+        data = [r.to_dict() for r in reports]
+        print_json(data[0] if len(args.domains) == 1 else data)
     else:
-        sys.stderr.write(f"mailcheck: {render._clean(domain)}: {error}\n")
+        for report in reports:
+            _print_report(console, report)
 
 
-def report_lines(report: DomainReport) -> list[Any]:
+def _console() -> Any:
+    from mailcheck.cli import render
+
+    return render.make_console(sys.stdout)
+
+
+def _print_report(console: Any, report: DomainReport) -> None:
+    from mailcheck.cli import render
+
+    render.print_lines(console, report_lines(report))
+
+
+def report_lines(report: DomainReport) -> list[Text]:
     """The text rendering of one domain report."""
-    data = report.to_dict()
     from rich.text import Text
 
-    head = Text(render._clean(report.domain) + "  ", style="bold")
+    from mailcheck.cli import render
+
+    data = report.to_dict()
+    head = Text(render.clean(report.domain) + "  ", style="bold")
     head.append_text(render.status_text(report.status.value))
     if report.parked:
         head.append("  parked: neither sends nor receives mail", style="dim")
     lines = [head]
-    lines.append(render.check_line("SPF", data["spf"], _spf_summary(data["spf"])))
-    lines.append(render.check_line("DMARC", data["dmarc"], _dmarc_summary(data["dmarc"])))
-    lines.append(render.check_line("DKIM", data["dkim"], _dkim_summary(data["dkim"])))
-    lines.append(render.check_line("MX", data["mx"], _mx_summary(data["mx"])))
+    for label, key, summary in (
+        ("SPF", "spf", _spf_summary),
+        ("DMARC", "dmarc", _dmarc_summary),
+        ("DKIM", "dkim", _dkim_summary),
+        ("MX", "mx", _mx_summary),
+    ):
+        lines.append(render.check_line(label, data[key], render.summary(data[key], summary)))
     for ip in data.get("ips") or ():
-        lines.append(render.check_line("IP", ip, _ip_summary(ip)))
+        lines.append(render.check_line("IP", ip, render.summary(ip, _ip_summary)))
     lines.extend(render.findings_block(data["findings"]))
     lines.append(Text(""))
     return lines

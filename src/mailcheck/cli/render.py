@@ -2,11 +2,14 @@
 
 Everything from DNS is wrapped in :class:`rich.text.Text` (never parsed as
 markup), so a hostile TXT record cannot inject styles or escape sequences.
+A check that could not run says so ("could not check (reason)"), never
+"no record": absence and a DNS failure are different facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -21,10 +24,14 @@ STATUS_STYLE = {
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
-def _clean(value: object) -> str:
-    # Control characters from DNS (ESC, CR...) would drive the terminal: show them escaped.
+def clean(value: object) -> str:
+    """``value`` as text with control characters shown escaped (ESC, CR... from DNS would
+    drive the terminal)."""
     text = str(value)
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
+_clean = clean  # the name the other command modules use
 
 
 def status_text(status: str) -> Text:
@@ -36,8 +43,55 @@ def check_line(label: str, data: Mapping[str, Any], summary: str) -> Text:
     """One line per check: label, status, a short summary of what was found."""
     line = Text(f"  {label:<7}")
     line.append_text(status_text(str(data.get("status", "unknown"))))
-    line.append(" " + _clean(summary))
+    line.append(" " + clean(summary))
     return line
+
+
+def could_not_check(data: Mapping[str, Any]) -> str | None:
+    """Why a check could not run, from its data: ``None`` when it ran.
+
+    Reads an explicit ``error`` field when the result has one, else the details of its
+    first ``*.temperror`` finding (``error``, the first of ``errors``, the names that
+    ``failed``), else its message.
+    """
+    if str(data.get("status")) != "unknown":
+        return None
+    explicit = data.get("error") or data.get("temperror")
+    if explicit:
+        return str(explicit)
+    for finding in _all_findings(data):
+        if str(finding.get("code", "")).endswith(".temperror"):
+            details = finding.get("details") or {}
+            for key in ("error", "reason"):
+                if details.get(key):
+                    return str(details[key])
+            if details.get("errors"):
+                return str(next(iter(details["errors"])))
+            message = str(finding.get("message") or "DNS failure").rstrip(".")
+            return message.split(": ", 1)[-1]
+    return "DNS did not answer"
+
+
+def _all_findings(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    found = list(data.get("findings") or ())
+    for value in data.values():  # nested results: DKIM selectors, IP results
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    found.extend(item.get("findings") or ())
+    return found
+
+
+def summary(data: Mapping[str, Any], describe: Callable[[dict[str, Any]], str]) -> str:
+    """``describe(data)``, or "could not check (reason)" when the check could not run and
+    found nothing (a DNS failure is not an absence)."""
+    reason = could_not_check(data)
+    if reason is None:
+        return describe(dict(data))
+    text = describe(dict(data))
+    if text.startswith("no ") or not text:
+        return f"could not check ({reason})"
+    return f"{text}  (partly: could not check {reason})"
 
 
 def findings_block(findings: Sequence[Mapping[str, Any]]) -> list[Text]:
@@ -48,12 +102,12 @@ def findings_block(findings: Sequence[Mapping[str, Any]]) -> list[Text]:
         head = Text("  ")
         head.append(f"{severity:<8}", style=SEVERITY_STYLE.get(severity, ""))
         head.append(f"{finding['code']}", style="bold")
-        head.append("  " + _clean(finding["subject"]), style="dim")
+        head.append("  " + clean(finding["subject"]), style="dim")
         lines.append(head)
-        lines.append(Text("           " + _clean(finding["message"])))
+        lines.append(Text("           " + clean(finding["message"])))
         if finding.get("fix"):
             fix = Text("           fix: ", style="green")
-            fix.append(_clean(finding["fix"]))
+            fix.append(clean(finding["fix"]))
             lines.append(fix)
     return lines
 
@@ -65,5 +119,13 @@ def print_lines(console: Console, lines: Sequence[Text]) -> None:
 
 
 def make_console(stream: Any, *, color: bool | None = None) -> Console:
-    """A console on ``stream`` with colours only for a terminal (and never with NO_COLOR)."""
-    return Console(file=stream, highlight=False, no_color=color is False, soft_wrap=True)
+    """A console on ``stream`` with colours only for a terminal, and never when the
+    ``NO_COLOR`` environment variable is set to anything but "" (https://no-color.org)."""
+    no_color = color is False or bool(os.environ.get("NO_COLOR"))
+    return Console(
+        file=stream,
+        highlight=False,
+        no_color=no_color,
+        force_terminal=True if color else None,
+        soft_wrap=True,
+    )
