@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailcheck.errors import ConfigError, SpoolError
 from mailcheck.sending.spool import (
@@ -19,6 +22,8 @@ from mailcheck.sending.spool import (
     EventKind,
     RecipientState,
     SqliteSpool,
+    Submitted,
+    submission_key,
 )
 
 
@@ -406,4 +411,88 @@ async def test_state_values_are_str_enums_with_the_stored_strings(tmp_path: Path
         await spool.finish(job.recipients[0][0], "sending")
     with pytest.raises(SpoolError, match="no recipient 42"):
         await spool.defer(42, "451")
+    spool.close()
+
+
+async def test_submit_once_queues_each_recipient_once_per_key(tmp_path: Path) -> None:
+    clock = Clock()
+    spool = make(tmp_path, clock)
+    raw = b"Message-ID: <n1@asso.test>\r\n\r\nHi"
+    key = submission_key(raw)
+    first = await spool.submit_once(
+        raw, mail_from="a@s.test", rcpt_to=["b@d.test", "c@e.test"], key=key
+    )
+    assert first.queued == ("b@d.test", "c@e.test")
+    assert first.duplicates == ()
+    assert first.message_id > 0
+    (job, _) = await spool.claim()
+    await spool.finish(job.recipients[0][0], "delivered", "250 ok")  # delivered still counts
+    again = await spool.submit_once(
+        raw, mail_from="a@s.test", rcpt_to=["B@D.test", "c@e.test", "f@g.test", "F@g.test"],
+        key=key,
+    )  # fmt: skip
+    assert again.queued == ("f@g.test",)
+    assert again.duplicates == ("B@D.test", "c@e.test", "F@g.test")
+    assert again.message_id not in (0, first.message_id)
+    assert await spool.recipients(again.message_id) == {"f@g.test": "queued"}
+    nothing = await spool.submit_once(raw, mail_from="a@s.test", rcpt_to=["c@e.test"], key=key)
+    assert nothing == Submitted(message_id=first.message_id, queued=(), duplicates=("c@e.test",))
+    other = await spool.submit_once(raw, mail_from="a@s.test", rcpt_to=["c@e.test"], key="k2")
+    assert other.queued == ("c@e.test",)
+    assert (await spool.submit_once(raw, mail_from="a@s.test", rcpt_to=[], key=key)).message_id == 0
+    await spool.submit(raw, mail_from="a@s.test", rcpt_to=["c@e.test"])  # submit never dedups
+    counts = await spool.counts()
+    assert (counts["queued"], counts["sending"], counts["delivered"]) == (3, 1, 1)
+    with pytest.raises(ConfigError):
+        await spool.submit_once(raw, mail_from="a@s.test", rcpt_to=["x@y.test"], key="")
+    spool.close()
+
+
+async def test_submit_once_racing_itself_queues_once(tmp_path: Path) -> None:
+    spool = make(tmp_path, Clock())
+    results = await asyncio.gather(
+        *(
+            spool.submit_once(b"x", mail_from="a@s.test", rcpt_to=["b@d.test"], key="k")
+            for _ in range(5)
+        )
+    )
+    assert sum(len(r.queued) for r in results) == 1
+    assert len({r.message_id for r in results}) == 1
+    spool.close()
+
+
+def test_submission_key_is_the_message_id_or_a_content_hash() -> None:
+    assert submission_key(b"Subject: x\r\nMessage-ID:  <a.1@b.example> \r\n\r\nbody") == (
+        "<a.1@b.example>"
+    )
+    assert submission_key(b"message-id:\r\n <folded@b.example>\n\nbody") == "<folded@b.example>"
+    for raw in (
+        b"Subject: no id\r\n\r\nbody",
+        b"Message-ID: not-an-id\r\n\r\n",
+        b"Message-ID: <a b@c>\r\n\r\n",
+        b"Message-ID: <a@b>\r\nMessage-ID: <c@d>\r\n\r\n",  # two: ambiguous
+        b"\r\nMessage-ID: <in@body>\r\n",  # no header: that line is the body
+        b"Subject: x\r\n\r\nMessage-ID: <in@body>\r\n",
+    ):
+        assert submission_key(raw) == "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_submission_key_is_total_and_printable(raw: bytes) -> None:
+    key = submission_key(raw)
+    assert key == submission_key(raw)
+    assert key.isprintable()
+    assert key.startswith(("<", "sha256:"))
+
+
+async def test_an_older_spool_gets_the_dedup_column(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    db.close()
+    spool = make(tmp_path, Clock())
+    assert "dedup" in columns(path, "recipients")
+    done = await spool.submit_once(b"x", mail_from="a@s.test", rcpt_to=["b@d.test"], key="k")
+    assert done.queued == ("b@d.test",)
     spool.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 
@@ -50,14 +49,12 @@ def insert_once(
     index), so the check and the insert are one transaction and a race cannot queue twice.
     """
     rows = [(r, f"{key}\x00{r.lower()}") for r in rcpt_to]
-    wanted = json.dumps(sorted({d for _, d in rows}))
-    seen = dict(
-        db.execute(
-            "SELECT dedup, message_id FROM recipients"
-            " WHERE dedup IN (SELECT value FROM json_each(?))",
-            (wanted,),
-        ).fetchall()
-    )
+    # One index lookup per address (json_each would cut the values at their NUL).
+    seen: dict[str, int] = {}
+    for _, dedup in rows:
+        row = db.execute("SELECT message_id FROM recipients WHERE dedup=?", (dedup,)).fetchone()
+        if row is not None:
+            seen[dedup] = int(row[0])
     fresh, dupes, earlier = [], [], []
     for rcpt, dedup in rows:
         if dedup in seen:
