@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mailcheck.authresults import (
@@ -370,3 +370,39 @@ def test_body_is_not_read() -> None:
     message = "Authentication-Results: mx; none\r\n\r\n" + body
     assert len(read_authentication_results(message)) == 1
     assert len(read_authentication_results(message.encode())) == 1
+
+
+# --- differential: authres (the reference Python reader) reads what we build alike ---------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_result, min_size=1, max_size=4).map(tuple))
+def test_authres_reads_what_we_build(results: tuple[AuthResult, ...]) -> None:
+    import authres
+
+    value = build_authentication_results("mx.example.net", results)
+    # authres reads a quoted pvalue only when it ends the clause: compare unquoted values only.
+    assume('"' not in value)
+    theirs = authres.all_features().parse_value(value)
+    assert [(r.method, r.result) for r in theirs.results] == [(r.method, r.result) for r in results]
+    for mine, their in zip(results, theirs.results, strict=True):
+        assert [(p.type, p.name, str(p.value)) for p in their.properties] == [
+            (p.ptype, p.name, p.value) for p in mine.properties
+        ]
+
+
+def test_authres_and_we_read_gmail_alike() -> None:
+    import authres
+
+    features = authres.all_features()
+    for header in read_authentication_results(GMAIL):
+        if header.error is not None or header.arc_instance is not None:
+            continue
+        theirs = features.parse_value(header.raw)
+        assert [(r.method, r.result) for r in theirs.results] == [
+            (r.method, r.result) for r in header.results
+        ]
+        for mine, their in zip(header.results, theirs.results, strict=True):
+            assert [(p.type, p.name, str(p.value)) for p in their.properties] == [
+                (p.ptype, p.name, p.value) for p in mine.properties
+            ]
