@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from mailcheck.errors import ConfigError
+from mailcheck.errors import ConfigError, SpoolError
 from mailcheck.sending.spool import TRANSACTIONAL, RecipientRow, SqliteSpool
 
 
@@ -238,3 +239,131 @@ async def test_admin_queries_never_read_bodies(tmp_path: Path) -> None:
     spool.trace(None)
     assert statements
     assert not [s for s in statements if "raw" in s.lower()]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def foreign_files(tmp_path: Path) -> dict[str, Path]:
+    """Files that are not spools: another program's SQLite tables, text, nothing."""
+    files = {}
+    for name, script in (
+        ("messages_of_another_app", "CREATE TABLE messages (id INTEGER PRIMARY KEY, subject);"),
+        ("unrelated_tables", "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT);"),
+        (
+            "recipients_without_our_columns",
+            "CREATE TABLE recipients (id INTEGER PRIMARY KEY, email TEXT);",
+        ),
+    ):
+        path = tmp_path / f"{name}.db"
+        db = sqlite3.connect(path)
+        db.executescript(script + "INSERT INTO " + script.split()[2] + " (id) VALUES (1);")
+        db.commit()
+        db.close()
+        files[name] = path
+    files["text"] = tmp_path / "notes.txt"
+    files["text"].write_bytes(b"not a database at all\n" * 100)
+    return files
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_foreign_file_is_refused_and_left_byte_identical(tmp_path: Path, readonly: bool) -> None:
+    for name, path in foreign_files(tmp_path).items():
+        before = digest(path)
+        with pytest.raises(ConfigError) as caught:
+            SqliteSpool(str(path), readonly=readonly)
+        message = str(caught.value)
+        assert message.startswith(f"{path} is not a mailcheck spool: "), name
+        assert "\n" not in message
+        assert digest(path) == before, name
+        assert sorted(p.name for p in tmp_path.iterdir() if p.stem == path.stem) == [path.name]
+
+
+def test_readonly_refuses_an_empty_or_missing_file_and_creates_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(ConfigError, match="is not a mailcheck spool: it has no tables"):
+        SqliteSpool.open_readonly(str(empty))
+    assert empty.read_bytes() == b""
+    with pytest.raises(SpoolError, match=r"missing\.db"):
+        SqliteSpool.open_readonly(str(tmp_path / "missing.db"))
+    assert not (tmp_path / "missing.db").exists()
+
+
+async def test_readonly_reads_a_spool_and_writes_nothing(tmp_path: Path) -> None:
+    clock = Clock()
+    spool, _, _ = await populated(tmp_path, clock)
+    spool.close()
+    path = tmp_path / "q.db"
+    before = digest(path)
+    admin = SqliteSpool.open_readonly(str(path), clock=clock)
+    assert admin.readonly
+    assert [r.state for r in await admin.list()] == [
+        "delivered", "deferred", "bounced", "deferred", "deferred"
+    ]  # fmt: skip
+    assert (await admin.status())["waiting"] == 3
+    assert len(await admin.events()) == 5
+    with pytest.raises(SpoolError, match="readonly"):
+        await admin.retry()
+    with pytest.raises(SpoolError, match="readonly"):
+        await admin.submit(b"x", mail_from="a@s.test", rcpt_to=["b@d.test"])
+    admin.close()
+    assert digest(path) == before
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    finally:
+        db.close()
+
+
+async def test_readonly_does_not_migrate_an_older_spool(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, tenant TEXT, mail_from TEXT NOT NULL,"
+        " raw BLOB NOT NULL, created REAL NOT NULL);"
+        "CREATE TABLE recipients (id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL,"
+        " rcpt TEXT NOT NULL, domain TEXT NOT NULL, state TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL, next_attempt REAL NOT NULL,"
+        " last_reply TEXT NOT NULL DEFAULT '');"
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, recipient_id INTEGER NOT NULL,"
+        " message_id INTEGER NOT NULL, rcpt TEXT NOT NULL, kind TEXT NOT NULL,"
+        " reply TEXT NOT NULL, at REAL NOT NULL, reported INTEGER NOT NULL DEFAULT 0);"
+    )
+    db.close()
+    before = digest(path)
+    with pytest.raises(ConfigError, match="older mailcheck"):
+        SqliteSpool.open_readonly(str(path))
+    assert digest(path) == before
+    make(tmp_path, Clock()).close()  # the write path migrates it
+    SqliteSpool.open_readonly(str(path)).close()
+
+
+async def test_database_errors_are_spool_errors_naming_the_spool(tmp_path: Path) -> None:
+    with pytest.raises(SpoolError) as caught:
+        SqliteSpool(str(tmp_path / "no" / "such" / "dir.db"))
+    assert str(tmp_path / "no" / "such" / "dir.db") in str(caught.value)
+    assert isinstance(caught.value.__cause__, sqlite3.Error)
+    spool = make(tmp_path, Clock())
+    await spool.submit(b"SECRET BODY", mail_from="a@s.test", rcpt_to=["b@d.test"])
+    with pytest.raises(SpoolError) as caught:
+        await spool.finish(12345, "delivered", "250 ok")
+    assert str(caught.value) == f"spool {tmp_path / 'q.db'}: no recipient 12345"
+    with pytest.raises(ConfigError):
+        await spool.list(limit=2**63)
+    with pytest.raises(ConfigError):
+        await spool.drop([2**70])
+    spool.close()
+
+
+async def test_drop_a_whole_message(tmp_path: Path) -> None:
+    clock = Clock()
+    spool = make(tmp_path, clock)
+    mid = await spool.submit(b"x", mail_from="a@s.test", rcpt_to=["b@d.test", "c@e.test"])
+    kept = await spool.submit(b"y", mail_from="a@s.test", rcpt_to=["f@d.test"])
+    assert await spool.drop(messages=[mid]) == 2
+    assert await spool.recipients(mid) == {}
+    assert [r.message_id for r in await spool.list()] == [kept]
+    assert await spool.drop(messages=[mid]) == 0
+    spool.close()
