@@ -1,8 +1,9 @@
-"""``mailcheck spool status|list|retry|purge`` on a real spool file."""
+"""``mailcheck spool status|list|retry|purge|drop`` on a real spool file."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -178,3 +179,79 @@ def test_admin_commands_leave_in_flight_recipients_alone(
 def test_clean() -> None:
     assert clean("a\tb\r\nc\x1b[0m\u200b\u2028d\x85") == "a b  c[0m d "
     assert clean("réponse 🙂") == "réponse 🙂"
+
+
+def foreign_sqlite(path: Path) -> Path:
+    """Another program's SQLite file: a messages table that is not ours, rollback journal."""
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY, subject TEXT);"
+        "INSERT INTO messages (subject) VALUES ('hello');"
+    )
+    db.commit()
+    db.close()
+    return path
+
+
+@pytest.mark.parametrize("action", ["status", "list", "retry", "purge"])
+def test_a_foreign_sqlite_file_is_refused_and_left_byte_identical(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], action: str
+) -> None:
+    path = foreign_sqlite(tmp_path / "app.db")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    code, out, err = run(capsys, "spool", action, "--spool", str(path))
+    assert (code, out) == (2, "")
+    assert err == f"mailcheck: error: {path} is not a mailcheck spool: table messages lacks" + (
+        " created, mail_from, raw, tenant\n"
+    )
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["app.db"]  # no -wal, no -shm
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "--limit", "999999999999999999999"],
+        ["list", "--limit", "-1"],
+        ["list", "--limit", str(2**63)],
+        ["retry", "--id", "999999999999999999999"],
+        ["drop", "--id", "-999999999999999999999"],
+        ["drop", "--message", str(2**63)],
+    ],
+)
+def test_huge_or_negative_numbers_give_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    spool = str(make_spool(tmp_path / "spool"))
+    code, out, err = run(capsys, "spool", argv[0], "--spool", spool, *argv[1:])
+    assert (code, out) == (2, "")
+    assert err.startswith(f"mailcheck: error: {argv[1]} ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_drop_recipients_or_whole_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spool = str(make_spool(tmp_path / "spool"))
+    _, out, _ = run(capsys, "spool", "list", "--spool", spool, "--format", "json")
+    rows = {r["rcpt"]: r for r in json.loads(out)}
+    code, out, _ = run(
+        capsys, "spool", "drop", "--spool", spool, "--id", str(rows["a@gmail.test"]["id"])
+    )
+    assert (code, out) == (0, "1 recipient(s) dropped\n")
+    code, out, _ = run(
+        capsys, "spool", "drop", "--spool", spool,
+        "--message", str(rows["d@gmail.test"]["message_id"]), "--format", "json",
+    )  # fmt: skip
+    assert (code, json.loads(out)) == (0, {"dropped": 1})
+    _, out, _ = run(capsys, "spool", "list", "--spool", spool, "--format", "json")
+    assert sorted(r["rcpt"] for r in json.loads(out)) == ["b@yahoo.test", "c@orange.test"]
+    for argv in (
+        ["drop", "--spool", spool],
+        ["drop", "--spool", spool, "--id", "1", "--message", "1"],
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main(["spool", *argv])
+        assert exit_.value.code == 2
+        assert capsys.readouterr().err.count("\n") == 1

@@ -1,4 +1,4 @@
-"""``mailcheck spool``: look into the queue, retry deferred mail, purge what is done.
+"""``mailcheck spool``: look into the queue, retry deferred mail, drop or purge mail.
 
 Examples::
 
@@ -7,17 +7,20 @@ Examples::
     mailcheck spool retry --domain gmail.com             # due now, no attempt burnt
     mailcheck spool retry --id 1234 --id 1235 --state bounced
     mailcheck spool purge --older-than 7d --format json
+    mailcheck spool drop --id 1234 --id 1235              # remove recipients
+    mailcheck spool drop --message 17                     # remove a whole message
 
 It is safe beside a running ``mailcheck send --forever``: the spool is opened without
 crash recovery (recipients being sent stay ``sending``), and bodies are never read.
-Exit codes: 0 done, 2 a usage or operational error (one line on stderr).
+``status`` and ``list`` open it read-only (a ``mode=ro`` URI, schema checked first): a file
+that is not a spool is refused and left byte-identical. Exit codes: 0 done, 2 a usage or
+operational error (one line on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import time
 import unicodedata
 from pathlib import Path
@@ -36,11 +39,13 @@ from mailcheck.sending.spool import (
 
 #: Domains ``status`` prints in text (JSON has them all).
 TEXT_DOMAINS = 20
+#: The largest ``--limit`` (SQLite's integers are 64-bit).
+MAX_LIMIT = 2**63 - 1
 _SPACES = {"\t", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"}
 
 
 def register(subparsers: Any) -> None:
-    """Add ``mailcheck spool status|list|retry|purge``."""
+    """Add ``mailcheck spool status|list|retry|purge|drop``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--spool",
@@ -52,7 +57,7 @@ def register(subparsers: Any) -> None:
     common.add_argument("--format", choices=("text", "json"), default="text")
     parser = subparsers.add_parser(
         "spool",
-        help="inspect the send queue, retry deferred mail, purge delivered mail",
+        help="inspect the send queue, retry deferred mail, drop or purge mail",
         description="Inspect and manage the spool of mailcheck send (never reads bodies; "
         "safe beside a running sender).",
     )
@@ -66,7 +71,9 @@ def register(subparsers: Any) -> None:
     listing = actions.add_parser("list", parents=[common], help="recipients, oldest first")
     listing.add_argument("--state", choices=STATES, help="only recipients in this state")
     listing.add_argument("--domain", metavar="D", help="only recipients at this domain")
-    listing.add_argument("--limit", type=int, default=100, metavar="N", help="(default 100)")
+    listing.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="at most N rows (default: 100)"
+    )
     listing.set_defaults(run=run_list)
     retry = actions.add_parser(
         "retry",
@@ -106,6 +113,21 @@ def register(subparsers: Any) -> None:
         help="only this final state (repeatable; default: delivered, bounced, expired)",
     )
     purge.set_defaults(run=run_purge)
+    drop = actions.add_parser(
+        "drop",
+        parents=[common],
+        help="remove recipients or whole messages, whatever their state (except in flight)",
+    )
+    which = drop.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--id", dest="ids", type=int, action="append", metavar="N",
+        help="a recipient id, as listed (repeatable)",
+    )  # fmt: skip
+    which.add_argument(
+        "--message", dest="messages", type=int, action="append", metavar="N",
+        help="a message id, as listed: every recipient of it (repeatable)",
+    )  # fmt: skip
+    drop.set_defaults(run=run_drop)
 
 
 def clean(text: str) -> str:
@@ -129,9 +151,16 @@ def spool_file(value: str) -> str:
     return str(path)
 
 
-def _with_spool(args: argparse.Namespace, action: Any) -> Any:
+def _with_spool(args: argparse.Namespace, action: Any, *, readonly: bool = False) -> Any:
+    """Run ``action(spool)``: read-only for looking, else without crash recovery.
+
+    The spool raises ConfigError (not a spool) or SpoolError (a database error); both end
+    the command with one line and exit 2.
+    """
+
     async def main() -> Any:
-        spool = SqliteSpool(spool_file(args.spool), recover=False)
+        path = spool_file(args.spool)
+        spool = SqliteSpool(path, recover=False, readonly=readonly)
         try:
             return await action(spool)
         finally:
@@ -139,8 +168,16 @@ def _with_spool(args: argparse.Namespace, action: Any) -> Any:
 
     try:
         return asyncio.run(main())
-    except (OSError, sqlite3.Error) as exc:
+    except OSError as exc:
         raise ConfigError(f"--spool {args.spool}: {clean(str(exc))}") from None
+
+
+def _ids(values: list[int] | None, option: str) -> list[int]:
+    """Ids as given, each within SQLite's integers (one-line error otherwise)."""
+    for value in values or ():
+        if not -(2**63) <= value < 2**63:
+            raise ConfigError(f"{option} {value}: not an id (too large)")
+    return list(values or ())
 
 
 def _age(seconds: float | None) -> str:
@@ -159,7 +196,7 @@ def _when(at: float) -> str:
 
 def run_status(args: argparse.Namespace) -> int:
     """``mailcheck spool status``."""
-    status: dict[str, Any] = _with_spool(args, lambda spool: spool.status())
+    status: dict[str, Any] = _with_spool(args, lambda spool: spool.status(), readonly=True)
     if args.format == "json":
         print_json(status)
         return 0
@@ -193,10 +230,12 @@ def _row(row: RecipientRow) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """``mailcheck spool list``."""
-    if args.limit < 0:
-        raise ConfigError("--limit must be 0 or more")
+    if not 0 <= args.limit <= MAX_LIMIT:
+        raise ConfigError(f"--limit {args.limit}: expected 0 to {MAX_LIMIT}")
     rows: list[RecipientRow] = _with_spool(
-        args, lambda spool: spool.list(state=args.state, domain=args.domain, limit=args.limit)
+        args,
+        lambda spool: spool.list(state=args.state, domain=args.domain, limit=args.limit),
+        readonly=True,
     )
     if args.format == "json":
         print_json([row.to_dict() for row in rows])
@@ -212,8 +251,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_retry(args: argparse.Namespace) -> int:
     """``mailcheck spool retry``."""
+    ids = _ids(args.ids, "--id")
     count: int = _with_spool(
-        args, lambda spool: spool.retry(ids=args.ids, domain=args.domain, state=args.state)
+        args, lambda spool: spool.retry(ids=ids, domain=args.domain, state=args.state)
     )
     if args.format == "json":
         print_json({"retried": count})
@@ -234,4 +274,15 @@ def run_purge(args: argparse.Namespace) -> int:
         print_json({"purged": count})
     else:
         print(f"{count} recipient(s) purged")
+    return 0
+
+
+def run_drop(args: argparse.Namespace) -> int:
+    """``mailcheck spool drop``."""
+    ids, messages = _ids(args.ids, "--id"), _ids(args.messages, "--message")
+    count: int = _with_spool(args, lambda spool: spool.drop(ids, messages=messages))
+    if args.format == "json":
+        print_json({"dropped": count})
+    else:
+        print(f"{count} recipient(s) dropped")
     return 0
