@@ -209,3 +209,15 @@ def test_cli_record_shows_fields(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "key_file" not in data
     assert main(argv) == 0
     assert f"# key_fingerprint: {ED_KEY.fingerprint}\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("ttl", ["-5", "2147483648", "1e3", "nan"])
+def test_cli_keygen_refuses_a_bad_ttl(
+    ttl: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["dkim", "keygen", "--domain", "example.org", "--selector", "s1", "--ttl", ttl]
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--out", str(tmp_path / "keys")])
+    assert info.value.code == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    assert not (tmp_path / "keys").exists()

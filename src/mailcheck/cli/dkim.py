@@ -83,8 +83,25 @@ def register(subparsers: Any) -> None:
 def _record_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--testing", action="store_true", help="add t=y (testing mode)")
     parser.add_argument("--no-strict", action="store_true", help="leave out t=s")
-    parser.add_argument("--ttl", type=int, default=3600)
+    parser.add_argument(
+        "--ttl", type=_ttl, default=3600, help="TTL of the zone line, seconds (default: 3600)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+# RFC 2181 §8: a TTL is "an unsigned number, with a minimum value of 0, and a maximum
+# value of 2147483647".
+MAX_TTL = 2**31 - 1
+
+
+def _ttl(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= MAX_TTL:
+        raise argparse.ArgumentTypeError(f"{value}: a TTL is from 0 to {MAX_TTL} (RFC 2181 §8)")
+    return value
 
 
 def run_keygen(args: argparse.Namespace) -> int:
