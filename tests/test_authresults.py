@@ -406,3 +406,13 @@ def test_authres_and_we_read_gmail_alike() -> None:
             assert [(p.type, p.name, str(p.value)) for p in their.properties] == [
                 (p.ptype, p.name, p.value) for p in mine.properties
             ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.binary(max_size=300),
+    st.sampled_from([b"Authentication-Results:", b"ARC-Authentication-Results:"]),
+)
+def test_reading_never_raises(data: bytes, name: bytes) -> None:
+    for header in read_authentication_results(name + data + b"\r\n\r\nbody"):
+        assert (header.error is None) or header.results == ()
