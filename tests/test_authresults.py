@@ -206,7 +206,7 @@ def _texts(authserv_id: str, results: tuple[AuthResult, ...]) -> list[str]:
     return values
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(_any, st.lists(_any_result, max_size=4).map(tuple))
 def test_build_then_parse_gives_back_exactly_the_values(
     authserv_id: str, results: tuple[AuthResult, ...]
