@@ -8,7 +8,10 @@ one in 100 transactional, one ``submit`` (one committed transaction, WAL,
 ``claim(limit=500)`` cycle (claim, then ``finish`` 9 in 10 recipients and ``defer`` the
 rest; the first 500 claimed are transactional), a claim when nothing is
 due (every waiting recipient in the future), and the admin calls ``status``, ``list``,
-``retry`` and ``purge``. Prints JSON: submits/s, seconds per call, and the peak RSS
+``retry`` and ``purge``; ``submit_once`` of ``--messages``/10 messages, then the same
+again (every recipient a duplicate); 200 ``save_state`` calls (the shaping state store:
+time spent on the event-loop thread, then the flush). Prints JSON: submits/s, seconds per
+call, and the peak RSS
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) after the imports, after submitting and
 after the claim cycle. Targets (issue 5): >= 2,000 submits/s, RSS < 150 MB.
 
@@ -28,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mailcheck.sending.spool import BULK, TRANSACTIONAL, SqliteSpool
+from mailcheck.sending.spool import BULK, TRANSACTIONAL, SqliteSpool, submission_key
 
 TARGET_SUBMITS = 2000.0
 TARGET_RSS_MB = 150.0
@@ -112,6 +115,8 @@ async def bench(messages: int, size: int, workdir: Path) -> dict[str, Any]:
     listed, list_s = await timed(spool.list(state="queued", domain="d7.example", limit=100))
     retried, retry_s = await timed(spool.retry(domain="d0.example"))
     purged, purge_s = await timed(spool.purge())
+    once = await bench_submit_once(spool, max(1, messages // 10), size)
+    state = await bench_save_state(spool)
     rss_end = peak_rss_mb()
     spool.close()
     return {
@@ -133,6 +138,8 @@ async def bench(messages: int, size: int, workdir: Path) -> dict[str, Any]:
         "retried": retried,
         "purge_seconds": round(purge_s, 4),
         "purged": purged,
+        **once,
+        **state,
         "peak_rss_mb": {
             "after_imports": round(rss_start, 1),
             "after_submits": round(rss_submitted, 1),
@@ -146,6 +153,39 @@ async def bench(messages: int, size: int, workdir: Path) -> dict[str, Any]:
             "submits_per_s": messages / submit_s >= TARGET_SUBMITS,
             "rss": rss_claimed < TARGET_RSS_MB,
         },
+    }
+
+
+async def bench_submit_once(spool: SqliteSpool, count: int, size: int) -> dict[str, Any]:
+    """``submit_once`` of ``count`` new messages, then of the same ones (all duplicates)."""
+    raws = [b"Message-ID: <%d@bench.example>\r\n" % n + message(n, size) for n in range(count)]
+    rates = []
+    for _ in range(2):
+        start = time.perf_counter()
+        for n, raw in enumerate(raws):
+            await spool.submit_once(
+                raw,
+                mail_from="news@asso.example",
+                rcpt_to=[f"o{n}@d{n % 50}.example"],
+                tenant="asso",
+                key=submission_key(raw),
+            )
+        rates.append(round(count / (time.perf_counter() - start)))
+    return {"submit_once_new_per_s": rates[0], "submit_once_duplicate_per_s": rates[1]}
+
+
+async def bench_save_state(spool: SqliteSpool) -> dict[str, Any]:
+    """200 ``save_state`` calls as a slowed budget makes them: time on the loop, flush."""
+    start = time.perf_counter()
+    for i in range(200):
+        spool.save_state("override", ("192.0.2.1", "gmail"), "", {"factor": i}, time.time() + 60)
+    loop_s = time.perf_counter() - start
+    before = spool.transactions
+    _, flush_s = await timed(spool.flush_state())
+    return {
+        "save_state_200_loop_ms": round(loop_s * 1000, 2),
+        "save_state_flush_ms": round(flush_s * 1000, 2),
+        "save_state_transactions": spool.transactions - before,
     }
 
 
