@@ -4,6 +4,16 @@ SPF, DMARC, DKIM keys and MX start at once; the reputation of the MX hosts'
 addresses and of the IPs the caller declares (reverse DNS, blocklists) starts
 as soon as the addresses are known. The wall time approaches the longest
 chain of dependent queries, not their sum.
+
+The fan-out is bounded: at most ``max_mx_hosts`` MX hosts and
+``max_addresses_per_host`` addresses each are checked (a finding says when the
+caps cut), and the whole audit asks at most ``max_queries`` distinct questions
+(:class:`~mailcheck.lookup.budget.QueryBudget`): past it, the remaining checks
+are ``unknown`` with a ``domain.query-budget-exhausted`` finding.
+
+The domain's status rests on the checks that decide delivery (SPF, DMARC, DKIM,
+MX): a blocklist that could not be read makes its IP report ``unknown`` but the
+domain at worst ``warn``; a listing still fails it.
 """
 
 from __future__ import annotations
@@ -11,24 +21,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from mailcheck import codes
 from mailcheck.dkim.audit import DkimAuditResult, audit_dkim
 from mailcheck.dmarc.audit import DmarcResult, audit_dmarc
 from mailcheck.errors import ConfigError, ParseError
+from mailcheck.lookup.budget import DEFAULT_QUERY_BUDGET, QueryBudget
 from mailcheck.lookup.domains import normalize_domain
 from mailcheck.lookup.resolver import DnsResolver, Resolver
 from mailcheck.model import (
     CheckStatus,
     Finding,
+    error_of,
     sort_findings,
     status_of,
     to_dict,
     worst_status,
 )
-from mailcheck.mx import MxResult, audit_mx
-from mailcheck.reputation import BlocklistChecker, DomainListingReport, IpReport
+from mailcheck.mx import MAX_ADDRESSES_PER_HOST, MAX_MX_HOSTS, MxResult, audit_mx
+from mailcheck.reputation import BlocklistChecker, DomainListingReport, IpReport, ZoneKind, verdicts
+from mailcheck.reputation.coverage import BlocklistCoverage, coverage_of
 from mailcheck.reputation.rdns import parse_ip
 from mailcheck.spf.audit import SpfResult, audit_spf
 
@@ -46,6 +59,9 @@ class DomainReport:
         spf, dmarc, dkim, mx: the result of each check.
         ips: the reputation of each checked address (MX hosts and declared IPs).
         domain_lists: the domain and its MX names against domain blocklists.
+        blocklists: over every IP and name: zones asked, read, not readable, and not
+            asked (offline); ``None`` without reputation checks.
+        queries: distinct DNS questions the audit asked (its query budget's use).
     """
 
     domain: str
@@ -58,6 +74,8 @@ class DomainReport:
     mx: MxResult
     ips: tuple[IpReport, ...] = ()
     domain_lists: DomainListingReport | None = None
+    blocklists: BlocklistCoverage | None = None
+    queries: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON data (documented in ``docs/json.md``)."""
@@ -76,6 +94,9 @@ async def audit_domain(
     reputation: bool = True,
     probe_selectors: bool = True,
     dmarc_mode: str = "tree",
+    max_queries: int = DEFAULT_QUERY_BUDGET,
+    max_mx_hosts: int = MAX_MX_HOSTS,
+    max_addresses_per_host: int = MAX_ADDRESSES_PER_HOST,
 ) -> DomainReport:
     """Audit the mail setup of ``domain``: SPF, DMARC, DKIM keys, MX, IP reputation.
 
@@ -90,10 +111,18 @@ async def audit_domain(
         reputation: check reverse DNS and blocklists of the MX hosts and ``ips``.
         probe_selectors: also look for commonly used DKIM selectors.
         dmarc_mode: ``"tree"`` (RFC 9989 DNS tree walk) or ``"psl"`` (RFC 7489).
+        max_queries: distinct DNS questions the audit may ask (default
+            :data:`~mailcheck.lookup.budget.DEFAULT_QUERY_BUDGET`); past it the
+            remaining checks are ``unknown`` (``domain.query-budget-exhausted``).
+            The zone self-tests of a shared ``blocklists`` checker are not charged.
+        max_mx_hosts: MX hosts checked (default :data:`~mailcheck.mx.MAX_MX_HOSTS`).
+        max_addresses_per_host: addresses checked per MX host (default
+            :data:`~mailcheck.mx.MAX_ADDRESSES_PER_HOST`).
 
     Raises:
         ParseError: ``domain`` is not a domain name.
-        ConfigError: an IP in ``ips`` is not an address.
+        ConfigError: an IP in ``ips`` is not an address (the message names it), or
+            ``max_queries`` is not a positive integer.
 
     Example:
         >>> report = await audit_domain("example.org", ips=["192.0.2.10"])  # doctest: +SKIP
@@ -101,18 +130,45 @@ async def audit_domain(
     """
     name = normalize_domain(domain)
     addresses = _parse_ips(ips)
-    resolver = resolver or DnsResolver()
+    budget = QueryBudget(max_queries)
+    asking = budget.wrap(resolver or DnsResolver())
+    # A checker made here lives for this audit: its self-tests are charged too. A shared
+    # one (a bulk run) self-tests once per run; only its questions about this domain are.
+    shared = None if blocklists is None else budget
     if reputation and blocklists is None:
-        blocklists = BlocklistChecker(resolver=resolver)
+        blocklists = BlocklistChecker(resolver=asking)
+    caps = MxCaps(hosts=max_mx_hosts, addresses=max_addresses_per_host)
     async with asyncio.TaskGroup() as group:
-        spf = group.create_task(audit_spf(name, resolver=resolver, ips=addresses))
-        dmarc = group.create_task(audit_dmarc(name, resolver=resolver, mode=dmarc_mode))
+        spf = group.create_task(audit_spf(name, resolver=asking, ips=addresses))
+        dmarc = group.create_task(audit_dmarc(name, resolver=asking, mode=dmarc_mode))
         dkim = group.create_task(
-            audit_dkim(name, resolver=resolver, selectors=selectors, probe=probe_selectors)
+            audit_dkim(name, resolver=asking, selectors=selectors, probe=probe_selectors)
         )
-        mx = group.create_task(_mx_then_reputation(name, addresses, resolver, blocklists))
+        mx = group.create_task(
+            _mx_then_reputation(name, addresses, asking, blocklists, caps, shared)
+        )
     mx_result, ip_reports, lists = mx.result()
-    return _report(name, spf.result(), dmarc.result(), dkim.result(), mx_result, ip_reports, lists)
+    checks = Checks(spf.result(), dmarc.result(), dkim.result(), mx_result)
+    run = await _run_findings(blocklists, ip_reports, lists)
+    return _report(name, checks, ip_reports, lists, run, budget)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MxCaps:
+    """The fan-out caps of one audit's MX check."""
+
+    hosts: int
+    addresses: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Checks:
+    """The four checks that decide whether mail is delivered."""
+
+    spf: SpfResult
+    dmarc: DmarcResult
+    dkim: DkimAuditResult
+    mx: MxResult
 
 
 def _parse_ips(ips: Sequence[str]) -> tuple[str, ...]:
@@ -130,30 +186,67 @@ async def _mx_then_reputation(
     ips: tuple[str, ...],
     resolver: Resolver,
     blocklists: BlocklistChecker | None,
+    caps: MxCaps,
+    budget: QueryBudget | None,
 ) -> tuple[MxResult, tuple[IpReport, ...], DomainListingReport | None]:
     """MX first (its addresses are needed), then every address and name at once."""
+    mx_options = {"max_hosts": caps.hosts, "max_addresses": caps.addresses}
     if blocklists is None:
-        return await audit_mx(domain, resolver=resolver), (), None
+        return await audit_mx(domain, resolver=resolver, **mx_options), (), None
     async with asyncio.TaskGroup() as group:
-        declared = {ip: group.create_task(blocklists.check_ip(ip)) for ip in ips}
-        mx = await audit_mx(domain, resolver=resolver)
+        declared = {ip: group.create_task(blocklists.check_ip(ip, budget=budget)) for ip in ips}
+        mx = await audit_mx(domain, resolver=resolver, **mx_options)
         hosts = [host.host for host in mx.hosts if host.host != "."]
         mx_ips = [a for host in mx.hosts for a in host.addresses if a not in declared]
-        found = {ip: group.create_task(blocklists.check_ip(ip)) for ip in dict.fromkeys(mx_ips)}
-        lists = group.create_task(blocklists.check_domains([domain, *hosts]))
+        found = {
+            ip: group.create_task(blocklists.check_ip(ip, budget=budget))
+            for ip in dict.fromkeys(mx_ips)
+        }
+        lists = group.create_task(blocklists.check_domains([domain, *hosts], budget=budget))
     reports = tuple(task.result() for task in (*declared.values(), *found.values()))
     return mx, reports, lists.result()
 
 
-def _report(
-    domain: str,
-    spf: SpfResult,
-    dmarc: DmarcResult,
-    dkim: DkimAuditResult,
-    mx: MxResult,
+async def _run_findings(
+    checker: BlocklistChecker | None,
     ips: tuple[IpReport, ...],
     lists: DomainListingReport | None,
+) -> list[Finding]:
+    """The run-wide blocklist findings, once for the whole report and grouped.
+
+    Each IP report carries the broken or refusing zones of its own address family;
+    the domain report lists every such zone once, in one finding per kind of fault.
+    """
+    if checker is None:
+        return []
+    kinds = {verdicts.kind_of(report.ip) for report in ips}
+    if lists is not None or any(report.name_listings for report in ips):
+        kinds.add(ZoneKind.DOMAIN)
+    tests = [t for t in await checker.zone_tests() if t.kind in kinds]
+    findings = verdicts.judge_zone_tests(tests)
+    skipped = _not_queried(ips, lists)
+    if skipped:
+        findings.append(verdicts.not_queried_finding(skipped))
+    return findings
+
+
+def _not_queried(ips: tuple[IpReport, ...], lists: DomainListingReport | None) -> list[str]:
+    zones = {zone for report in ips for zone in report.coverage.not_queried}
+    if lists is not None:
+        zones.update(lists.coverage.not_queried)
+    return sorted(zones)
+
+
+def _report(
+    domain: str,
+    checks: Checks,
+    ips: tuple[IpReport, ...],
+    lists: DomainListingReport | None,
+    run: list[Finding],
+    budget: QueryBudget,
 ) -> DomainReport:
+    spf, dmarc, mx = _with_error(checks.spf), _with_error(checks.dmarc), _with_error(checks.mx)
+    dkim = _with_error(checks.dkim)
     parked = _is_parked(spf, dmarc, mx)
     if parked:
         # A parked domain sends nothing: there is no DKIM key to expect.
@@ -167,14 +260,28 @@ def _report(
                 "it neither sends nor receives mail, so no DKIM key is expected.",
             )
         )
-    parts: list[Any] = [spf, dmarc, dkim, mx, *ips]
-    if lists is not None:
-        parts.append(lists)
-    for part in parts:
-        # Run-wide findings (a broken blocklist zone, a refusing resolver) repeat in every
-        # IP report: keep one of each.
+    if budget.exhausted:
+        findings.append(_budget_finding(domain, budget))
+    core: list[Any] = [spf, dmarc, dkim, mx]
+    reputation: list[Any] = [*ips, *([lists] if lists is not None else [])]
+    for part in core:
         findings.extend(f for f in part.findings if f not in findings)
-    status = worst_status([status_of(findings), *(p.status for p in parts)])
+    for part in reputation:
+        # Run-wide findings (broken zones, offline zones) are in `run`, grouped, once.
+        findings.extend(
+            f for f in part.findings if f.code not in _RUN_WIDE_CODES and f not in findings
+        )
+    findings.extend(run)
+    status = worst_status(
+        [
+            *(p.status for p in core),
+            # Only the checks that decide delivery can make the domain unknown: a list
+            # that could not be read leaves the domain's status at worst "warn".
+            *(_reputation_status(p.status) for p in reputation),
+            _reputation_status(status_of(f for f in findings if f.code in _DOMAIN_CODES)),
+            _reputation_status(status_of(run)),
+        ]
+    )
     return DomainReport(
         domain=domain,
         status=status,
@@ -186,10 +293,54 @@ def _report(
         mx=mx,
         ips=ips,
         domain_lists=lists,
+        blocklists=_coverage(ips, lists) if lists is not None else None,
+        queries=budget.used,
     )
 
 
+# Findings about the run, not the domain: taken once from the checker, grouped.
+_RUN_WIDE_CODES = frozenset(
+    {codes.RBL_ZONE_BROKEN.id, codes.RBL_RESOLVER_REFUSED.id, codes.RBL_NOT_QUERIED.id}
+)
+_DOMAIN_CODES = frozenset({codes.DOMAIN_QUERY_BUDGET_EXHAUSTED.id, codes.DOMAIN_PARKED.id})
+
+
+def _reputation_status(status: CheckStatus) -> CheckStatus:
+    return CheckStatus.WARN if status is CheckStatus.UNKNOWN else status
+
+
+def _coverage(ips: tuple[IpReport, ...], lists: DomainListingReport | None) -> BlocklistCoverage:
+    listings = [x for report in ips for x in (*report.listings, *report.name_listings)]
+    if lists is not None:
+        listings.extend(lists.listings)
+    return coverage_of(listings, _not_queried(ips, lists))
+
+
+def _budget_finding(domain: str, budget: QueryBudget) -> Finding:
+    return codes.DOMAIN_QUERY_BUDGET_EXHAUSTED.finding(
+        domain,
+        f"The audit asked its {budget.limit} DNS questions and stopped there: "
+        f"{budget.refused} more were not asked, so the checks that needed them are "
+        "unknown, not missing.",
+        details={"limit": budget.limit, "used": budget.used, "refused": budget.refused},
+        fix="Fewer MX hosts, addresses and SPF includes; or raise the budget "
+        "(max_queries=) if this domain really needs more.",
+    )
+
+
+_Result = TypeVar("_Result", SpfResult, DmarcResult, DkimAuditResult, MxResult)
+
+
+def _with_error(result: _Result) -> _Result:
+    """Fill ``error`` (why the check could not run) from its ``*.temperror`` findings."""
+    if result.error is not None:
+        return result
+    error = error_of(result.findings)
+    return result if error is None else dataclasses.replace(result, error=error)
+
+
 def _is_parked(spf: SpfResult, dmarc: DmarcResult, mx: MxResult) -> bool:
+    """``v=spf1 -all``, DMARC ``p=reject`` and a null MX."""
     record = " ".join((spf.record or "").lower().split())
     return record == "v=spf1 -all" and dmarc.policy == "reject" and mx.null_mx
 

@@ -64,6 +64,9 @@ E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
 DOMAIN_PARKED = _code(
     "domain.parked", I, "The domain neither sends nor receives mail", "RFC 7505; RFC 7208 §4.6"
 )
+DOMAIN_QUERY_BUDGET_EXHAUSTED = _code(
+    "domain.query-budget-exhausted", W, "The audit's DNS query budget ran out", None
+)
 
 # --- spf (section owned by spf/) ------------------------------------------------------------
 SPF_TEMPERROR = _code(
@@ -212,6 +215,12 @@ MX_TARGET_NO_ADDRESS = _code(
 MX_NO_REACHABLE_HOST = _code(
     "mx.no-reachable-host", E, "No MX host has an address", "RFC 5321 §5.1"
 )
+MX_TOO_MANY_HOSTS = _code(
+    "mx.too-many-hosts", W, "More MX hosts than the audit checks", "RFC 7208 §4.6.4"
+)
+MX_TOO_MANY_ADDRESSES = _code(
+    "mx.too-many-addresses", W, "An MX host has more addresses than the audit checks", None
+)
 # --- end mx ---------------------------------------------------------------------------------
 
 # --- reputation: rdns, helo, rbl, dbl (section owned by reputation/) ------------------------
@@ -243,9 +252,15 @@ RBL_NEIGHBOURHOOD = _code(
     "rbl.neighbourhood", W, "The IP's range or network is on a blocklist", "RFC 5782 §2"
 )
 RBL_ALLOWLISTED = _code("rbl.allowlisted", I, "The IP is on an allow-list", "RFC 5782 §2")
-RBL_UNKNOWN = _code("rbl.unknown", W, "A blocklist could not be read", "RFC 5782 §2.1")
+RBL_TEMPERROR = _code("rbl.temperror", W, "A blocklist could not be read", "RFC 5782 §2.1")
+# Deprecated: the former name of rbl.temperror, no longer emitted. Findings with the new
+# code carry details["former_code"] = "rbl.unknown" for one release.
+RBL_UNKNOWN = _code("rbl.unknown", W, "Deprecated: now rbl.temperror", "RFC 5782 §2.1")
 RBL_ZONE_BROKEN = _code(
-    "rbl.zone-broken", W, "A blocklist failed its self-test with this resolver", "RFC 5782 §5"
+    "rbl.zone-broken", W, "Blocklists failed their self-test with this resolver", "RFC 5782 §5"
+)
+RBL_NOT_QUERIED = _code(
+    "rbl.not-queried", I, "Offline: blocklists outside the given zones were not asked", None
 )
 RBL_RESOLVER_REFUSED = _code(
     "rbl.resolver-refused", W, "A blocklist refuses this resolver", "RFC 5782 §2.1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -105,10 +106,48 @@ def worst_status(statuses: Iterable[CheckStatus]) -> CheckStatus:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class CheckResult:
-    """Base of every per-check result: a status and its findings (worst first)."""
+    """Base of every per-check result: a status and its findings (worst first).
+
+    Attributes:
+        status: ``pass | warn | fail | unknown``.
+        findings: what the check found, worst first.
+        error: why the check (or part of it) could not run, naming the server and the
+            failure (``"timeout at 127.0.0.1:5399"``); ``None`` when it ran. Show
+            ``could not check (<error>)`` for an ``unknown`` check, never "missing".
+    """
 
     status: CheckStatus
     findings: tuple[Finding, ...] = ()
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON data."""
+        data: dict[str, Any] = to_dict(self)
+        return data
+
+
+# TempError's text: "<name> <TYPE>: <reason>" (see mailcheck.errors.TempError).
+_TEMPERROR_TEXT = re.compile(r"\S+ [A-Z0-9]+: (?P<reason>.+)", re.S)
+
+
+def error_of(findings: Iterable[Finding]) -> str | None:
+    """Why a check could not run: the DNS failure behind its first ``*.temperror`` finding.
+
+    Reads ``details["error"]`` (or the first of ``details["errors"]``) and keeps the
+    reason (``"timeout at 127.0.0.1:5399"``); falls back on the finding's message.
+    """
+    for finding in findings:
+        if not finding.is_temperror:
+            continue
+        error = finding.details.get("error")
+        errors = finding.details.get("errors")
+        if not isinstance(error, str) and isinstance(errors, list | tuple) and errors:
+            error = errors[0]
+        if isinstance(error, str) and error:
+            match = _TEMPERROR_TEXT.fullmatch(error)
+            return match.group("reason") if match else error
+        return finding.message
+    return None
 
 
 def to_dict(obj: Any) -> Any:

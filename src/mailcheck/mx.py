@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import ipaddress
 
 from mailcheck import codes
@@ -16,6 +17,29 @@ from mailcheck.errors import TempError
 from mailcheck.lookup.answer import DnsAnswer, DnsStatus
 from mailcheck.lookup.resolver import Resolver
 from mailcheck.model import CheckResult, CheckStatus, Finding, sort_findings, status_of
+
+# MX hosts of one domain whose addresses are looked up (lowest preference first). RFC 7208
+# §4.6.4 stops SPF's "mx" mechanism at 10 MX records for the same reason: a zone must not
+# make a checker ask without end. Hosts past the cap get an ``mx.too-many-hosts`` finding.
+MAX_MX_HOSTS = 10
+# Addresses kept per MX host (and so checked for reputation). Senders try few of them:
+# Postfix's smtp_mx_address_limit is 5 addresses per delivery. Addresses past the cap are
+# counted, not kept, with an ``mx.too-many-addresses`` finding.
+MAX_ADDRESSES_PER_HOST = 5
+
+
+class MxHostStatus(enum.StrEnum):
+    """What the lookup of one MX target found."""
+
+    OK = "ok"
+    NXDOMAIN = "nxdomain"
+    """The name does not exist."""
+    NO_ADDRESS = "no-address"
+    """The name exists but has no A or AAAA record."""
+    IP_LITERAL = "ip-literal"
+    """The MX record names an address instead of a host."""
+    UNKNOWN = "unknown"
+    """DNS could not answer: not checked."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -25,7 +49,9 @@ class MxHost:
     Attributes:
         preference: lower is tried first.
         host: the target name (``"."`` for a null MX).
-        addresses: its IPv4 and IPv6 addresses.
+        addresses: its IPv4 and IPv6 addresses (at most ``max_addresses`` of them).
+        address_count: how many addresses the host has (more than ``addresses`` holds
+            when the cap cut them).
         cname_chain: aliases followed to reach the addresses (should be empty).
         status: ``ok``, ``nxdomain`` (the name does not exist), ``no-address``,
             ``ip-literal`` or ``unknown`` (DNS failed).
@@ -34,8 +60,9 @@ class MxHost:
     preference: int
     host: str
     addresses: tuple[str, ...] = ()
+    address_count: int = 0
     cname_chain: tuple[str, ...] = ()
-    status: str = "ok"
+    status: MxHostStatus = MxHostStatus.OK
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,18 +70,39 @@ class MxResult(CheckResult):
     """The MX check of a domain.
 
     Attributes:
-        hosts: MX targets by preference (for an implicit MX, the domain itself).
+        hosts: MX targets by preference (for an implicit MX, the domain itself); at
+            most ``max_hosts`` of them.
+        host_count: how many MX records the domain publishes (more than ``hosts``
+            holds when the cap cut them).
         null_mx: the domain publishes a null MX (RFC 7505): it accepts no mail.
         implicit: no MX record; the domain's own address receives mail (RFC 5321 §5.1).
     """
 
     hosts: tuple[MxHost, ...] = ()
+    host_count: int = 0
     null_mx: bool = False
     implicit: bool = False
 
 
-async def audit_mx(domain: str, /, *, resolver: Resolver) -> MxResult:
-    """Fetch the MX records of ``domain`` and the addresses of every target, concurrently."""
+async def audit_mx(
+    domain: str,
+    /,
+    *,
+    resolver: Resolver,
+    max_hosts: int = MAX_MX_HOSTS,
+    max_addresses: int = MAX_ADDRESSES_PER_HOST,
+) -> MxResult:
+    """Fetch the MX records of ``domain`` and the addresses of every target, concurrently.
+
+    Args:
+        domain: the domain (A-labels).
+        resolver: the DNS resolver.
+        max_hosts: MX hosts looked up, lowest preference first (default
+            :data:`MAX_MX_HOSTS`); the others are counted in ``host_count`` and
+            reported by an ``mx.too-many-hosts`` finding.
+        max_addresses: addresses kept per host (default :data:`MAX_ADDRESSES_PER_HOST`);
+            the others are counted in ``address_count`` (``mx.too-many-addresses``).
+    """
     try:
         answer = await resolver.query(domain, "MX")
     except TempError as exc:
@@ -63,12 +111,21 @@ async def audit_mx(domain: str, /, *, resolver: Resolver) -> MxResult:
     if any(host == "." for _, host in pairs):
         return _null_mx(domain, pairs)
     if not pairs:
-        return await _implicit(domain, answer, resolver)
+        return await _implicit(domain, answer, resolver, max_addresses)
+    # Lowest preference first (the order senders try), then by name for a stable report.
+    ordered = sorted(pairs, key=lambda pair: (pair[0], pair[1]))
+    kept = ordered[: max(max_hosts, 1)]
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_target(pref, host, resolver)) for pref, host in pairs]
+        tasks = [
+            group.create_task(_target(pref, host, resolver, max_addresses)) for pref, host in kept
+        ]
     hosts = tuple(task.result()[0] for task in tasks)
     findings = [f for task in tasks for f in task.result()[1]]
-    if not any(h.addresses for h in hosts) and not any(h.status == "unknown" for h in hosts):
+    if len(ordered) > len(kept):
+        findings.append(_too_many_hosts(domain, ordered, len(kept)))
+    if not any(h.addresses for h in hosts) and not any(
+        h.status is MxHostStatus.UNKNOWN for h in hosts
+    ):
         findings.append(
             codes.MX_NO_REACHABLE_HOST.finding(
                 domain,
@@ -77,10 +134,27 @@ async def audit_mx(domain: str, /, *, resolver: Resolver) -> MxResult:
                 details={"hosts": [h.host for h in hosts]},
             )
         )
-    return _result(hosts, findings)
+    return _result(hosts, findings, host_count=len(ordered))
 
 
-async def _target(preference: int, host: str, resolver: Resolver) -> tuple[MxHost, list[Finding]]:
+def _too_many_hosts(domain: str, ordered: list[tuple[int, str]], checked: int) -> Finding:
+    skipped = ordered[checked:]
+    return codes.MX_TOO_MANY_HOSTS.finding(
+        domain,
+        f"The domain publishes {len(ordered)} MX records; only the {checked} most preferred "
+        f"were checked, the other {len(skipped)} were not looked up.",
+        details={
+            "hosts": len(ordered),
+            "limit": checked,
+            "skipped": [h for _, h in skipped[:20]],
+        },
+        fix="Publish the few MX hosts that really receive the domain's mail.",
+    )
+
+
+async def _target(
+    preference: int, host: str, resolver: Resolver, max_addresses: int
+) -> tuple[MxHost, list[Finding]]:
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
@@ -93,7 +167,7 @@ async def _target(preference: int, host: str, resolver: Resolver) -> tuple[MxHos
             details={"host": host},
             fix="Publish a host name with an A/AAAA record as the MX target.",
         )
-        return MxHost(preference=preference, host=host, status="ip-literal"), [finding]
+        return MxHost(preference=preference, host=host, status=MxHostStatus.IP_LITERAL), [finding]
     v4, v6 = await asyncio.gather(
         resolver.query(host, "A"), resolver.query(host, "AAAA"), return_exceptions=True
     )
@@ -104,23 +178,35 @@ async def _target(preference: int, host: str, resolver: Resolver) -> tuple[MxHos
                 f"The addresses of MX host {host} could not be looked up: {outcome}.",
                 details={"host": host, "error": str(outcome)},
             )
-            return MxHost(preference=preference, host=host, status="unknown"), [finding]
+            host_result = MxHost(preference=preference, host=host, status=MxHostStatus.UNKNOWN)
+            return host_result, [finding]
         if isinstance(outcome, BaseException):
             raise outcome
     assert isinstance(v4, DnsAnswer)
     assert isinstance(v6, DnsAnswer)
-    return _judge_target(preference, host, v4, v6)
+    return _judge_target(preference, host, v4, v6, max_addresses)
 
 
 def _judge_target(
-    preference: int, host: str, v4: DnsAnswer, v6: DnsAnswer
+    preference: int, host: str, v4: DnsAnswer, v6: DnsAnswer, max_addresses: int
 ) -> tuple[MxHost, list[Finding]]:
-    addresses = v4.addresses() + v6.addresses()
+    found = v4.addresses() + v6.addresses()
+    addresses = found[: max(max_addresses, 1)]
     chain = v4.cname_chain or v6.cname_chain
     findings: list[Finding] = []
-    status = "ok"
+    status = MxHostStatus.OK
+    if len(found) > len(addresses):
+        findings.append(
+            codes.MX_TOO_MANY_ADDRESSES.finding(
+                host,
+                f"MX host {host} has {len(found)} addresses; only {len(addresses)} were "
+                "kept and checked.",
+                details={"host": host, "addresses": len(found), "limit": len(addresses)},
+                fix=f"Publish only the addresses that really receive mail for {host}.",
+            )
+        )
     if v4.status is DnsStatus.NXDOMAIN:
-        status = "nxdomain"
+        status = MxHostStatus.NXDOMAIN
         findings.append(
             codes.MX_TARGET_NXDOMAIN.finding(
                 host,
@@ -130,7 +216,7 @@ def _judge_target(
             )
         )
     elif not addresses:
-        status = "no-address"
+        status = MxHostStatus.NO_ADDRESS
         findings.append(
             codes.MX_TARGET_NO_ADDRESS.finding(
                 host,
@@ -154,6 +240,7 @@ def _judge_target(
             preference=preference,
             host=host,
             addresses=addresses,
+            address_count=len(found),
             cname_chain=chain,
             status=status,
         ),
@@ -180,9 +267,11 @@ def _null_mx(domain: str, pairs: tuple[tuple[int, str], ...]) -> MxResult:
     return _result(hosts, [finding], null_mx=True)
 
 
-async def _implicit(domain: str, answer: DnsAnswer, resolver: Resolver) -> MxResult:
-    host, findings = await _target(0, domain, resolver)
-    if host.status == "unknown":
+async def _implicit(
+    domain: str, answer: DnsAnswer, resolver: Resolver, max_addresses: int
+) -> MxResult:
+    host, findings = await _target(0, domain, resolver, max_addresses)
+    if host.status is MxHostStatus.UNKNOWN:
         return _result((host,), findings, implicit=True)
     if not host.addresses:
         finding = codes.MX_NONE.finding(
@@ -218,11 +307,13 @@ def _result(
     *,
     null_mx: bool = False,
     implicit: bool = False,
+    host_count: int | None = None,
 ) -> MxResult:
     return MxResult(
         status=status_of(findings),
         findings=sort_findings(findings),
         hosts=hosts,
+        host_count=len(hosts) if host_count is None else host_count,
         null_mx=null_mx,
         implicit=implicit,
     )

@@ -23,11 +23,13 @@ def by_zone(listings: tuple) -> Mapping[str, object]:  # type: ignore[type-arg]
 
 
 def finding_zones(report: object, code: str) -> list[str]:
-    return sorted(
-        f.details["zone"]
-        for f in report.findings  # type: ignore[attr-defined]
-        if f.code == code
-    )
+    """The zones named by the findings of ``code``: one zone per subject finding, the
+    ``zones`` of a grouped run-wide finding."""
+    zones: list[str] = []
+    for f in report.findings:  # type: ignore[attr-defined]
+        if f.code == code:
+            zones.extend(f.details["zones"] if "zones" in f.details else [f.details["zone"]])
+    return sorted(zones)
 
 
 async def test_each_behaviour_ends_listed_clean_or_unknown(checker: BlocklistChecker) -> None:
@@ -52,6 +54,24 @@ async def test_each_behaviour_ends_listed_clean_or_unknown(checker: BlocklistChe
         "rewrite.bl.rep.test",
     ]
     assert finding_zones(report, "rbl.resolver-refused") == ["refusing.bl.rep.test"]
+    # Three broken zones are one grouped warning, not three copies of the same fix.
+    assert [f.code for f in report.findings].count("rbl.zone-broken") == 1
+    (grouped,) = [f for f in report.findings if f.code == "rbl.zone-broken"]
+    assert grouped.subject == "blocklists"
+    assert {t["zone"]: t["health"] for t in grouped.details["tests"]} == {
+        "everything.bl.rep.test": "lists-everything",
+        "notest.bl.rep.test": "lists-nothing",
+        "rewrite.bl.rep.test": "answers-outside-127",
+    }
+    zones_asked = {x.zone for x in (*report.listings, *report.name_listings)}
+    assert report.coverage.asked == len(zones_asked)
+    assert report.coverage.checked == len(zones_asked) - 4
+    assert set(report.coverage.unavailable) == {
+        "refusing.bl.rep.test",
+        "everything.bl.rep.test",
+        "notest.bl.rep.test",
+        "rewrite.bl.rep.test",
+    }
     assert report.status is CheckStatus.FAIL
 
 
@@ -77,8 +97,10 @@ async def test_refusal_code_for_one_ip_is_unknown_never_listed(checker: Blocklis
     assert zen.state is ListingState.UNKNOWN
     assert zen.why is Why.REFUSED
     assert zen.codes == ("127.255.255.255",)  # type: ignore[attr-defined]
-    refused = [f for f in report.findings if f.code == "rbl.resolver-refused"]
-    assert {f.details["zone"] for f in refused} == {"zen.bl.rep.test", "refusing.bl.rep.test"}
+    assert finding_zones(report, "rbl.resolver-refused") == [
+        "refusing.bl.rep.test",  # the zone refuses this resolver: the grouped run finding
+        "zen.bl.rep.test",  # this one answer was a refusal code: a finding about this IP
+    ]
     assert "rbl.listed" not in {f.code for f in report.findings}
 
 
@@ -95,10 +117,12 @@ async def test_neighbourhood_allowlist_and_undocumented_codes(checker: Blocklist
     allow = [f for f in allowed.findings if f.code == "rbl.allowlisted"]
     assert [f.details["meanings"] for f in allow] == [["trust: high"]]
     assert allowed.listed_on == ()
-    unknown = [f for f in odd.findings if f.code == "rbl.unknown"]
+    unknown = [f for f in odd.findings if f.code == "rbl.temperror"]
     assert [(f.details["zone"], f.details["why"]) for f in unknown] == [
         ("good.bl.rep.test", "undocumented-code")
     ]
+    # The former code stays readable in the JSON for one release.
+    assert [f.details["former_code"] for f in unknown] == ["rbl.unknown"]
 
 
 async def test_timeouts_are_unknown(dns_server: DnsTestServer, catalogue: Catalogue) -> None:
@@ -109,7 +133,8 @@ async def test_timeouts_are_unknown(dns_server: DnsTestServer, catalogue: Catalo
     assert slow.state is ListingState.UNKNOWN
     assert slow.why is Why.TIMEOUT
     assert report.status is CheckStatus.UNKNOWN
-    assert finding_zones(report, "rbl.unknown") == ["slow.bl.rep.test"]
+    assert finding_zones(report, "rbl.temperror") == ["slow.bl.rep.test"]
+    assert "slow.bl.rep.test" in report.coverage.unavailable
 
 
 async def test_unreachable_self_test_makes_the_zone_unknown(
@@ -119,8 +144,8 @@ async def test_unreachable_self_test_makes_the_zone_unknown(
     resolver = DnsResolver([dns_server.address], timeout=0.3)
     report = await BlocklistChecker(resolver=resolver, catalogue=catalogue).check_ip("203.0.113.10")
     assert by_zone(report.listings)["slow.bl.rep.test"].why is Why.ZONE_BROKEN  # type: ignore[attr-defined]
-    broken = [f for f in report.findings if f.code == "rbl.zone-broken"]
-    assert {f.details["zone"]: f.details["health"] for f in broken}["slow.bl.rep.test"] == (
+    (broken,) = [f for f in report.findings if f.code == "rbl.zone-broken"]
+    assert {t["zone"]: t["health"] for t in broken.details["tests"]}["slow.bl.rep.test"] == (
         "unreachable"
     )
 
@@ -296,7 +321,10 @@ async def test_run_findings_are_about_zones_and_equal_across_reports(
     a = [f for f in first.findings if f.code in run_codes]
     b = [f for f in second.findings if f.code in run_codes]
     assert a == b
-    assert {f.subject for f in a} == {f.details["zone"] for f in a}
+    assert {f.subject for f in a if f.code == "rbl.zone-broken"} == {"blocklists"}
+    assert {f.subject for f in a if f.code == "rbl.dead-zone"} == {
+        f.details["zone"] for f in a if f.code == "rbl.dead-zone"
+    }
 
 
 async def test_broken_zones_are_not_asked_again(

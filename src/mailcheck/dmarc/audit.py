@@ -87,7 +87,7 @@ def judge_discovery(discovery: Discovery) -> list[Finding]:
             codes.DMARC_TEMPERROR.finding(
                 name,
                 f"The DMARC policy could not be looked up: {reason}.",
-                details={"failed": [n for n, _ in discovery.temperrors]},
+                details={"failed": [n for n, _ in discovery.temperrors], "error": reason},
             )
         ]
     if discovery.location is None:

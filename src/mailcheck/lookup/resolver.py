@@ -19,14 +19,12 @@ import time
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-import dns.asyncquery
 import dns.exception
 import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
 import dns.rdatatype
-import dns.resolver
 
 from mailcheck.errors import ConfigError, DnsTimeout, ParseError, TempError
 from mailcheck.lookup.answer import DnsAnswer
@@ -100,6 +98,10 @@ def _port(text: str, port_text: str) -> int:
     return int(port_text)
 
 
+def _at(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def to_dns_name(name: str) -> dns.name.Name:
     """Parse a query name, accepting U-labels (IDNA 2008) and a trailing dot.
 
@@ -159,7 +161,9 @@ class DnsResolver:
         max_ttl: int = 86_400,
     ) -> None:
         if nameservers is None:
-            system = dns.resolver.Resolver(configure=True).nameservers
+            from dns import resolver  # only here: it costs milliseconds at start-up
+
+            system = resolver.Resolver(configure=True).nameservers
             nameservers = [str(ns) for ns in system]
         self.nameservers = tuple(parse_nameserver(ns) for ns in nameservers)
         if not self.nameservers:
@@ -249,7 +253,7 @@ class DnsResolver:
                     answer = await self._ask(question)
             except TimeoutError:
                 self.stats.timeouts += 1
-                raise DnsTimeout(qname.text, rdtype, "no answer in time") from None
+                raise DnsTimeout(qname.text, rdtype, f"timeout at {self._servers()}") from None
         self._cache[key] = (time.monotonic() + min(answer.ttl, self.max_ttl), answer)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -277,16 +281,30 @@ class DnsResolver:
                 last = TempError(
                     text,
                     type_text,
-                    f"server answered {dns.rcode.to_text(dns.rcode.Rcode.make(reply.rcode))}",
+                    f"{_at(host, port)} answered "
+                    f"{dns.rcode.to_text(dns.rcode.Rcode.make(reply.rcode))}",
                 )
                 continue
-            return reply.answer(question)
+            try:
+                return reply.answer(question)
+            except TempError as exc:
+                # Name the server: "127.0.0.1:5399 answered SERVFAIL", not just "SERVFAIL".
+                where = exc.reason.replace("server answered", f"{_at(host, port)} answered", 1)
+                raise TempError(exc.name, exc.rdtype, where) from None
         if isinstance(last, TempError):
             raise last
         if isinstance(last, dns.exception.Timeout) or last is None:
             self.stats.timeouts += 1
-            raise DnsTimeout(text, type_text, "no answer in time")
-        raise TempError(text, type_text, f"bad answer: {type(last).__name__}: {last}")
+            raise DnsTimeout(text, type_text, f"timeout at {self._servers()}")
+        raise TempError(
+            text,
+            type_text,
+            f"bad answer from {self._servers()}: {type(last).__name__}: {last}",
+        )
+
+    def _servers(self) -> str:
+        """The nameservers asked, as people write them (``127.0.0.1:5399``)."""
+        return ", ".join(_at(host, port) for host, port in self.nameservers)
 
     async def _exchange(self, question: Question, host: str, port: int, timeout: float) -> Reply:
         self.stats.sent += 1
@@ -305,7 +323,10 @@ class DnsResolver:
             # RFC 7766 §5: a truncated UDP answer is retried over TCP.
             self.stats.tcp_fallbacks += 1
             self.stats.sent += 1
-            response = await dns.asyncquery.tcp(request, host, timeout=timeout, port=port)
+            # Imported on first use: dns.asyncquery loads httpx when installed (~70 ms).
+            from dns import asyncquery
+
+            response = await asyncquery.tcp(request, host, timeout=timeout, port=port)
             reply = MessageReply(response)
         return reply
 

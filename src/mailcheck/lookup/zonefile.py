@@ -165,6 +165,18 @@ class ZoneResolver:
         self.zoneset = zones if isinstance(zones, ZoneSet) else ZoneSet.from_files(zones)
         self.fallback = fallback
 
+    def serves(self, name: str, /) -> bool:
+        """True when a question about ``name`` can be answered: it is inside the loaded
+        zones, or a fallback resolver is set. Offline (no fallback), callers skip the
+        names this is False for instead of asking and getting "could not check".
+
+        Raises:
+            ParseError: ``name`` is not a valid DNS name.
+        """
+        if self.fallback is not None:
+            return True
+        return self.zoneset.zone_for(to_dns_name(name)) is not None
+
     async def query(self, name: str, rdtype: str, /) -> DnsAnswer:
         """Answer from the zones (then the fallback for names outside them)."""
         qname = to_dns_name(name)

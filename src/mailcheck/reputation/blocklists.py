@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from mailcheck.errors import DnsTimeout, ParseError, TempError
+from mailcheck.lookup.budget import QueryBudgetExhausted
 from mailcheck.lookup.resolver import Resolver
 from mailcheck.reputation.catalogue import (
     Catalogue,
@@ -123,30 +124,68 @@ class BlocklistClient:
             self._semaphores.clear()
             self._probe = None
 
-    async def lookup_ip(self, ip: str) -> tuple[Listing, ...]:
+    def zones_for(self, kind: ZoneKind) -> tuple[Zone, ...]:
+        """The selected zones of ``kind`` this client asks: all of them, except offline.
+
+        Offline (the resolver is a :class:`~mailcheck.lookup.ZoneResolver` without a
+        live fallback), a zone outside the loaded zone files cannot be asked: it is left
+        out here and listed by :meth:`not_queried`, never reported "could not check".
+        """
+        return tuple(z for z in self.catalogue.selected(kind) if self._serves(z))
+
+    def not_queried(self, kind: ZoneKind) -> tuple[str, ...]:
+        """The selected zones of ``kind`` left out because the resolver cannot ask them."""
+        return tuple(z.zone for z in self.catalogue.selected(kind) if not self._serves(z))
+
+    def _serves(self, zone: Zone) -> bool:
+        serves = getattr(self.resolver, "serves", None)
+        if serves is None:
+            return True
+        try:
+            return bool(serves(zone.zone))
+        except ParseError:
+            return False
+
+    async def lookup_ip(self, ip: str, *, resolver: Resolver | None = None) -> tuple[Listing, ...]:
         """Ask every selected zone that serves this address family about ``ip``.
+
+        Args:
+            ip: the address.
+            resolver: ask through this resolver instead of the client's (a view of it
+                charging a :class:`~mailcheck.lookup.budget.QueryBudget`); the zones'
+                self-tests, shared by the run, still use the client's.
 
         Raises:
             ParseError: ``ip`` is not an IP address.
         """
         address = parse_ip(ip)
         kind = ZoneKind.IPV4 if address.version == 4 else ZoneKind.IPV6
-        zones = self.catalogue.selected(kind)
-        return await self._gather((zone, kind, str(address)) for zone in zones)
+        zones = self.zones_for(kind)
+        return await self._gather(((zone, kind, str(address)) for zone in zones), resolver)
 
-    async def lookup_names(self, names: Iterable[str]) -> tuple[Listing, ...]:
-        """Ask every selected domain list about each name (duplicates asked once)."""
+    async def lookup_names(
+        self, names: Iterable[str], *, resolver: Resolver | None = None
+    ) -> tuple[Listing, ...]:
+        """Ask every selected domain list about each name (duplicates asked once).
+
+        ``resolver`` is as for :meth:`lookup_ip`.
+        """
         unique = dict.fromkeys(n.strip().lower().rstrip(".") for n in names if n.strip())
-        zones = self.catalogue.selected(ZoneKind.DOMAIN)
-        return await self._gather((z, ZoneKind.DOMAIN, n) for n in unique for z in zones)
+        zones = self.zones_for(ZoneKind.DOMAIN)
+        jobs = ((z, ZoneKind.DOMAIN, n) for n in unique for z in zones)
+        return await self._gather(jobs, resolver)
 
-    async def _gather(self, jobs: Iterable[tuple[Zone, ZoneKind, str]]) -> tuple[Listing, ...]:
+    async def _gather(
+        self, jobs: Iterable[tuple[Zone, ZoneKind, str]], resolver: Resolver | None
+    ) -> tuple[Listing, ...]:
         self._same_loop()
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self.lookup(*job)) for job in jobs]
+            tasks = [group.create_task(self.lookup(*job, resolver=resolver)) for job in jobs]
         return tuple(task.result() for task in tasks)
 
-    async def lookup(self, zone: Zone, kind: ZoneKind, subject: str) -> Listing:
+    async def lookup(
+        self, zone: Zone, kind: ZoneKind, subject: str, *, resolver: Resolver | None = None
+    ) -> Listing:
         """Ask one zone about one subject; the zone's self-test runs alongside, once per run."""
         self._same_loop()
         test = self._test_task(zone, kind)
@@ -159,7 +198,7 @@ class BlocklistClient:
             # Known broken or refusing this run: asking again would only add load.
             return _listing(zone, subject, Decoded(state=ListingState.UNKNOWN,
                                                    why=Why.ZONE_BROKEN))  # fmt: skip
-        decoded, txt = await self._ask(zone, name, with_txt=True)
+        decoded, txt = await self._ask(zone, name, with_txt=True, resolver=resolver)
         # Shielded: one caller giving up must not cancel the verdict the others wait for.
         verdict = test.result() if test.done() else await asyncio.shield(test)
         if not verdict.health.trusted:
@@ -168,13 +207,18 @@ class BlocklistClient:
             txt = None
         return _listing(zone, subject, decoded, txt)
 
-    async def _ask(self, zone: Zone, name: str, *, with_txt: bool) -> tuple[Decoded, str | None]:
+    async def _ask(
+        self, zone: Zone, name: str, *, with_txt: bool, resolver: Resolver | None = None
+    ) -> tuple[Decoded, str | None]:
+        resolver = resolver or self.resolver
         semaphore = self._semaphores.get(zone.zone)
         if semaphore is None:
             semaphore = self._semaphores[zone.zone] = asyncio.Semaphore(self.per_zone)
         async with semaphore:
             try:
-                answer = await self.resolver.query(name, "A")
+                answer = await resolver.query(name, "A")
+            except QueryBudgetExhausted:
+                return Decoded(state=ListingState.UNKNOWN, why=Why.NOT_ASKED), None
             except DnsTimeout:
                 return Decoded(state=ListingState.UNKNOWN, why=Why.TIMEOUT), None
             except (TempError, ParseError):
@@ -183,7 +227,7 @@ class BlocklistClient:
             if not with_txt or decoded.state is not ListingState.LISTED:
                 return decoded, None
             try:
-                texts = await self.resolver.query(name, "TXT")
+                texts = await resolver.query(name, "TXT")
             except (TempError, ParseError):
                 return decoded, None  # the reason is a courtesy; the listing stands
         reason = zone.hide_key(" ".join(texts.texts()))[:MAX_TXT_LENGTH]
@@ -219,7 +263,7 @@ class BlocklistClient:
         except ParseError:
             return None
         decoded, _ = await self._ask(zone, name, with_txt=False)
-        if decoded.why in (Why.TIMEOUT, Why.DNS_ERROR):
+        if decoded.why in (Why.TIMEOUT, Why.DNS_ERROR, Why.NOT_ASKED):
             return None
         return decoded
 

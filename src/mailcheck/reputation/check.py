@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mailcheck.errors import TempError
+from mailcheck.lookup.budget import QueryBudget
 from mailcheck.lookup.resolver import DnsResolver, Resolver
 from mailcheck.model import CheckResult, CheckStatus, Finding, sort_findings, status_of, to_dict
 from mailcheck.reputation import verdicts
@@ -30,6 +31,7 @@ from mailcheck.reputation.blocklists import (
     ZoneTest,
 )
 from mailcheck.reputation.catalogue import Catalogue, ZoneKind, ZoneStatus
+from mailcheck.reputation.coverage import BlocklistCoverage, coverage_of
 from mailcheck.reputation.decode import ListingState
 from mailcheck.reputation.rdns import (
     HeloResult,
@@ -55,6 +57,8 @@ class IpReport(CheckResult):
         listings: what each blocklist zone says about the IP.
         name_listings: what each domain list says about its PTR and HELO names.
         listed_on: the zones listing the IP or its names (allow-lists excepted).
+        coverage: how many zones were asked and read, which could not be read, and
+            which were not asked (offline).
     """
 
     ip: str
@@ -65,6 +69,7 @@ class IpReport(CheckResult):
     listings: tuple[Listing, ...] = ()
     name_listings: tuple[Listing, ...] = ()
     listed_on: tuple[str, ...] = ()
+    coverage: BlocklistCoverage = dataclasses.field(default_factory=BlocklistCoverage)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON data."""
@@ -80,11 +85,14 @@ class DomainListingReport(CheckResult):
         names: the names asked about.
         listings: one per (name, zone).
         listed_on: the zones listing one of the names.
+        coverage: how many zones were asked and read, which could not be read, and
+            which were not asked (offline).
     """
 
     names: tuple[str, ...] = ()
     listings: tuple[Listing, ...] = ()
     listed_on: tuple[str, ...] = ()
+    coverage: BlocklistCoverage = dataclasses.field(default_factory=BlocklistCoverage)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON data."""
@@ -132,26 +140,36 @@ class BlocklistChecker:
             if z.status is ZoneStatus.DEAD and z.default
         )
 
-    async def check_ip(self, ip: str, /, *, helo: str | None = None) -> IpReport:
+    async def check_ip(
+        self, ip: str, /, *, helo: str | None = None, budget: QueryBudget | None = None
+    ) -> IpReport:
         """Reverse DNS, HELO (if given), blocklists of the IP and domain lists of its names.
 
+        Args:
+            ip: the address.
+            helo: the name the host announces in HELO/EHLO, if known.
+            budget: charge this audit's query budget for the questions about ``ip``
+                (the zones' self-tests, shared by the run, are not charged).
+
         Raises:
-            ParseError: ``ip`` is not an IP address.
+            ParseError: ``ip`` is not an IP address (the message names it).
         """
         address = parse_ip(ip)
         subject = str(address)
+        resolver = budget.wrap(self.resolver) if budget else self.resolver
+        lists_resolver = budget.wrap(self.client.resolver) if budget else None
         async with asyncio.TaskGroup() as group:
-            rdns_task = group.create_task(check_rdns(subject, resolver=self.resolver))
-            lists_task = group.create_task(self.client.lookup_ip(subject))
+            rdns_task = group.create_task(check_rdns(subject, resolver=resolver))
+            lists_task = group.create_task(self.client.lookup_ip(subject, resolver=lists_resolver))
             probe_task = group.create_task(self.client.rewrites_nxdomain())
             helo_task = (
-                group.create_task(check_helo(helo, ip=subject, resolver=self.resolver))
-                if helo
-                else None
+                group.create_task(check_helo(helo, ip=subject, resolver=resolver)) if helo else None
             )
             # Its PTR query is the one check_rdns sends (the resolver sends it once): the
             # names go to the domain lists while check_rdns confirms them.
-            names_task = group.create_task(self._name_listings(subject, helo))
+            names_task = group.create_task(
+                self._name_listings(subject, helo, resolver, lists_resolver)
+            )
         rdns = rdns_task.result()
         helo_result = with_ptr(helo_task.result(), rdns.ptr_names) if helo_task else None
         listings, name_listings = lists_task.result(), names_task.result()
@@ -160,6 +178,7 @@ class BlocklistChecker:
         findings += verdicts.judge_listings(subject, listings)
         findings += _judge_names(name_listings)
         findings += await self._run_findings(kinds, probe_task.result())
+        not_queried = self._not_queried(kinds)
         return IpReport(
             status=_status(findings, (*listings, *name_listings)),
             findings=sort_findings(findings),
@@ -171,22 +190,31 @@ class BlocklistChecker:
             listings=listings,
             name_listings=name_listings,
             listed_on=_listed_on((*listings, *name_listings)),
+            coverage=coverage_of((*listings, *name_listings), not_queried),
         )
 
-    async def _name_listings(self, ip: str, helo: str | None) -> tuple[Listing, ...]:
+    async def _name_listings(
+        self, ip: str, helo: str | None, resolver: Resolver, lists_resolver: Resolver | None
+    ) -> tuple[Listing, ...]:
         try:
-            names = list(await fetch_ptr_names(ip, resolver=self.resolver))
+            names = list(await fetch_ptr_names(ip, resolver=resolver))
         except TempError:
             names = []  # check_rdns reports it
         if helo:
             names.append(helo.strip().lower().rstrip("."))
-        return await self.client.lookup_names(_hostnames(names))
+        return await self.client.lookup_names(_hostnames(names), resolver=lists_resolver)
 
-    async def check_domains(self, names: Iterable[str], /) -> DomainListingReport:
-        """Ask the domain lists about each name (a domain, its MX hosts, DKIM ``d=``...)."""
+    async def check_domains(
+        self, names: Iterable[str], /, *, budget: QueryBudget | None = None
+    ) -> DomainListingReport:
+        """Ask the domain lists about each name (a domain, its MX hosts, DKIM ``d=``...).
+
+        ``budget`` is as for :meth:`check_ip`.
+        """
         asked = tuple(dict.fromkeys(n.strip().lower().rstrip(".") for n in names if n.strip()))
+        lists_resolver = budget.wrap(self.client.resolver) if budget else None
         async with asyncio.TaskGroup() as group:
-            lists_task = group.create_task(self.client.lookup_names(asked))
+            lists_task = group.create_task(self.client.lookup_names(asked, resolver=lists_resolver))
             probe_task = group.create_task(self.client.rewrites_nxdomain())
         listings = lists_task.result()
         findings = _judge_names(listings)
@@ -197,6 +225,12 @@ class BlocklistChecker:
             names=asked,
             listings=listings,
             listed_on=_listed_on(listings),
+            coverage=coverage_of(listings, self._not_queried({ZoneKind.DOMAIN})),
+        )
+
+    def _not_queried(self, kinds: set[ZoneKind]) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys(zone for kind in sorted(kinds) for zone in self.client.not_queried(kind))
         )
 
     async def zone_tests(self) -> tuple[ZoneTest, ...]:
@@ -207,6 +241,9 @@ class BlocklistChecker:
         """Findings about the run, not the subject: identical in every report of the run."""
         tests = [t for t in await self.client.zone_tests() if t.kind in kinds]
         findings = verdicts.judge_zone_tests(tests)
+        skipped = self._not_queried(kinds)
+        if skipped:
+            findings.append(verdicts.not_queried_finding(skipped))
         if rewrites:
             findings.append(verdicts.rewriting_finding(self.client.nxdomain_probe))
         findings += verdicts.dead_zone_findings(self.dead_requested)

@@ -50,6 +50,8 @@ class Why(enum.StrEnum):
     DNS_ERROR = "dns-error"
     ZONE_BROKEN = "zone-broken"
     NOT_QUERYABLE = "not-queryable"
+    NOT_ASKED = "not-asked"
+    """The audit's query budget was spent before this question (one domain finding says so)."""
 
 
 class ZoneHealth(enum.StrEnum):

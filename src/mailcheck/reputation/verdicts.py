@@ -36,12 +36,16 @@ def judge_listings(subject: str, listings: Sequence[Listing]) -> list[Finding]:
         elif listing.state is ListingState.UNKNOWN and listing.why not in (
             Why.ZONE_BROKEN,
             Why.REFUSED,
+            Why.NOT_ASKED,
         ):
+            # Zone-wide causes (a failed self-test, a spent query budget) have one finding
+            # of their own; this one is about this subject on this zone.
             findings.append(
-                codes.RBL_UNKNOWN.finding(
+                codes.RBL_TEMPERROR.finding(
                     subject,
-                    f"{listing.zone} could not be read, so this listing is unknown.",
-                    details=_details(listing),
+                    f"{listing.zone} could not be read ({_why_text(listing)}), so this "
+                    "listing is unknown.",
+                    details={**_details(listing), "former_code": codes.RBL_UNKNOWN.id},
                 )
             )
         elif listing.state is ListingState.UNKNOWN and listing.why is Why.REFUSED:
@@ -80,6 +84,10 @@ def _listed(subject: str, listing: Listing) -> Finding:
     return code.finding(subject, f"Listed on {listing.zone}: {meanings}.", details=details, fix=fix)
 
 
+def _why_text(listing: Listing) -> str:
+    return listing.why.value if listing.why else "no usable answer"
+
+
 def _is_ip(subject: str) -> bool:
     try:
         ipaddress.ip_address(subject)
@@ -106,41 +114,90 @@ def _details(listing: Listing) -> dict[str, object]:
 
 
 def judge_zone_tests(tests: Iterable[ZoneTest]) -> list[Finding]:
-    """A finding for each zone whose self-test failed: its answers are unknown this run.
+    """At most two findings for the zones whose self-test failed this run, grouped.
 
-    The subject is the zone: the same finding in every report of a run, easy to merge.
+    One ``rbl.resolver-refused`` for the zones that refuse this resolver, one
+    ``rbl.zone-broken`` for the others (dead, listing everything, unreachable...):
+    their answers are unknown this run. A run with 17 broken zones gets one warning
+    listing them, not 17 copies of the same fix. The subject is ``"blocklists"``:
+    the same finding in every report of a run, easy to merge.
     """
-    findings: list[Finding] = []
+    refused: list[ZoneTest] = []
+    broken: list[ZoneTest] = []
     for test in tests:
-        details: dict[str, object] = {
+        if test.health is ZoneHealth.REFUSED:
+            refused.append(test)
+        elif not test.health.trusted:
+            broken.append(test)
+    findings: list[Finding] = []
+    if refused:
+        meanings = sorted({m for t in refused for m in t.meanings})
+        findings.append(
+            codes.RBL_RESOLVER_REFUSED.finding(
+                BLOCKLISTS_SUBJECT,
+                f"{_zones_text(refused)} refuse this resolver ({'; '.join(meanings)}): "
+                "their answers cannot be trusted.",
+                details={"zones": _zone_names(refused), "tests": _test_details(refused)},
+                fix=LOCAL_RESOLVER_FIX,
+            )
+        )
+    if broken:
+        healths = sorted({t.health for t in broken})
+        reasons = "; ".join(f"{h.value}: {_HEALTH_TEXT[h]}" for h in healths)
+        everything = all(t.health is ZoneHealth.LISTS_EVERYTHING for t in broken)
+        findings.append(
+            codes.RBL_ZONE_BROKEN.finding(
+                BLOCKLISTS_SUBJECT,
+                f"{_zones_text(broken)} failed the self-test ({reasons}); their answers "
+                "count as unknown this run.",
+                details={"zones": _zone_names(broken), "tests": _test_details(broken)},
+                fix=f"Stop using {_zones_text(broken)} (disable in --lists) if this persists."
+                if everything
+                else LOCAL_RESOLVER_FIX,
+            )
+        )
+    return findings
+
+
+# The subject of run-wide blocklist findings (not one IP, name or zone).
+BLOCKLISTS_SUBJECT = "blocklists"
+
+
+def _zone_names(tests: Sequence[ZoneTest]) -> list[str]:
+    return sorted({t.zone for t in tests})
+
+
+def _zones_text(tests: Sequence[ZoneTest]) -> str:
+    names = _zone_names(tests)
+    if len(names) == 1:
+        return names[0]
+    return f"{len(names)} blocklist zones ({', '.join(names)})"
+
+
+def _test_details(tests: Sequence[ZoneTest]) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for test in sorted(tests, key=lambda t: (t.zone, t.kind.value)):
+        item: dict[str, object] = {
             "zone": test.zone,
             "kind": test.kind.value,
             "health": test.health.value,
         }
         if test.codes:
-            details["codes"] = list(test.codes)
-        if test.health is ZoneHealth.REFUSED:
-            findings.append(
-                codes.RBL_RESOLVER_REFUSED.finding(
-                    test.zone,
-                    f"{test.zone} refuses this resolver ({'; '.join(test.meanings)}): "
-                    "its answers cannot be trusted.",
-                    details={**details, "meanings": list(test.meanings)},
-                    fix=LOCAL_RESOLVER_FIX,
-                )
-            )
-        elif not test.health.trusted:
-            findings.append(
-                codes.RBL_ZONE_BROKEN.finding(
-                    test.zone,
-                    f"{test.zone} {_HEALTH_TEXT[test.health]}; its answers count as unknown.",
-                    details=details,
-                    fix=LOCAL_RESOLVER_FIX
-                    if test.health is not ZoneHealth.LISTS_EVERYTHING
-                    else f"Stop using {test.zone} (disable it in --lists) if this persists.",
-                )
-            )
-    return findings
+            item["codes"] = list(test.codes)
+        out.append(item)
+    return out
+
+
+def not_queried_finding(zones: Sequence[str]) -> Finding:
+    """Offline: the selected zones outside the given zone files were not asked."""
+    return codes.RBL_NOT_QUERIED.finding(
+        BLOCKLISTS_SUBJECT,
+        f"Offline: {len(zones)} blocklist zone(s) are not in the given zone files and were "
+        "not asked; the reputation covers only the zones given.",
+        details={"zones": list(zones)},
+        fix="Give the zone files of the blocklists to check, or a --nameserver to ask "
+        "the others live.",
+    )
 
 
 def rewriting_finding(probe: str) -> Finding:
