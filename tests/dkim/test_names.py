@@ -221,3 +221,11 @@ def test_cli_keygen_refuses_a_bad_ttl(
     assert info.value.code == 2
     assert len(capsys.readouterr().err.splitlines()) == 1
     assert not (tmp_path / "keys").exists()
+
+
+@pytest.mark.parametrize("name", ["x;s=evil", "x=y", "a:b", "a b", "é", ""])
+def test_signer_refuses_header_names_that_break_the_tag_list(name: str) -> None:
+    with pytest.raises(SigningError):
+        DkimSigner("example.org", "s1", RSA_KEY, headers=["from", name])
+    with pytest.raises(SigningError):
+        DkimSigner("example.org", "s1", RSA_KEY, oversign=[name])

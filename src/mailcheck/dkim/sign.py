@@ -56,6 +56,9 @@ SIGNATURE_HEADER = b"DKIM-Signature"
 DEFAULT_CANONICALIZATION = "relaxed/relaxed"
 
 _FIELD_NAME = re.compile(rb"[\x21-\x39\x3b-\x7e]+:")
+# RFC 6376 §3.2: a tag-value (tval) holds no ";", so h= cannot name a field that has one;
+# "=" is refused too, so a name can never read as a tag.
+_SIGNABLE_NAME = re.compile(r"[\x21-\x39\x3c\x3e-\x7e]+", re.ASCII)
 _LINE_END = re.compile(rb"\r?\n")
 
 
@@ -108,10 +111,10 @@ class DkimSigner:
         self._keys = tuple(zip(selectors, (k for _, k in pairs), strict=True))
         self.headers = tuple(h.strip().lower() for h in headers)
         oversigned = tuple(h.strip().lower() for h in oversign)
-        if not all(
-            _FIELD_NAME.fullmatch(h.encode("utf-8") + b":") for h in self.headers + oversigned
-        ):
-            raise SigningError("header names must be printable ASCII without spaces or colons")
+        if not all(_SIGNABLE_NAME.fullmatch(h) for h in self.headers + oversigned):
+            raise SigningError(
+                "header names must be printable ASCII without spaces, ':', ';' or '='"
+            )
         if "from" not in self.headers:
             raise SigningError("the From header field MUST be signed (RFC 6376 §5.4)")
         self._signed = frozenset(h.encode("ascii") for h in self.headers)
