@@ -54,7 +54,12 @@ def register(subparsers: Any) -> None:
         help="the spool: a directory holding spool.db, or the .db file "
         "(default: ./mailcheck-spool)",
     )
-    common.add_argument("--format", choices=("text", "json"), default="text")
+    common.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, json for programs (default: text)",
+    )
     parser = subparsers.add_parser(
         "spool",
         help="inspect the send queue, retry deferred mail, drop or purge mail",
