@@ -20,7 +20,7 @@ from mailcheck.dkim.names import (
     normalize_signing_domain,
     record_name,
 )
-from mailcheck.dkim.publish import plan_rotation
+from mailcheck.dkim.publish import plan_rotation, rotation_selector
 from mailcheck.dkim.sign import DkimSigner
 from mailcheck.errors import ConfigError, KeyFileError, ParseError, SigningError
 from tests.dkim.dkimsign_helpers import ED_KEY, RSA_KEY
@@ -229,3 +229,18 @@ def test_signer_refuses_header_names_that_break_the_tag_list(name: str) -> None:
         DkimSigner("example.org", "s1", RSA_KEY, headers=["from", name])
     with pytest.raises(SigningError):
         DkimSigner("example.org", "s1", RSA_KEY, oversign=[name])
+
+
+def test_key_files_need_a_one_label_selector(tmp_path: Path) -> None:
+    # DOMAIN.SELECTOR.pem is split at the last dot by KeyStore: a.b would read as domain.a + b.
+    with pytest.raises(ParseError):
+        key_file_path(tmp_path, "example.org", "a.b")
+    assert main(["dkim", "keygen", "--domain", "example.org", "--selector", "a.b",
+                 "--type", "ed25519", "--out", str(tmp_path)]) == 2  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rotation_selector_prefix_is_checked() -> None:
+    assert rotation_selector(prefix="mc-").startswith("mc-")
+    with pytest.raises(ParseError):
+        rotation_selector(prefix="a b")

@@ -108,8 +108,10 @@ def key_file_path(
 ) -> Path:
     """Where the key of ``selector`` for ``domain`` goes: ``directory/DOMAIN.SELECTOR.pem``.
 
-    Both names are validated first, the path is resolved, and a path that would
-    leave ``directory`` (through a symbolic link named like the key file) is refused.
+    Both names are validated first (the selector must be a single label here, since
+    :class:`~mailcheck.dkim.keystore.KeyStore` splits file names at the last dot), the
+    path is resolved, and a path that would leave ``directory`` (through a symbolic
+    link named like the key file) is refused.
 
     Args:
         directory: the key directory.
@@ -122,7 +124,15 @@ def key_file_path(
         ParseError: a bad selector or domain.
         KeyFileError: the directory cannot be created, or the path leaves it.
     """
-    name = f"{normalize_signing_domain(domain)}.{normalize_selector(selector)}{KEY_FILE_SUFFIX}"
+    if "." in normalize_selector(selector):
+        # KeyStore.from_directory splits DOMAIN.SELECTOR at the last dot.
+        raise ParseError(
+            selector,
+            selector.index("."),
+            f"DKIM selector {_shown(selector)}: a key file needs a selector of one label "
+            "(DOMAIN.SELECTOR.pem is split at the last dot)",
+        )
+    name = f"{normalize_signing_domain(domain)}.{selector}{KEY_FILE_SUFFIX}"
     folder = Path(directory)
     if create_directory and not folder.is_dir():
         _make_key_directory(folder)

@@ -196,9 +196,12 @@ def rotation_selector(
     """A date-based selector, ``YYYYMM`` (``202611``), made unique against ``taken``.
 
     A second rotation in the same month gets a letter: ``202611b``, ``202611c``...
+
+    Raises:
+        ParseError: ``prefix`` makes it an invalid selector.
     """
     day = when or dt.datetime.now(dt.UTC).date()
-    base = f"{prefix}{day.year:04d}{day.month:02d}"
+    base = normalize_selector(f"{prefix}{day.year:04d}{day.month:02d}")
     used = {t.lower() for t in taken}
     if base not in used:
         return base
