@@ -134,7 +134,6 @@ async def verify_message(
     )
 
 
-
 def _refuse_unsafe(**values: str | None) -> None:
     for name, value in values.items():
         if value is not None and drop_unsafe_characters(value) != value:
