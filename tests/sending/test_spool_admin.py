@@ -354,6 +354,15 @@ async def test_database_errors_are_spool_errors_naming_the_spool(tmp_path: Path)
         await spool.list(limit=2**63)
     with pytest.raises(ConfigError):
         await spool.drop([2**70])
+    for call in (
+        spool.events(limit=2**70),
+        spool.claim(limit=2**70),
+        spool.recipients(2**70),
+        spool.finish(2**70, "delivered"),
+    ):
+        with pytest.raises(ConfigError, match="out of range"):
+            await call
+    assert (await spool.counts())["queued"] == 1  # the spool still works
     spool.close()
 
 

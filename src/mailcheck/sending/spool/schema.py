@@ -130,8 +130,13 @@ def migrate(db: sqlite3.Connection) -> None:
 
 
 def spool_error(path: str, exc: Exception) -> Exception:
-    """A database error or an unknown id as a :class:`SpoolError` naming the spool (other
-    exceptions as they are). SQLite's messages never quote bound values: no body leaks."""
+    """A database error or an unknown id as a :class:`SpoolError` naming the spool, a
+    number too large for SQLite as a :class:`ConfigError` (other exceptions as they are).
+    SQLite's messages never quote bound values: no body leaks."""
+    if isinstance(exc, OverflowError):  # an id or limit past SQLite's 64-bit integers
+        error: Exception = ConfigError(f"spool {path}: a number out of range ({exc})")
+        error.__cause__ = exc
+        return error
     if isinstance(exc, KeyError):
         reason = str(exc.args[0]) if exc.args else "not found"
     elif isinstance(exc, sqlite3.Error):
