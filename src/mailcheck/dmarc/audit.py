@@ -7,10 +7,10 @@ import dataclasses
 
 from mailcheck import codes
 from mailcheck.dmarc.discover import Discovery, discover_policy, dmarc_texts
-from mailcheck.dmarc.record import POLICIES, DmarcRecord
-from mailcheck.errors import ParseError, TempError
+from mailcheck.dmarc.record import POLICIES, DmarcLint, DmarcMode, DmarcPolicy, DmarcRecord
+from mailcheck.errors import ConfigError, ParseError, TempError
 from mailcheck.lookup.resolver import Resolver
-from mailcheck.model import CheckResult, Finding, Severity, sort_findings, status_of
+from mailcheck.model import CheckResult, Finding, Severity, error_of, sort_findings, status_of
 
 _STRENGTH = {policy: rank for rank, policy in enumerate(POLICIES)}
 
@@ -24,27 +24,47 @@ class DmarcResult(CheckResult):
         location: the DNS name it was found at.
         inherited: found on a parent domain (the organisational or a public suffix domain).
         policy: what a receiver applies to mail from this very domain: ``p``, or
-            ``sp`` for a subdomain that inherits a parent's record.
+            ``sp`` for a subdomain that inherits a parent's record; ``none`` for a
+            record receivers ignore or read as ``p=none`` (several records, a record
+            that is not a DMARC tag-list, an invalid ``p`` or ``sp``: RFC 7489
+            §6.6.3); ``None`` when no record was found or DNS failed.
         organizational_domain: by the RFC 9989 tree walk (or the PSL).
-        rua, ruf: the report destinations.
+        rua, ruf: the report destinations a receiver would use (valid URIs only).
     """
 
     record: str | None = None
     location: str | None = None
     inherited: bool = False
-    policy: str | None = None
+    policy: DmarcPolicy | None = None
     organizational_domain: str | None = None
     rua: tuple[str, ...] = ()
     ruf: tuple[str, ...] = ()
 
 
 def suggested_record(domain: str, policy: str = "quarantine") -> str:
-    """A record to publish, with the domain filled in."""
+    """A record to publish, with the domain filled in (for a domain that has none)."""
     return f'_dmarc.{domain}. 3600 IN TXT "v=DMARC1; p={policy}; rua=mailto:dmarc-reports@{domain}"'
 
 
-async def audit_dmarc(domain: str, /, *, resolver: Resolver, mode: str = "tree") -> DmarcResult:
-    """Find and judge the DMARC policy of ``domain``; check its external report destinations."""
+def revised_record(subject: str, record: DmarcRecord, **changes: str) -> str:
+    """The user's own record at ``subject`` with some tags set, every other tag kept as
+    published (their own report addresses included): ``revised_record(s, r, p="reject")``.
+    """
+    tags = [(name, changes.pop(name, value)) for name, value in record.tags]
+    tags[1:1] = list(changes.items())  # new tags go right after v=DMARC1
+    text = "; ".join(f"{name}={value}" for name, value in tags)
+    return f'{subject}. 3600 IN TXT "{text}"'
+
+
+async def audit_dmarc(
+    domain: str, /, *, resolver: Resolver, mode: DmarcMode | str = DmarcMode.TREE
+) -> DmarcResult:
+    """Find and judge the DMARC policy of ``domain``; check its external report destinations.
+
+    Raises:
+        ConfigError: ``mode`` is not ``tree`` or ``psl``.
+    """
+    mode = _mode(mode)
     async with asyncio.TaskGroup() as group:
         discovery_task = group.create_task(discover_policy(domain, resolver=resolver, mode=mode))
         cname_task = group.create_task(_cname_conflict(domain, resolver))
@@ -59,23 +79,46 @@ async def audit_dmarc(domain: str, /, *, resolver: Resolver, mode: str = "tree")
                 fix="Keep either the CNAME or the TXT record at the _dmarc name.",
             )
         )
-    record = discovery.record
+    # The record receivers read: invalid tags dropped (their reports still go out).
+    record = discovery.lint.record if discovery.lint else None
     if record is not None:
         findings.extend(await _destinations(domain, discovery, record, resolver))
-    policy = None
-    if record is not None:
-        policy = record.subdomain_policy if discovery.inherited else record.policy
     return DmarcResult(
         status=status_of(findings),
         findings=sort_findings(findings),
+        error=error_of(findings),
         record=discovery.texts[0] if discovery.texts else None,
         location=discovery.location,
         inherited=discovery.inherited,
-        policy=policy,
+        policy=applied_policy(discovery),
         organizational_domain=discovery.organizational_domain,
         rua=tuple(u.to_text() for u in record.rua) if record else (),
         ruf=tuple(u.to_text() for u in record.ruf) if record else (),
     )
+
+
+def _mode(mode: DmarcMode | str) -> DmarcMode:
+    try:
+        return DmarcMode(mode)
+    except ValueError:
+        raise ConfigError(f"dmarc mode {mode!r}: expected 'tree' or 'psl'") from None
+
+
+def applied_policy(discovery: Discovery) -> DmarcPolicy | None:
+    """What a receiver applies to mail from the domain (pure).
+
+    RFC 7489 §6.6.3: several records, or one that is not a DMARC record, mean no
+    DMARC processing; an invalid ``p`` or ``sp`` is read as ``p=none`` (with a valid
+    ``rua``) or no processing: ``none`` either way. ``None`` when no record was
+    found, or DNS failed closer to the domain.
+    """
+    if discovery.location is None or discovery.uncertain:
+        return None
+    lint = discovery.lint
+    if len(discovery.texts) != 1 or lint is None or lint.record is None or lint.policy_invalid:
+        return DmarcPolicy.NONE
+    record = lint.record
+    return DmarcPolicy(record.subdomain_policy if discovery.inherited else record.policy)
 
 
 def judge_discovery(discovery: Discovery) -> list[Finding]:
@@ -111,6 +154,8 @@ def judge_discovery(discovery: Discovery) -> list[Finding]:
                 fix="Keep exactly one: " + suggested_record(domain),
             )
         ]
+    if discovery.lint is not None and discovery.lint.errors:
+        return _tag_errors(subject, discovery.lint)
     if discovery.parse_error is not None:
         error = discovery.parse_error
         return [
@@ -123,6 +168,36 @@ def judge_discovery(discovery: Discovery) -> list[Finding]:
         ]
     assert discovery.record is not None
     return judge_record(domain, subject, discovery.record, inherited=discovery.inherited)
+
+
+def _tag_errors(subject: str, lint: DmarcLint) -> list[Finding]:
+    """One ``dmarc.syntax-error`` per invalid tag; the fix repairs them all at once,
+    keeping every valid tag (the user's own report addresses included)."""
+    fix = f'{subject}. 3600 IN TXT "{lint.repaired_text()}"'
+    findings = []
+    for error in lint.errors:
+        ignored = error.tag in ("p", "sp")
+        effect = (
+            "receivers read the record as p=none, or ignore it"
+            if ignored
+            else "receivers ignore this tag and use its default"
+        )
+        findings.append(
+            codes.DMARC_SYNTAX_ERROR.finding(
+                subject,
+                f"{error.tag}={error.value} is invalid ({error.reason}): {effect}.",
+                details={
+                    "record": lint.text,
+                    "tag": error.tag,
+                    "value": error.value,
+                    "position": error.position,
+                    "reason": error.reason,
+                    "repair": error.repair,
+                },
+                fix=fix,
+            )
+        )
+    return findings
 
 
 def judge_record(
@@ -145,7 +220,9 @@ def judge_record(
                 subject,
                 "The record has no p= tag: RFC 9989 treats it as p=none, RFC 7489 "
                 "receivers ignore the record.",
-                fix=suggested_record(domain),
+                fix=suggested_record(domain)
+                if inherited
+                else revised_record(subject, record, p="quarantine"),
             )
         )
     elif applied == "none":
@@ -154,7 +231,9 @@ def judge_record(
                 subject,
                 "The policy is none: receivers only report, spoofed mail is still delivered.",
                 details={"policy": applied},
-                fix=suggested_record(domain, "quarantine"),
+                fix=suggested_record(domain, "quarantine")
+                if inherited
+                else revised_record(subject, record, p="quarantine"),
             )
         )
     findings.extend(_weaker(subject, record))
@@ -164,7 +243,9 @@ def judge_record(
                 subject,
                 "No rua= tag: you receive no aggregate reports, so you cannot see who sends "
                 "as your domain nor whether your own mail passes.",
-                fix=suggested_record(domain, record.policy),
+                fix=suggested_record(domain, record.policy)
+                if inherited
+                else revised_record(subject, record, rua=f"mailto:dmarc-reports@{domain}"),
             )
         )
     if record.testing:

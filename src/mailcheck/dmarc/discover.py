@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from mailcheck.dmarc.record import DmarcRecord, parse_dmarc
+from mailcheck.dmarc.record import DmarcLint, DmarcMode, DmarcRecord, lint_dmarc, parse_dmarc
 from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup.domains import (
     dmarc_tree_names,
@@ -31,7 +31,9 @@ class Discovery:
         location: the ``_dmarc`` name where the policy was found, or ``None``.
         texts: the DMARC records at ``location`` (several = none applies).
         record: the parsed record when there is exactly one and it parses.
-        parse_error: why the record at ``location`` does not parse.
+        parse_error: why the record at ``location`` does not parse (the first fault).
+        lint: the record read as a receiver reads it, with every invalid tag
+            (``None`` unless exactly one record was found).
         organizational_domain: by the tree walk (or the PSL in ``psl`` mode).
         temperrors: names that could not be checked, with the error.
         uncertain: a DNS failure closer to the domain than ``location`` means the
@@ -43,6 +45,7 @@ class Discovery:
     texts: tuple[str, ...] = ()
     record: DmarcRecord | None = None
     parse_error: ParseError | None = None
+    lint: DmarcLint | None = None
     organizational_domain: str = ""
     temperrors: tuple[tuple[str, str], ...] = ()
     uncertain: bool = False
@@ -58,7 +61,9 @@ def dmarc_texts(texts: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(t for t in texts if t.strip()[:8].replace(" ", "").lower().startswith("v=dmarc1"))
 
 
-async def discover_policy(domain: str, /, *, resolver: Resolver, mode: str = "tree") -> Discovery:
+async def discover_policy(
+    domain: str, /, *, resolver: Resolver, mode: DmarcMode | str = DmarcMode.TREE
+) -> Discovery:
     """Run policy discovery for ``domain`` (``mode`` is ``"tree"`` or ``"psl"``)."""
     if mode == "psl":
         names: tuple[str, ...] = (f"_dmarc.{domain}",)
@@ -90,10 +95,14 @@ async def discover_policy(domain: str, /, *, resolver: Resolver, mode: str = "tr
     )
     if location is None or len(discovery.texts) != 1:
         return discovery
-    try:
-        return dataclasses.replace(discovery, record=parse_dmarc(discovery.texts[0]))
-    except ParseError as exc:
-        return dataclasses.replace(discovery, parse_error=exc)
+    lint = lint_dmarc(discovery.texts[0])
+    if lint.fatal is not None:
+        return dataclasses.replace(discovery, lint=lint, parse_error=lint.fatal)
+    if lint.errors:
+        first = lint.errors[0]
+        error = ParseError(lint.text, first.position, first.reason)
+        return dataclasses.replace(discovery, lint=lint, parse_error=error)
+    return dataclasses.replace(discovery, lint=lint, record=lint.record)
 
 
 def _org(domain: str, found: dict[str, tuple[str, ...]]) -> str:
@@ -119,7 +128,9 @@ async def _texts(name: str, resolver: Resolver) -> tuple[str, ...] | TempError:
     return dmarc_texts(answer.texts())
 
 
-async def organizational_domain(domain: str, /, *, resolver: Resolver, mode: str = "tree") -> str:
+async def organizational_domain(
+    domain: str, /, *, resolver: Resolver, mode: DmarcMode | str = DmarcMode.TREE
+) -> str:
     """The organisational domain of ``domain`` (RFC 9989 tree walk, or the PSL).
 
     Raises:
