@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import importlib
+import inspect
+import json
+from pathlib import Path
 
 import pytest
 
 import mailcheck
+import mailcheck.reputation
+import mailcheck.sync
 
 PACKAGES = [
     "mailcheck",
@@ -37,3 +42,58 @@ def test_public_names_are_in_all() -> None:
     }
     modules = {n for n, v in vars(mailcheck).items() if type(v).__name__ == "module"}
     assert public - modules - {"annotations"} <= set(mailcheck.__all__)
+
+
+# --- blocking twins -----------------------------------------------------------------------
+
+TWINNED = [p for p in PACKAGES if p != "mailcheck.sending"]  # the sender has its own loop
+
+
+def _coroutines() -> list[tuple[str, str]]:
+    found = []
+    for package in TWINNED:
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            if inspect.iscoroutinefunction(getattr(module, name)):
+                found.append((package, name))
+    return found
+
+
+@pytest.mark.parametrize(("package", "name"), _coroutines())
+def test_every_public_coroutine_has_a_typed_twin(package: str, name: str) -> None:
+    module = importlib.import_module(package)
+    coroutine = getattr(module, name)
+    twin = getattr(mailcheck.sync, f"{name}_sync")
+    assert f"{name}_sync" in module.__all__, f"{package} exports {name} but not its twin"
+    assert getattr(module, f"{name}_sync") is twin
+    ours, theirs = inspect.signature(twin), inspect.signature(coroutine)
+    assert list(ours.parameters.values()) == list(theirs.parameters.values())
+    assert ours.return_annotation == theirs.return_annotation
+    assert twin.__doc__
+
+
+async def test_a_twin_inside_a_running_loop_says_to_await() -> None:
+    with pytest.raises(mailcheck.SyncCallError, match=r"await check_ip\(") as caught:
+        mailcheck.check_ip_sync("192.0.2.1", resolver=mailcheck.ZoneResolver([]))
+    assert isinstance(caught.value, RuntimeError)
+
+
+def test_a_twin_runs_without_a_loop() -> None:
+    zones = Path(__file__).resolve().parent.parent / "examples" / "zones"
+    resolver = mailcheck.ZoneResolver([zones / "2.0.192.in-addr.arpa.zone"])
+    report = mailcheck.check_ip_sync(
+        "192.0.2.30", resolver=resolver, catalogue=mailcheck.reputation.parse_catalogue("")
+    )
+    assert report.ptr_names
+
+
+# --- the packaged report schema --------------------------------------------------------------
+
+
+def test_report_schema_is_packaged_and_equals_the_docs_copy() -> None:
+    docs = Path(__file__).resolve().parent.parent / "docs" / "report.schema.json"
+    assert mailcheck.report_schema() == json.loads(docs.read_text()), (
+        "src/mailcheck/report.schema.json (shipped) and docs/report.schema.json must be "
+        "equal: copy the one you edited over the other"
+    )
+    assert mailcheck.report_schema()["title"] == "mailcheck domain report"

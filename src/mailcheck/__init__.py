@@ -38,9 +38,11 @@ _EXPORTS = {
     "audit_domain": "mailcheck.audit",
     "audit_domain_sync": "mailcheck.sync",
     "audit_many": "mailcheck.bulk",
+    "audit_many_sync": "mailcheck.sync",
     "check_ip": "mailcheck.reputation",
     "check_ip_sync": "mailcheck.sync",
     "check_many": "mailcheck.bulk",
+    "check_many_sync": "mailcheck.sync",
     "read_authentication_results": "mailcheck.authresults",
     "report_schema": "mailcheck.schema",
     "to_dict": "mailcheck.model",
@@ -69,7 +71,13 @@ if typing.TYPE_CHECKING:
     from mailcheck.model import CheckResult, CheckStatus, Finding, Severity, to_dict
     from mailcheck.reputation import IpReport, check_ip
     from mailcheck.schema import report_schema
-    from mailcheck.sync import audit_domain_sync, check_ip_sync, verify_message_sync
+    from mailcheck.sync import (
+        audit_domain_sync,
+        audit_many_sync,
+        check_ip_sync,
+        check_many_sync,
+        verify_message_sync,
+    )
     from mailcheck.verify import VerifyResult, verify_message
 
 __all__ = [
@@ -98,9 +106,11 @@ __all__ = [
     "audit_domain",
     "audit_domain_sync",
     "audit_many",
+    "audit_many_sync",
     "check_ip",
     "check_ip_sync",
     "check_many",
+    "check_many_sync",
     "read_authentication_results",
     "report_schema",
     "to_dict",

@@ -18,7 +18,8 @@ import ipaddress
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mailcheck.errors import SyncCallError
+from mailcheck.bulk import DEFAULT_CONCURRENCY
+from mailcheck.errors import MailcheckError, SyncCallError
 
 if TYPE_CHECKING:
     from mailcheck.audit import DomainReport
@@ -280,3 +281,33 @@ def check_host_sync(
     )
     result: SpfEvaluation = run_sync("check_host", coroutine)
     return result
+
+
+def audit_many_sync(
+    domains: Iterable[str],
+    /,
+    *,
+    emit: Callable[[str, DomainReport | MailcheckError], None],
+    concurrency: int = DEFAULT_CONCURRENCY,
+    **options: Any,
+) -> None:
+    """Blocking twin of :func:`mailcheck.audit_many` (same arguments)."""
+    coroutine = _late("mailcheck.bulk", "audit_many")(
+        domains, emit=emit, concurrency=concurrency, **options
+    )
+    run_sync("audit_many", coroutine)
+
+
+def check_many_sync(
+    jobs: Iterable[tuple[str, str | None]],
+    /,
+    *,
+    checker: BlocklistChecker,
+    emit: Callable[[tuple[str, str | None], IpReport | MailcheckError], None],
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> None:
+    """Blocking twin of :func:`mailcheck.check_many` (same arguments)."""
+    coroutine = _late("mailcheck.bulk", "check_many")(
+        jobs, checker=checker, emit=emit, concurrency=concurrency
+    )
+    run_sync("check_many", coroutine)

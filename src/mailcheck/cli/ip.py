@@ -72,13 +72,14 @@ def run(args: argparse.Namespace) -> int:
     tally = Tally()
     jobs: dict[Job, InputLine] = {}
     for item in items:
+        value = item.fields[0] if item.fields else item.text
         try:
-            ip = str(parse_ip(item.fields[0]))
+            ip = str(parse_ip(value))
             if len(item.fields) > 2:
                 raise ConfigError(f"one IP and at most one HELO name a line, not {item.text!r}")
         except MailcheckError as exc:
             tally.bad_input += 1
-            report_bad_input(item, exc, key="ip", json_lines=json_lines, value=item.fields[0])
+            report_bad_input(item, exc, key="ip", json_lines=json_lines, value=value)
             continue
         helo = item.fields[1] if len(item.fields) > 1 else args.helo
         jobs.setdefault((ip, helo), item)

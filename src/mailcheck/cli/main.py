@@ -24,7 +24,6 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 from mailcheck import __version__
@@ -48,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "send": ("mailcheck.cli.send", "queue and deliver messages, shaped per destination provider"),
     "spool": (
         "mailcheck.cli.spool",
-        "inspect the send queue, retry deferred mail, purge delivered mail",
+        "inspect the send queue, retry deferred mail, drop or purge mail",
     ),
     "providers": ("mailcheck.cli.providers", "list the provider dataset or lint a provider file"),
     "provider": (
@@ -85,17 +84,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
-    registered: set[str] = set()
+    wanted = COMMANDS[command][0] if command in COMMANDS else None
+    imported: set[str] = set()
     for name, (module, help_line) in COMMANDS.items():
-        if name in registered:
-            continue
-        if command is None or command == name:
-            before = set(subparsers.choices)
-            importlib.import_module(module).register(subparsers)
-            registered |= set(subparsers.choices) - before
+        if command is None or module == wanted:
+            if module not in imported:  # one module may register several commands
+                importlib.import_module(module).register(subparsers)
+                imported.add(module)
         else:
             subparsers.add_parser(name, help=help_line, add_help=False)
-            registered.add(name)
     return parser
 
 
@@ -121,11 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("mailcheck: interrupted\n")
         return 130
-    except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, and keep Python from
-        # complaining again when it flushes stdout at exit.
-        _silence_stdout()
-        return EXIT_OK
     except Exception as exc:
         return _report(exc)
     return code
@@ -140,10 +132,14 @@ def _report(exc: Exception) -> int:
         sys.stderr.write(f"mailcheck: error: {_one_line(exc)}\n")
         return EXIT_ERROR
     if isinstance(exc, BrokenPipeError):
+        # The reader went away (``| head``): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
         _silence_stdout()
         return EXIT_OK
     # A bug: one line, never silent, never a traceback.
     if os.environ.get("MAILCHECK_TRACEBACK"):
+        import traceback
+
         traceback.print_exception(exc)
     name = type(exc).__name__
     sys.stderr.write(

@@ -19,8 +19,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import spf
-
 from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup.answer import DnsAnswer, name_text
 from mailcheck.lookup.resolver import Resolver
@@ -30,7 +28,8 @@ EVALUATION_TIMEOUT = 20.0
 
 _Lookup = Callable[[str, str], list[tuple[tuple[str, str], Any]]]
 _local = threading.local()
-_original_lookup: Any = spf.DNSLookup
+_original_lookup: Any = None
+_install_lock = threading.Lock()
 
 
 class SpfVerdict(enum.StrEnum):
@@ -74,8 +73,21 @@ def _dispatch(name: str, qtype: str, strict: bool = True, timeout: float = 20) -
     return lookup(name, qtype)
 
 
-# Installed once: a thread that set a bridge uses it, any other caller gets pyspf's own.
-spf.DNSLookup = _dispatch
+def _pyspf() -> Any:
+    """pyspf, imported on the first evaluation with our lookup installed.
+
+    Not at import: pyspf loads dnspython's resolver stack (and httpx), which
+    ``import mailcheck`` must not pay for. Installed once, on first use: a thread
+    that set a bridge uses it, any other caller gets pyspf's own lookup.
+    """
+    global _original_lookup
+    import spf
+
+    with _install_lock:
+        if spf.DNSLookup is not _dispatch:
+            _original_lookup = spf.DNSLookup
+            spf.DNSLookup = _dispatch
+    return spf
 
 
 async def check_host(
@@ -115,6 +127,7 @@ async def check_host(
         sender = f"postmaster@{sender or hello}"
     loop = asyncio.get_running_loop()
     stop = threading.Event()
+    _pyspf()  # imported here, not in the worker thread
     bridge = _bridge(loop, resolver, stop)
     try:
         result, explanation = await asyncio.to_thread(_run_pyspf, bridge, address, sender, hello)
@@ -131,6 +144,7 @@ async def check_host(
 
 
 def _run_pyspf(bridge: _Lookup, ip: str, sender: str, helo: str) -> tuple[str, str]:
+    spf = _pyspf()
     _local.lookup = bridge
     try:
         query = spf.query(i=ip, s=sender, h=helo, querytime=0, timeout=EVALUATION_TIMEOUT)
@@ -141,6 +155,8 @@ def _run_pyspf(bridge: _Lookup, ip: str, sender: str, helo: str) -> tuple[str, s
 
 
 def _bridge(loop: asyncio.AbstractEventLoop, resolver: Resolver, stop: threading.Event) -> _Lookup:
+    spf = _pyspf()
+
     def lookup(name: str, qtype: str) -> list[tuple[tuple[str, str], Any]]:
         if stop.is_set() or loop.is_closed():
             raise spf.TempError(f"DNS {name} {qtype}: evaluation cancelled")
