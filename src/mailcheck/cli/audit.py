@@ -191,7 +191,9 @@ def report_lines(report: DomainReport) -> list[Text]:
     ):
         lines.append(render.check_line(label, data[key], render.summary(data[key], summary)))
     for ip in data.get("ips") or ():
-        lines.append(render.check_line("IP", ip, render.summary(ip, _ip_summary)))
+        lines.append(render.check_line("IP", ip, _ip_summary(ip)))
+    if data.get("blocklists"):
+        lines.append(render.check_line("Lists", {"status": ""}, _lists_summary(data)))
     lines.extend(render.findings_block(data["findings"]))
     lines.append(Text(""))
     return lines
@@ -221,12 +223,27 @@ def _dkim_summary(dkim: dict[str, Any]) -> str:
 
 
 def _ip_summary(ip: dict[str, Any]) -> str:
-    names = ", ".join(ip.get("ptr_names") or ()) or "no PTR"
+    from mailcheck.cli import render
+
+    reason = render.could_not_check(ip.get("rdns") or {})
+    missing = f"PTR could not be checked ({reason})" if reason else "no PTR"
+    names = ", ".join(ip.get("ptr_names") or ()) or missing
     confirmed = {True: "", False: " (not forward-confirmed)", None: ""}[ip.get("forward_confirmed")]
     listed = ip.get("listed_on") or ()
     return f"{ip['ip']}  {names}{confirmed}" + (
         f"  listed on {', '.join(listed)}" if listed else ""
     )
+
+
+def _lists_summary(data: dict[str, Any]) -> str:
+    lists = data["blocklists"]
+    text = f"{lists.get('checked', 0)} of {lists.get('asked', 0)} blocklist zones read"
+    if lists.get("unavailable"):
+        text += f"; could not check {', '.join(lists['unavailable'])}"
+    if lists.get("not_queried"):
+        text += f"; {len(lists['not_queried'])} not asked (offline)"
+    listed = sorted({zone for ip in data.get("ips") or () for zone in ip.get("listed_on") or ()})
+    return text + (f"; listed on {', '.join(listed)}" if listed else "")
 
 
 def _mx_summary(mx: dict[str, Any]) -> str:

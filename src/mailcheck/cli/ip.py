@@ -185,17 +185,18 @@ def _finding_data(finding: Any) -> dict[str, Any]:
     }
 
 
-def _reason(findings: Any) -> str:
+def _reason(result: Any) -> str:
     from mailcheck.cli import render
     from mailcheck.model import to_dict
 
-    data = {"status": "unknown", "findings": [to_dict(f) for f in findings]}
+    data = {"status": "unknown", "error": getattr(result, "error", None)}
+    data["findings"] = [to_dict(f) for f in result.findings]
     return render.could_not_check(data) or "DNS did not answer"
 
 
 def _ptr_summary(report: IpReport) -> str:
     if report.rdns.status.value == "unknown" and not report.ptr_names:
-        return f"could not check ({_reason(report.rdns.findings)})"
+        return f"could not check ({_reason(report.rdns)})"
     if not report.ptr_names:
         return "no PTR record"
     confirmed = {
@@ -210,7 +211,7 @@ def _helo_summary(report: IpReport) -> str:
     helo = report.helo
     assert helo is not None
     if helo.status.value == "unknown":
-        return f"{helo.name}  could not check ({_reason(helo.findings)})"
+        return f"{helo.name}  could not check ({_reason(helo)})"
     return str(helo.name)
 
 
