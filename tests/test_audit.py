@@ -251,3 +251,22 @@ async def test_readme_zone_example_has_no_broken_zones() -> None:
     assert report.blocklists is not None
     assert report.blocklists.unavailable == ()
     assert report.spf.status is CheckStatus.PASS
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"dmarc_mode": "dns"},
+        {"max_queries": 0},
+        {"max_mx_hosts": 0},
+        {"max_addresses_per_host": -1},
+        {"max_queries": 2.5},
+    ],
+)
+async def test_bad_options_are_one_config_error(options: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        await audit_domain(
+            "good.audittest",
+            resolver=DnsResolver(["127.0.0.1:9"]),
+            **options,  # type: ignore[arg-type]
+        )

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from mailcheck import codes
 from mailcheck.dkim.audit import DkimAuditResult, audit_dkim
 from mailcheck.dmarc.audit import DmarcResult, audit_dmarc
+from mailcheck.dmarc.record import DmarcMode
 from mailcheck.errors import ConfigError, ParseError
 from mailcheck.lookup.budget import DEFAULT_QUERY_BUDGET, QueryBudget
 from mailcheck.lookup.domains import normalize_domain
@@ -121,8 +122,9 @@ async def audit_domain(
 
     Raises:
         ParseError: ``domain`` is not a domain name.
-        ConfigError: an IP in ``ips`` is not an address (the message names it), or
-            ``max_queries`` is not a positive integer.
+        ConfigError: an IP in ``ips`` is not an address (the message names it),
+            ``dmarc_mode`` is not ``tree`` or ``psl``, or a cap or ``max_queries`` is not
+            a positive integer.
 
     Example:
         >>> report = await audit_domain("example.org", ips=["192.0.2.10"])  # doctest: +SKIP
@@ -130,6 +132,13 @@ async def audit_domain(
     """
     name = normalize_domain(domain)
     addresses = _parse_ips(ips)
+    # Every argument is checked here, before the checks start: a caller's mistake is one
+    # ConfigError, never an ExceptionGroup out of the task group.
+    mode = _dmarc_mode(dmarc_mode)
+    caps = MxCaps(
+        hosts=_positive("max_mx_hosts", max_mx_hosts),
+        addresses=_positive("max_addresses_per_host", max_addresses_per_host),
+    )
     budget = QueryBudget(max_queries)
     asking = budget.wrap(resolver or DnsResolver())
     # A checker made here lives for this audit: its self-tests are charged too. A shared
@@ -137,10 +146,9 @@ async def audit_domain(
     shared = None if blocklists is None else budget
     if reputation and blocklists is None:
         blocklists = BlocklistChecker(resolver=asking)
-    caps = MxCaps(hosts=max_mx_hosts, addresses=max_addresses_per_host)
     async with asyncio.TaskGroup() as group:
         spf = group.create_task(audit_spf(name, resolver=asking, ips=addresses))
-        dmarc = group.create_task(audit_dmarc(name, resolver=asking, mode=dmarc_mode))
+        dmarc = group.create_task(audit_dmarc(name, resolver=asking, mode=mode))
         dkim = group.create_task(
             audit_dkim(name, resolver=asking, selectors=selectors, probe=probe_selectors)
         )
@@ -169,6 +177,19 @@ class Checks:
     dmarc: DmarcResult
     dkim: DkimAuditResult
     mx: MxResult
+
+
+def _dmarc_mode(mode: DmarcMode | str) -> DmarcMode:
+    try:
+        return DmarcMode(mode)
+    except ValueError:
+        raise ConfigError(f"dmarc_mode {mode!r}: expected 'tree' or 'psl'") from None
+
+
+def _positive(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} {value!r}: expected a positive integer")
+    return value
 
 
 def _parse_ips(ips: Sequence[str]) -> tuple[str, ...]:

@@ -56,9 +56,7 @@ def revised_record(subject: str, record: DmarcRecord, **changes: str) -> str:
     return f'{subject}. 3600 IN TXT "{text}"'
 
 
-async def audit_dmarc(
-    domain: str, /, *, resolver: Resolver, mode: DmarcMode | str = DmarcMode.TREE
-) -> DmarcResult:
+async def audit_dmarc(domain: str, /, *, resolver: Resolver, mode: str = "tree") -> DmarcResult:
     """Find and judge the DMARC policy of ``domain``; check its external report destinations.
 
     Raises:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from mailcheck.dmarc.record import DmarcLint, DmarcMode, DmarcRecord, lint_dmarc, parse_dmarc
+from mailcheck.dmarc.record import DmarcLint, DmarcRecord, lint_dmarc, parse_dmarc
 from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup.domains import (
     dmarc_tree_names,
@@ -61,9 +61,7 @@ def dmarc_texts(texts: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(t for t in texts if t.strip()[:8].replace(" ", "").lower().startswith("v=dmarc1"))
 
 
-async def discover_policy(
-    domain: str, /, *, resolver: Resolver, mode: DmarcMode | str = DmarcMode.TREE
-) -> Discovery:
+async def discover_policy(domain: str, /, *, resolver: Resolver, mode: str = "tree") -> Discovery:
     """Run policy discovery for ``domain`` (``mode`` is ``"tree"`` or ``"psl"``)."""
     if mode == "psl":
         names: tuple[str, ...] = (f"_dmarc.{domain}",)
@@ -128,9 +126,7 @@ async def _texts(name: str, resolver: Resolver) -> tuple[str, ...] | TempError:
     return dmarc_texts(answer.texts())
 
 
-async def organizational_domain(
-    domain: str, /, *, resolver: Resolver, mode: DmarcMode | str = DmarcMode.TREE
-) -> str:
+async def organizational_domain(domain: str, /, *, resolver: Resolver, mode: str = "tree") -> str:
     """The organisational domain of ``domain`` (RFC 9989 tree walk, or the PSL).
 
     Raises:

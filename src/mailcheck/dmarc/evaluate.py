@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 from collections.abc import Sequence
+from typing import Any
 
 from mailcheck.dmarc.discover import discover_policy
+from mailcheck.dmarc.record import DmarcMode, DmarcPolicy
 from mailcheck.errors import TempError
 from mailcheck.lookup.resolver import Resolver
+from mailcheck.model import to_dict
 
 # RFC 9989 §4.7: with t=y a policy is applied one step lighter.
 _LIGHTER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
+
+
+class DmarcVerdict(enum.StrEnum):
+    """The DMARC result of one message (RFC 8601 §2.7.1), named like ``SpfVerdict``."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NONE = "none"
+    """No policy applies (no record, or several)."""
+    TEMPERROR = "temperror"
+    PERMERROR = "permerror"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,14 +42,19 @@ class DmarcEvaluation:
         organizational_domain: of the From domain.
     """
 
-    result: str
-    policy: str | None = None
-    disposition: str = "none"
+    result: DmarcVerdict
+    policy: DmarcPolicy | None = None
+    disposition: DmarcPolicy = DmarcPolicy.NONE
     aligned_spf: bool = False
     aligned_dkim: bool = False
     record: str | None = None
     location: str | None = None
     organizational_domain: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The evaluation as plain JSON data."""
+        data: dict[str, Any] = to_dict(self)
+        return data
 
 
 def aligned(domain: str | None, from_domain: str, mode: str, org: str, other_org: str) -> bool:
@@ -66,11 +86,13 @@ async def evaluate_dmarc(
     from_domain = from_domain.lower().rstrip(".")
     discovery = await discover_policy(from_domain, resolver=resolver, mode=mode)
     if discovery.uncertain:
-        return DmarcEvaluation(result="temperror")
+        return DmarcEvaluation(result=DmarcVerdict.TEMPERROR)
     if discovery.location is None or len(discovery.texts) > 1:
-        return DmarcEvaluation(result="none", organizational_domain=discovery.organizational_domain)
+        return DmarcEvaluation(
+            result=DmarcVerdict.NONE, organizational_domain=discovery.organizational_domain
+        )
     if discovery.record is None:
-        return DmarcEvaluation(result="permerror", location=discovery.location)
+        return DmarcEvaluation(result=DmarcVerdict.PERMERROR, location=discovery.location)
     record = discovery.record
     org = discovery.organizational_domain
     candidates = {d.lower() for d, r in dkim_results if r == "pass"}
@@ -79,7 +101,7 @@ async def evaluate_dmarc(
     try:
         orgs = await _orgs(candidates - {from_domain}, resolver, mode)
     except TempError:
-        return DmarcEvaluation(result="temperror", location=discovery.location)
+        return DmarcEvaluation(result=DmarcVerdict.TEMPERROR, location=discovery.location)
     orgs[from_domain] = org
     spf_ok = spf_result == "pass" and aligned(
         spf_domain, from_domain, record.aspf or "r", org, orgs.get((spf_domain or "").lower(), "")
@@ -89,13 +111,13 @@ async def evaluate_dmarc(
         and aligned(d, from_domain, record.adkim or "r", org, orgs.get(d.lower(), ""))
         for d, result in dkim_results
     )
-    policy = record.subdomain_policy if discovery.inherited else record.policy
+    policy = DmarcPolicy(record.subdomain_policy if discovery.inherited else record.policy)
     passed = spf_ok or dkim_ok
     disposition = "none" if passed else (_LIGHTER[policy] if record.testing else policy)
     return DmarcEvaluation(
-        result="pass" if passed else "fail",
+        result=DmarcVerdict.PASS if passed else DmarcVerdict.FAIL,
         policy=policy,
-        disposition=disposition,
+        disposition=DmarcPolicy(disposition),
         aligned_spf=spf_ok,
         aligned_dkim=dkim_ok,
         record=discovery.texts[0],
@@ -104,7 +126,7 @@ async def evaluate_dmarc(
     )
 
 
-async def _orgs(domains: set[str], resolver: Resolver, mode: str) -> dict[str, str]:
+async def _orgs(domains: set[str], resolver: Resolver, mode: DmarcMode | str) -> dict[str, str]:
     from mailcheck.dmarc.discover import organizational_domain
 
     async with asyncio.TaskGroup() as group:

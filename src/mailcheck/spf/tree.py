@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import enum
 import ipaddress
 from collections.abc import Iterable
 
@@ -25,6 +26,25 @@ from mailcheck.spf.record import Mechanism, Modifier, SpfRecord, is_spf_record, 
 MAX_RESOLVED_TERMS = 100
 # pyspf stops at 20 levels of recursion; no legitimate tree is deeper than a few.
 MAX_DEPTH = 20
+
+
+class SpfIncludeStatus(enum.StrEnum):
+    """What reading one record of the tree found."""
+
+    OK = "ok"
+    MISSING = "missing"
+    """No SPF record at the name."""
+    MULTIPLE = "multiple"
+    """Several SPF records: permerror."""
+    SYNTAX_ERROR = "syntax-error"
+    LOOP = "loop"
+    """The name is already on the path from the root."""
+    TEMPERROR = "temperror"
+    """DNS could not answer: not checked."""
+    MACRO = "macro"
+    """The target holds macros: it depends on the message, not followed."""
+    NOT_FOLLOWED = "not-followed"
+    """Past the depth or term budget: counted, not resolved."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +89,7 @@ class SpfInclude:
 
     domain: str
     mechanism: str
-    status: str
+    status: SpfIncludeStatus
     record: str | None = None
     error: str | None = None
     lookups: int = 0
@@ -144,23 +164,29 @@ def _depth_first(root: SpfInclude) -> Iterable[SpfInclude]:
 async def _node(walk: _Walk, domain: str, mechanism: str, path: tuple[str, ...]) -> SpfInclude:
     answer = await walk.ask(domain, "TXT")
     if answer is None:
-        return SpfInclude(domain=domain, mechanism=mechanism, status="temperror")
+        return SpfInclude(domain=domain, mechanism=mechanism, status=SpfIncludeStatus.TEMPERROR)
     records = tuple(text for text in answer.texts() if is_spf_record(text))
     node = SpfInclude(
-        domain=domain, mechanism=mechanism, status="missing", _answer=answer, _records=records
+        domain=domain,
+        mechanism=mechanism,
+        status=SpfIncludeStatus.MISSING,
+        _answer=answer,
+        _records=records,
     )
     if not records:
         return node
     if len(records) > 1:
-        return dataclasses.replace(node, status="multiple")
+        return dataclasses.replace(node, status=SpfIncludeStatus.MULTIPLE)
     try:
         parsed = parse_spf(records[0])
     except ParseError as exc:
-        return dataclasses.replace(node, status="syntax-error", record=records[0], error=str(exc))
+        return dataclasses.replace(
+            node, status=SpfIncludeStatus.SYNTAX_ERROR, record=records[0], error=str(exc)
+        )
     terms, children = await _terms(walk, domain, parsed, (*path, domain))
     return dataclasses.replace(
         node,
-        status="ok",
+        status=SpfIncludeStatus.OK,
         record=records[0],
         lookups=len(terms) + sum(child.lookups for child in children),
         void_lookups=sum(t.void for t in terms) + sum(child.void_lookups for child in children),
@@ -199,19 +225,23 @@ async def _follow(
     assert spec is not None
     target = spec.rstrip(".").lower()
     found = SpfTerm(domain=domain, term=term.to_text(), mechanism=kind, target=target)
-    status = None
+    status: SpfIncludeStatus | None = None
     if "%" in spec:
-        status, target = "macro", spec
+        status, target = SpfIncludeStatus.MACRO, spec
         found = dataclasses.replace(found, target=None, resolved=False)
     elif target in path:
-        status = "loop"
+        status = SpfIncludeStatus.LOOP
     elif len(path) >= MAX_DEPTH or not walk.take():
-        status = "not-followed"
+        status = SpfIncludeStatus.NOT_FOLLOWED
         found = dataclasses.replace(found, resolved=False)
     if status is not None:
         return found, SpfInclude(domain=target, mechanism=kind, status=status)
     child = await _node(walk, target, kind, path)
-    void = child.status == "missing" and child._answer is not None and not child._answer.ok
+    void = (
+        child.status is SpfIncludeStatus.MISSING
+        and child._answer is not None
+        and not child._answer.ok
+    )
     return dataclasses.replace(found, void=void), child
 
 
