@@ -70,3 +70,21 @@ async def test_dns_failure_is_unknown_not_missing(
     assert partial.status is CheckStatus.UNKNOWN
     assert codes_of(partial) == {"mx.temperror"}  # never "no address" on a failure
     assert partial.hosts[0].status == "unknown"
+
+
+async def test_dns_failure_is_unknown_with_the_server_named(
+    resolver: DnsResolver, dns_server: DnsTestServer
+) -> None:
+    dns_server.behave("good.mx.test", servfail=True)
+    result = await audit_mx("good.mx.test", resolver=resolver)
+    assert result.status is CheckStatus.UNKNOWN
+    assert codes_of(result) == {"mx.temperror"}
+    assert result.error == f"{dns_server.address} answered SERVFAIL"
+    assert result.hosts == ()  # unknown, not "no mail host" nor mx.none
+
+
+async def test_unreachable_server_is_named() -> None:
+    result = await audit_mx("good.mx.test", resolver=DnsResolver(["127.0.0.1:9"], timeout=0.5))
+    assert result.status is CheckStatus.UNKNOWN
+    assert result.error is not None
+    assert result.error.startswith("127.0.0.1:9 ")

@@ -16,7 +16,14 @@ from mailcheck import codes
 from mailcheck.errors import TempError
 from mailcheck.lookup.answer import DnsAnswer, DnsStatus
 from mailcheck.lookup.resolver import Resolver
-from mailcheck.model import CheckResult, CheckStatus, Finding, sort_findings, status_of
+from mailcheck.model import (
+    CheckResult,
+    CheckStatus,
+    Finding,
+    error_of,
+    sort_findings,
+    status_of,
+)
 
 # MX hosts of one domain whose addresses are looked up (lowest preference first). RFC 7208
 # §4.6.4 stops SPF's "mx" mechanism at 10 MX records for the same reason: a zone must not
@@ -298,7 +305,7 @@ def _unknown(domain: str, exc: TempError) -> MxResult:
         f"The MX records could not be looked up: {exc}.",
         details={"error": str(exc)},
     )
-    return MxResult(status=CheckStatus.UNKNOWN, findings=(finding,))
+    return MxResult(status=CheckStatus.UNKNOWN, findings=(finding,), error=exc.reason)
 
 
 def _result(
@@ -312,6 +319,7 @@ def _result(
     return MxResult(
         status=status_of(findings),
         findings=sort_findings(findings),
+        error=error_of(findings),
         hosts=hosts,
         host_count=len(hosts) if host_count is None else host_count,
         null_mx=null_mx,

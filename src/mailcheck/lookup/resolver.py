@@ -296,6 +296,10 @@ class DnsResolver:
         if isinstance(last, dns.exception.Timeout) or last is None:
             self.stats.timeouts += 1
             raise DnsTimeout(text, type_text, f"timeout at {self._servers()}")
+        if isinstance(last, OSError):
+            # ICMP port unreachable and the like: "127.0.0.1:9 unreachable: Connection refused".
+            why = last.strerror or type(last).__name__
+            raise TempError(text, type_text, f"{self._servers()} unreachable: {why}")
         raise TempError(
             text,
             type_text,

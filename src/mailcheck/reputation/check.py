@@ -21,7 +21,15 @@ from typing import Any
 from mailcheck.errors import TempError
 from mailcheck.lookup.budget import QueryBudget
 from mailcheck.lookup.resolver import DnsResolver, Resolver
-from mailcheck.model import CheckResult, CheckStatus, Finding, sort_findings, status_of, to_dict
+from mailcheck.model import (
+    CheckResult,
+    CheckStatus,
+    Finding,
+    error_of,
+    sort_findings,
+    status_of,
+    to_dict,
+)
 from mailcheck.reputation import verdicts
 from mailcheck.reputation.blocklists import (
     DEFAULT_NXDOMAIN_PROBE,
@@ -182,6 +190,7 @@ class BlocklistChecker:
         return IpReport(
             status=_status(findings, (*listings, *name_listings)),
             findings=sort_findings(findings),
+            error=error_of(findings),
             ip=subject,
             ptr_names=rdns.ptr_names,
             forward_confirmed=rdns.forward_confirmed,
@@ -222,6 +231,7 @@ class BlocklistChecker:
         return DomainListingReport(
             status=_status(findings, listings),
             findings=sort_findings(findings),
+            error=error_of(findings),
             names=asked,
             listings=listings,
             listed_on=_listed_on(listings),

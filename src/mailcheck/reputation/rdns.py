@@ -25,7 +25,7 @@ import dns.reversename
 from mailcheck import codes
 from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup.resolver import Resolver
-from mailcheck.model import CheckResult, Finding, sort_findings, status_of
+from mailcheck.model import CheckResult, Finding, error_of, sort_findings, status_of
 
 # RFC 7208 §4.6.4 caps the PTR names an SPF "ptr" check looks at to 10; the same bound
 # keeps a hostile PTR set from fanning out.
@@ -135,7 +135,9 @@ async def check_rdns(ip: str, /, *, resolver: Resolver) -> RdnsResult:
         finding = codes.RDNS_TEMPERROR.finding(
             subject, "The PTR record could not be fetched.", details={"error": exc.reason}
         )
-        return RdnsResult(status=status_of([finding]), findings=(finding,), ip=subject)
+        return RdnsResult(
+            status=status_of([finding]), findings=(finding,), error=exc.reason, ip=subject
+        )
     if not names:
         finding = codes.RDNS_MISSING.finding(
             subject,
@@ -151,6 +153,7 @@ async def check_rdns(ip: str, /, *, resolver: Resolver) -> RdnsResult:
     return RdnsResult(
         status=status_of(findings),
         findings=sort_findings(findings),
+        error=error_of(findings),
         ip=subject,
         ptr_names=names,
         confirmed_names=confirmed,
@@ -268,7 +271,9 @@ async def check_helo(
         finding = codes.HELO_TEMPERROR.finding(
             given, "The HELO name could not be resolved.", details={"error": exc.reason}
         )
-        return HeloResult(status=status_of([finding]), findings=(finding,), name=given)
+        return HeloResult(
+            status=status_of([finding]), findings=(finding,), error=exc.reason, name=given
+        )
     addresses = answer.addresses()
     resolves = any(ipaddress.ip_address(a) == address for a in addresses)
     findings = _judge_helo(given, helo, str(address), addresses, resolves)

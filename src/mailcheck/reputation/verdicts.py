@@ -45,7 +45,11 @@ def judge_listings(subject: str, listings: Sequence[Listing]) -> list[Finding]:
                     subject,
                     f"{listing.zone} could not be read ({_why_text(listing)}), so this "
                     "listing is unknown.",
-                    details={**_details(listing), "former_code": codes.RBL_UNKNOWN.id},
+                    details={
+                        **_details(listing),
+                        "error": f"{listing.zone}: {_why_text(listing)}",
+                        "former_code": codes.RBL_UNKNOWN.id,
+                    },
                 )
             )
         elif listing.state is ListingState.UNKNOWN and listing.why is Why.REFUSED:

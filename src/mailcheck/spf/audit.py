@@ -17,7 +17,7 @@ from mailcheck import codes
 from mailcheck.errors import TempError
 from mailcheck.lookup.domains import normalize_domain
 from mailcheck.lookup.resolver import Resolver
-from mailcheck.model import CheckResult, Finding, Severity, sort_findings, status_of
+from mailcheck.model import CheckResult, Finding, Severity, error_of, sort_findings, status_of
 from mailcheck.spf.evaluate import SpfVerdict, check_host
 from mailcheck.spf.lint import record_findings, tree_findings
 from mailcheck.spf.tree import SpfInclude, SpfTerm, SpfTree, resolve_tree
@@ -113,6 +113,7 @@ async def audit_spf(
     return SpfResult(
         status=status_of(findings),
         findings=findings,
+        error=error_of(findings),
         domain=domain,
         record=root.record if len(root._records) == 1 else None,
         records=root._records,
