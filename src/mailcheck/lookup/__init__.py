@@ -12,6 +12,8 @@ _EXPORTS = {
     "DnsAnswer": "mailcheck.lookup.answer",
     "DnsResolver": "mailcheck.lookup.resolver",
     "DnsStatus": "mailcheck.lookup.answer",
+    "QueryBudget": "mailcheck.lookup.budget",
+    "QueryBudgetExhausted": "mailcheck.lookup.budget",
     "Resolver": "mailcheck.lookup.resolver",
     "ResolverStats": "mailcheck.lookup.resolver",
     "ZoneResolver": "mailcheck.lookup.zonefile",
@@ -23,6 +25,7 @@ __getattr__, __dir__ = _lazy.lazy_exports(__name__, _EXPORTS)
 
 if typing.TYPE_CHECKING:
     from mailcheck.lookup.answer import DnsAnswer, DnsStatus
+    from mailcheck.lookup.budget import QueryBudget, QueryBudgetExhausted
     from mailcheck.lookup.resolver import DnsResolver, Resolver, ResolverStats, parse_nameserver
     from mailcheck.lookup.zonefile import ZoneResolver, ZoneSet
 
@@ -30,6 +33,8 @@ __all__ = [
     "DnsAnswer",
     "DnsResolver",
     "DnsStatus",
+    "QueryBudget",
+    "QueryBudgetExhausted",
     "Resolver",
     "ResolverStats",
     "ZoneResolver",

@@ -15,6 +15,7 @@ from mailcheck import _lazy
 _EXPORTS = {
     "BlocklistChecker": "mailcheck.reputation.check",
     "BlocklistClient": "mailcheck.reputation.blocklists",
+    "BlocklistCoverage": "mailcheck.reputation.coverage",
     "Catalogue": "mailcheck.reputation.catalogue",
     "DomainListingReport": "mailcheck.reputation.check",
     "HeloResult": "mailcheck.reputation.rdns",
@@ -65,6 +66,7 @@ if typing.TYPE_CHECKING:
         check_domains,
         check_ip,
     )
+    from mailcheck.reputation.coverage import BlocklistCoverage
     from mailcheck.reputation.decode import ListingState, Why, ZoneHealth, decode_answer
     from mailcheck.reputation.rdns import (
         HeloResult,
@@ -78,6 +80,7 @@ if typing.TYPE_CHECKING:
 __all__ = [
     "BlocklistChecker",
     "BlocklistClient",
+    "BlocklistCoverage",
     "Catalogue",
     "DomainListingReport",
     "HeloResult",
