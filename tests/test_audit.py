@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from pathlib import Path
@@ -11,8 +12,12 @@ import pytest
 
 from mailcheck import CheckStatus, DnsResolver, Resolver, ZoneResolver
 from mailcheck.audit import audit_domain
+from mailcheck.dkim import DkimSignatureResult
+from mailcheck.dmarc import DmarcEvaluation, DmarcLint, lint_dmarc
 from mailcheck.errors import ConfigError, ParseError
 from mailcheck.reputation import BlocklistChecker, load_catalogue
+from mailcheck.spf import SpfEvaluation
+from mailcheck.verify import VerifyResult
 from tests.conftest import ZONES
 from tests.dnsserver import DnsTestServer
 
@@ -270,3 +275,33 @@ async def test_bad_options_are_one_config_error(options: dict[str, object]) -> N
             resolver=DnsResolver(["127.0.0.1:9"]),
             **options,  # type: ignore[arg-type]
         )
+
+
+def _dataclasses_in(obj: object, seen: set[type]) -> None:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        seen.add(type(obj))
+        for field in dataclasses.fields(obj):
+            if not field.name.startswith("_"):
+                _dataclasses_in(getattr(obj, field.name), seen)
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            _dataclasses_in(item, seen)
+
+
+async def test_every_result_type_has_to_dict(resolver: DnsResolver) -> None:
+    report = await audit_domain(
+        "good.audittest",
+        ips=["203.0.113.66"],
+        selectors=["mail"],
+        resolver=resolver,
+        blocklists=checker(resolver),
+    )
+    seen: set[type] = set()
+    _dataclasses_in(report, seen)
+    assert len(seen) > 10
+    lacking = sorted(t.__name__ for t in seen if not callable(getattr(t, "to_dict", None)))
+    assert lacking == []
+    for kind in (DmarcEvaluation, DmarcLint, SpfEvaluation, DkimSignatureResult, VerifyResult):
+        assert callable(getattr(kind, "to_dict", None)), kind.__name__
+    lint = lint_dmarc("v=DMARC1; p=quarantaine")
+    assert json.loads(json.dumps(lint.to_dict()))["errors"][0]["repair"] == "quarantine"

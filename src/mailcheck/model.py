@@ -43,8 +43,19 @@ class CheckStatus(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class ToDict:
+    """Mixin giving a result dataclass its ``to_dict()`` (one generic conversion)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as plain JSON data (see :func:`to_dict`)."""
+        data: dict[str, Any] = to_dict(self)
+        return data
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
+class Finding(ToDict):
     """One thing a check found.
 
     Attributes:
@@ -105,7 +116,7 @@ def worst_status(statuses: Iterable[CheckStatus]) -> CheckStatus:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class CheckResult:
+class CheckResult(ToDict):
     """Base of every per-check result: a status and its findings (worst first).
 
     Attributes:
@@ -119,11 +130,6 @@ class CheckResult:
     status: CheckStatus
     findings: tuple[Finding, ...] = ()
     error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The result as plain JSON data."""
-        data: dict[str, Any] = to_dict(self)
-        return data
 
 
 # TempError's text: "<name> <TYPE>: <reason>" (see mailcheck.errors.TempError).
@@ -153,7 +159,8 @@ def error_of(findings: Iterable[Finding]) -> str | None:
 def to_dict(obj: Any) -> Any:
     """Convert a result (dataclasses, enums, tuples, IPs, bytes) to plain JSON data.
 
-    Dataclass fields whose name starts with an underscore are left out.
+    Dataclass fields whose name starts with an underscore are left out; an exception
+    held as a fact (a ``ParseError``) becomes its message.
     """
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
@@ -172,6 +179,8 @@ def to_dict(obj: Any) -> Any:
         return sorted(items, key=str) if isinstance(obj, set | frozenset) else items
     if isinstance(obj, bytes):
         return obj.decode("utf-8", "backslashreplace")
+    if isinstance(obj, BaseException):
+        return str(obj)
     if isinstance(
         obj,
         ipaddress.IPv4Address

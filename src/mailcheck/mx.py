@@ -20,6 +20,7 @@ from mailcheck.model import (
     CheckResult,
     CheckStatus,
     Finding,
+    ToDict,
     error_of,
     sort_findings,
     status_of,
@@ -50,7 +51,7 @@ class MxHostStatus(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class MxHost:
+class MxHost(ToDict):
     """One MX target and its addresses.
 
     Attributes:

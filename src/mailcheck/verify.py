@@ -33,13 +33,14 @@ from mailcheck.dmarc.evaluate import DmarcEvaluation, evaluate_dmarc
 from mailcheck.errors import ParseError
 from mailcheck.lookup import Resolver
 from mailcheck.lookup.domains import normalize_domain
+from mailcheck.model import ToDict
 from mailcheck.spf.evaluate import SpfEvaluation, check_host
 
 DEFAULT_AUTHSERV_ID = "mailcheck"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class VerifyResult:
+class VerifyResult(ToDict):
     """DKIM, SPF and DMARC of one message.
 
     Attributes:

@@ -19,6 +19,7 @@ _EXPORTS = {
     "DkimResult": "mailcheck.dkim.verify",
     "DkimSignatureResult": "mailcheck.dkim.verify",
     "DkimSigner": "mailcheck.dkim.sign",
+    "DkimVerdict": "mailcheck.dkim.verify",
     "KeyStore": "mailcheck.dkim.keystore",
     "KeyType": "mailcheck.dkim.keys",
     "PublishedKeyCheck": "mailcheck.dkim.publish",
@@ -52,7 +53,7 @@ if typing.TYPE_CHECKING:
     )
     from mailcheck.dkim.record import DkimKeyRecord, parse_dkim_key
     from mailcheck.dkim.sign import DkimSigner
-    from mailcheck.dkim.verify import DkimResult, DkimSignatureResult, verify_dkim
+    from mailcheck.dkim.verify import DkimResult, DkimSignatureResult, DkimVerdict, verify_dkim
     from mailcheck.sync import audit_dkim_sync, check_published_sync, verify_dkim_sync
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "DkimResult",
     "DkimSignatureResult",
     "DkimSigner",
+    "DkimVerdict",
     "KeyStore",
     "KeyType",
     "PublishedKeyCheck",

@@ -19,7 +19,15 @@ from mailcheck.dkim.record import DkimKeyRecord, parse_dkim_key
 from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup.answer import DnsAnswer
 from mailcheck.lookup.resolver import Resolver
-from mailcheck.model import CheckResult, CheckStatus, Finding, Severity, sort_findings, status_of
+from mailcheck.model import (
+    CheckResult,
+    CheckStatus,
+    Finding,
+    Severity,
+    ToDict,
+    sort_findings,
+    status_of,
+)
 
 # Selectors that common MTAs, control panels and providers use (Mailcow "dkim",
 # Google "google", Microsoft 365 "selector1/2", OpenDKIM "default", ...).
@@ -35,7 +43,7 @@ RSA_GOOD_BITS = 2048
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SelectorResult:
+class SelectorResult(ToDict):
     """What one selector holds.
 
     Attributes:

@@ -46,6 +46,7 @@ from mailcheck.dkim.record import DkimKeyRecord, parse_dkim_key
 from mailcheck.dkim.sign import normalize_newlines, split_message
 from mailcheck.errors import ParseError, SigningError, TempError
 from mailcheck.lookup import Resolver
+from mailcheck.model import ToDict
 
 # RFC 8301 §3.1: "rsa-sha1 MUST NOT be used for signing or verifying."
 ACCEPTED_ALGORITHMS = frozenset({"rsa-sha256", "ed25519-sha256"})
@@ -57,8 +58,8 @@ HEADER_B_LENGTH = 12
 _REQUIRED = (b"v", b"a", b"b", b"bh", b"d", b"h", b"s")
 
 
-class DkimResult(enum.StrEnum):
-    """The result of one signature (RFC 8601 §2.7.1)."""
+class DkimVerdict(enum.StrEnum):
+    """The result of one signature (RFC 8601 §2.7.1), named like ``SpfVerdict``."""
 
     PASS = "pass"
     FAIL = "fail"
@@ -67,8 +68,12 @@ class DkimResult(enum.StrEnum):
     PERMERROR = "permerror"
 
 
+DkimResult = DkimVerdict
+"""Deprecated alias of :class:`DkimVerdict` (its former name), kept for one release."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class DkimSignatureResult:
+class DkimSignatureResult(ToDict):
     """What one DKIM-Signature header came to.
 
     Attributes:
@@ -84,7 +89,7 @@ class DkimSignatureResult:
         body_length: the ``l=`` value: only that many body bytes are signed.
     """
 
-    result: DkimResult
+    result: DkimVerdict
     reason: str | None = None
     domain: str = ""
     selector: str = ""
@@ -141,7 +146,7 @@ def _read_signature(index: int, value: bytes, now: float | None) -> _Signature:
     try:
         tags = dkim.util.parse_tag_value(re.sub(rb"\r?\n", b"", value))
     except dkim.util.InvalidTagValueList:
-        failed = DkimSignatureResult(result=DkimResult.NEUTRAL, reason="signature syntax error")
+        failed = DkimSignatureResult(result=DkimVerdict.NEUTRAL, reason="signature syntax error")
         return _Signature(index, {}, failed)
     base = _describe(tags)
     problem = None
@@ -174,7 +179,7 @@ def _describe(tags: Mapping[bytes, bytes]) -> DkimSignatureResult:
 
     length = text("l")
     return DkimSignatureResult(
-        result=DkimResult.PERMERROR,
+        result=DkimVerdict.PERMERROR,
         domain=text("d").lower(),
         selector=text("s").lower(),
         algorithm=text("a").lower(),
@@ -214,7 +219,7 @@ def _verify_one(
     base = _describe(sig.tags)
     fetched = records[_key_name(sig.tags)]
     if isinstance(fetched, TempError):
-        return dataclasses.replace(base, result=DkimResult.TEMPERROR, reason="key lookup failed")
+        return dataclasses.replace(base, result=DkimVerdict.TEMPERROR, reason="key lookup failed")
     if isinstance(fetched, ParseError):
         return dataclasses.replace(base, reason="signature names an invalid key name")
     key, text, problem = _usable_key(fetched, base)
@@ -293,7 +298,7 @@ def _check(
     if base.body_length is not None:
         body = body[: base.body_length]
     if hashlib.sha256(body).digest() != expected_bh:
-        return dataclasses.replace(base, result=DkimResult.FAIL, reason="body hash mismatch")
+        return dataclasses.replace(base, result=DkimVerdict.FAIL, reason="body hash mismatch")
     include = [x.lower() for x in re.split(rb"\s*:\s*", tags[b"h"].strip())]
     if b"from" in include:
         # As dkimpy (its bug 644046): a second From added on top must break the signature.
@@ -317,5 +322,5 @@ def _check(
     except (dkim.crypto.DigestTooLargeError, nacl.exceptions.CryptoError, ValueError):
         return dataclasses.replace(base, reason="signature does not fit the key")
     if ok:
-        return dataclasses.replace(base, result=DkimResult.PASS)
-    return dataclasses.replace(base, result=DkimResult.FAIL, reason="signature did not verify")
+        return dataclasses.replace(base, result=DkimVerdict.PASS)
+    return dataclasses.replace(base, result=DkimVerdict.FAIL, reason="signature did not verify")

@@ -20,10 +20,11 @@ from mailcheck.lookup.domains import (
     organizational_from_walk,
 )
 from mailcheck.lookup.resolver import Resolver
+from mailcheck.model import ToDict
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Discovery:
+class Discovery(ToDict):
     """What policy discovery found for one domain.
 
     Attributes:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mailcheck.errors import ParseError
+from mailcheck.model import ToDict
 from mailcheck.taglist import parse_tag_list
 
 POLICIES = ("none", "quarantine", "reject")
@@ -139,7 +140,7 @@ def parse_dmarc(text: str, /) -> DmarcRecord:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class DmarcTagError:
+class DmarcTagError(ToDict):
     """One tag whose value is outside its grammar.
 
     Attributes:
@@ -160,7 +161,7 @@ class DmarcTagError:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class DmarcLint:
+class DmarcLint(ToDict):
     """A DMARC record read as a receiver reads it, with every fault found.
 
     Attributes:

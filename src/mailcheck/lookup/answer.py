@@ -15,6 +15,7 @@ import dns.rdatatype
 import dns.rrset
 
 from mailcheck.errors import TempError
+from mailcheck.model import ToDict
 
 # RFC 1034 §3.6.2 leaves chain length open; resolvers stop well before 16 hops.
 MAX_CNAME_CHAIN = 16
@@ -33,7 +34,7 @@ class DnsStatus(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class DnsAnswer:
+class DnsAnswer(ToDict):
     """The answer to one question.
 
     Attributes:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from mailcheck.errors import DnsTimeout, ParseError, TempError
 from mailcheck.lookup.budget import QueryBudgetExhausted
 from mailcheck.lookup.resolver import Resolver
+from mailcheck.model import ToDict
 from mailcheck.reputation.catalogue import (
     Catalogue,
     Scope,
@@ -46,7 +47,7 @@ DEFAULT_NXDOMAIN_PROBE = "mailcheck-nxdomain-probe.invalid"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Listing:
+class Listing(ToDict):
     """What one zone says about one subject (an IP address or a domain name).
 
     Attributes:
@@ -77,7 +78,7 @@ class Listing:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class ZoneTest:
+class ZoneTest(ToDict):
     """The self-test verdict of one zone for one kind of subject, this run."""
 
     zone: str

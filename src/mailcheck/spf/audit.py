@@ -17,7 +17,15 @@ from mailcheck import codes
 from mailcheck.errors import TempError
 from mailcheck.lookup.domains import normalize_domain
 from mailcheck.lookup.resolver import Resolver
-from mailcheck.model import CheckResult, Finding, Severity, error_of, sort_findings, status_of
+from mailcheck.model import (
+    CheckResult,
+    Finding,
+    Severity,
+    ToDict,
+    error_of,
+    sort_findings,
+    status_of,
+)
 from mailcheck.spf.evaluate import SpfVerdict, check_host
 from mailcheck.spf.lint import record_findings, tree_findings
 from mailcheck.spf.tree import SpfInclude, SpfTerm, SpfTree, resolve_tree
@@ -26,7 +34,7 @@ IpInput = str | ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SpfIpResult:
+class SpfIpResult(ToDict):
     """check_host() for one declared sending IP.
 
     Attributes:

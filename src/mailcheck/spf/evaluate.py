@@ -22,6 +22,7 @@ from typing import Any
 from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup.answer import DnsAnswer, name_text
 from mailcheck.lookup.resolver import Resolver
+from mailcheck.model import ToDict
 
 # RFC 7208 §4.6.4: "a maximum of 20 seconds" is the suggested budget for one evaluation.
 EVALUATION_TIMEOUT = 20.0
@@ -45,7 +46,7 @@ class SpfVerdict(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SpfEvaluation:
+class SpfEvaluation(ToDict):
     """The outcome of check_host().
 
     Attributes:

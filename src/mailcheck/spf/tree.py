@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from mailcheck.errors import ParseError, TempError
 from mailcheck.lookup.answer import DnsAnswer
 from mailcheck.lookup.resolver import Resolver
+from mailcheck.model import ToDict
 from mailcheck.spf.record import Mechanism, Modifier, SpfRecord, is_spf_record, parse_spf
 
 # Far beyond the 10 lookups RFC 7208 §4.6.4 allows: enough to measure any real tree, small
@@ -48,7 +49,7 @@ class SpfIncludeStatus(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SpfTerm:
+class SpfTerm(ToDict):
     """One DNS-querying term of the tree (a lookup, RFC 7208 §4.6.4).
 
     Attributes:
@@ -72,7 +73,7 @@ class SpfTerm:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SpfInclude:
+class SpfInclude(ToDict):
     """A record of the tree: the domain's, or one reached by ``include`` or ``redirect``.
 
     Attributes:
@@ -102,7 +103,7 @@ class SpfInclude:
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class SpfTree:
+class SpfTree(ToDict):
     """The whole tree and what was learnt walking it."""
 
     root: SpfInclude
