@@ -5,121 +5,79 @@ Examples::
     mailcheck send --from news@asso.example newsletter.eml      # recipients from To/Cc/Bcc
     mailcheck send --from a@asso.example --to b@example.net message.eml
     mailcheck send --maildir ~/outbox --from a@asso.example --egress 192.0.2.25=mail.asso.example
-    mailcheck send --spool /var/spool/mailcheck --status --format json
-    mailcheck send --spool /var/spool/mailcheck --forever     # a delivery daemon
+    mailcheck send --spool /var/spool/mailcheck --until-idle   # cron: what is due, then exit
+    mailcheck send --spool /var/spool/mailcheck --forever      # a delivery daemon
 
-Without ``--no-run`` or ``--forever`` the queue is delivered until nothing is due now, with a
-progress bar (on a terminal) and a summary per provider group. Exit 0 when nothing bounced
-or expired in this run (deferred recipients wait in the spool for their retry), 1 when some
-did, 2 on a usage or operational error.
+By default the run goes on until every recipient of the spool is final (delivered, bounced
+or expired), waiting out deferrals and pauses, with progress on stderr. Exit codes: 0 every
+recipient delivered (or, with ``--until-idle``/``--no-run``, nothing bounced or expired);
+1 some bounced or expired; 2 a usage or operational error, or a message not queued; 3 the
+run ended at ``--max-time`` with mail still waiting; 130/143 stopped by SIGINT/SIGTERM (the
+summary prints the command that resumes). ``--forever`` exits 0 when stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import email.parser
-import email.policy
-import email.utils
-import re
+import contextlib
+import dataclasses
+import signal
 import sqlite3
-import sys
+import time
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailcheck.cli.common import add_dns_options, make_resolver, print_json, progress_bar
+from mailcheck.cli.common import make_resolver, print_json
+from mailcheck.cli.send_args import add_send_parser, resume_command, safe_url
+from mailcheck.cli.send_input import (
+    check_hostname,
+    check_mailbox,
+    envelope,
+    parse_egress,
+)
+from mailcheck.cli.send_progress import clean, describe, progress_line
+from mailcheck.cli.send_run import (
+    Control,
+    Settled,
+    deliver,
+    open_spool,
+    redis_backend,
+    submit_all,
+)
 from mailcheck.dkim.keys import load_key
 from mailcheck.dkim.sign import DkimSigner
-from mailcheck.errors import ConfigError
-from mailcheck.sending.fairness import FairnessConfig
+from mailcheck.errors import ConfigError, MailcheckError
+from mailcheck.sending import BULK, TRANSACTIONAL, FairnessConfig, ProviderSet, Sender
 from mailcheck.sending.local_share import Gcra
-from mailcheck.sending.providers import ProviderSet
-from mailcheck.sending.sender import Egress, Sender, SendEvent
+from mailcheck.sending.providers import parse_duration
 from mailcheck.sending.shaping import Budget
-from mailcheck.sending.spool import BULK, TRANSACTIONAL, SqliteSpool
 
-_BCC_RE = re.compile(rb"^bcc[ \t]*:.*(?:\r?\n[ \t].*)*\r?\n", re.IGNORECASE | re.MULTILINE)
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+if TYPE_CHECKING:
+    from mailcheck.sending import SendProgress
+
+__all__ = ["envelope", "load_tenants", "register", "run"]
 
 
 def register(subparsers: Any) -> None:
     """Add ``mailcheck send``."""
-    parser = subparsers.add_parser(
-        "send",
-        help="queue and deliver messages, shaped per destination provider",
-        description="Queue MESSAGE files (or a --maildir) in the spool, then deliver what is "
-        "due, shaped per provider group, and print a summary per group.",
-    )
-    parser.add_argument("messages", nargs="*", metavar="MESSAGE|-")
-    parser.add_argument("--maildir", metavar="DIR", help="queue every message of DIR/new, DIR/cur")
-    parser.add_argument(
-        "--spool",
-        default="mailcheck-spool",
-        metavar="DIR|FILE",
-        help="the spool: a directory (spool.db inside, created 0700) or a .db file "
-        "(default: ./mailcheck-spool)",
-    )
-    parser.add_argument("--from", dest="mail_from", metavar="ADDR", help="envelope sender")
-    parser.add_argument(
-        "--to",
-        action="append",
-        default=[],
-        metavar="ADDR",
-        help="envelope recipient (repeatable; default: the To, Cc and Bcc of each message)",
-    )
-    parser.add_argument(
-        "--tenant", help="whose mail this is, for fair shares (default: --from's domain)"
-    )
-    parser.add_argument(
-        "--tenants",
-        metavar="FILE",
-        help="TOML weights and caps of tenants sharing a budget: "
-        '[tenant."asso.example"] weight = 3, max_rate = 2 ("*" = every other tenant)',
-    )
-    parser.add_argument(
-        "--priority",
-        choices=("bulk", "transactional"),
-        default="bulk",
-        help="transactional mail goes before bulk mail waiting for the same provider",
-    )
-    parser.add_argument(
-        "--egress",
-        action="append",
-        default=[],
-        metavar="IP[=HELO]",
-        help="a source address and its EHLO name (repeatable; default: the system's)",
-    )
-    parser.add_argument("--helo", metavar="NAME", help="EHLO name when no --egress gives one")
-    parser.add_argument(
-        "--providers",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a provider file over the built-in dataset (repeatable, later files win)",
-    )
-    parser.add_argument("--dkim-key", action="append", default=[], metavar="FILE")
-    parser.add_argument("--dkim-selector", action="append", default=[], metavar="SELECTOR")
-    parser.add_argument("--dkim-domain", metavar="DOMAIN", help="d= of the DKIM signature")
-    parser.add_argument(
-        "--rate", type=float, metavar="N", help="messages/s for groups that are not providers"
-    )
-    parser.add_argument("--port", type=int, default=25, help="SMTP port of the destinations")
-    parser.add_argument(
-        "--mx-override",
-        action="append",
-        default=[],
-        metavar="HOST=IP:PORT",
-        help="connect to IP:PORT for MX host HOST (tests, relays)",
-    )
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--no-run", action="store_true", help="queue only, deliver nothing")
-    mode.add_argument("--forever", action="store_true", help="keep delivering (a daemon)")
-    parser.add_argument("--status", action="store_true", help="print recipients per state")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    add_dns_options(parser)
-    parser.set_defaults(run=run)
+    add_send_parser(subparsers, run=run)
+
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_UNFINISHED = 0, 1, 2, 3
+
+
+def _duration(value: str | None, option: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value)
+    except (MailcheckError, ValueError) as exc:
+        raise ConfigError(f"{option} {value!r}: {exc}") from None
+    if seconds <= 0:
+        raise ConfigError(f"{option} {value!r}: must be positive")
+    return seconds
 
 
 def _overrides(items: list[str]) -> dict[str, tuple[str, int]]:
@@ -131,27 +89,6 @@ def _overrides(items: list[str]) -> dict[str, tuple[str, int]]:
             raise ConfigError(f"--mx-override {item!r}: expected HOST=IP:PORT")
         result[host.lower().rstrip(".")] = (ip.strip("[]"), int(port))
     return result
-
-
-def _egress(items: list[str], helo: str | None) -> list[Egress]:
-    result = []
-    for item in items:
-        ip, _, name = item.partition("=")
-        if not ip:
-            raise ConfigError(f"--egress {item!r}: expected IP[=HELO]")
-        result.append(Egress(ip.strip("[]"), name or helo))
-    return result
-
-
-def _spool_path(value: str) -> str:
-    path = Path(value)
-    if path.suffix == ".db" or path.is_file():
-        return str(path)
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--spool {value}: cannot create ({exc.strerror})") from None
-    return str(path / "spool.db")
 
 
 def load_tenants(path: str | None) -> FairnessConfig | None:
@@ -177,137 +114,179 @@ def _signer(args: argparse.Namespace) -> DkimSigner | None:
     return DkimSigner(args.dkim_domain, keys=keys)
 
 
-def _sources(args: argparse.Namespace) -> Iterator[tuple[str, bytes]]:
-    for name in args.messages:
-        try:
-            yield name, sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"{name}: cannot read ({exc.strerror})") from None
-    if args.maildir:
-        root = Path(args.maildir)
-        if not (root / "new").is_dir() and not (root / "cur").is_dir():
-            raise ConfigError(f"--maildir {root}: no new/ or cur/ directory")
-        for sub in ("new", "cur"):
-            for path in sorted((root / sub).glob("*")) if (root / sub).is_dir() else ():
-                if path.is_file() and not path.name.startswith("."):
-                    yield str(path), path.read_bytes()
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """What the options say, checked before anything is queued or opened."""
+
+    egress: list[Any]
+    max_time: float | None
+    drain_target: float | None
+    progress_every: float
+    signer: DkimSigner | None
+    fairness: FairnessConfig | None
+    providers: ProviderSet
 
 
-def envelope(raw: bytes, to: Sequence[str]) -> tuple[bytes, list[str]]:
-    """The message with CRLF line ends and without Bcc, and its recipients.
-
-    Recipients are ``to`` when given, else the addresses of the To, Cc and Bcc fields
-    (as ``sendmail -t`` does); the Bcc field is never sent.
-    """
-    raw = re.sub(rb"\r?\n", b"\r\n", raw)
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    recipients = list(to)
-    if not recipients:
-        parsed = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
-        fields = [str(v) for name in ("to", "cc", "bcc") for v in parsed.get_all(name, [])]
-        recipients = [addr for _, addr in email.utils.getaddresses(fields) if "@" in addr]
-    head = _BCC_RE.sub(b"", head + b"\r\n")[:-2]
-    return head + sep + body, list(dict.fromkeys(recipients))
-
-
-def _clean(text: str) -> str:
-    """Remote replies printed as plain text, without control characters."""
-    return _CONTROL_RE.sub("?", text)
-
-
-class _Settled:
-    """Recipients settled in this run, counted by state; each one moves ``advance``."""
-
-    def __init__(self, advance: Callable[[], None]) -> None:
-        self.counts: dict[str, int] = {}
-        self.advance = advance
-
-    def __call__(self, event: SendEvent) -> None:
-        if event.kind in ("delivered", "deferred", "bounced", "expired"):
-            self.counts[event.kind] = self.counts.get(event.kind, 0) + 1
-            self.advance()
+def check_options(args: argparse.Namespace) -> Options:
+    """Every option checked (addresses, egress IPs, durations); one-line errors."""
+    if (args.messages or args.maildir) and not args.mail_from:
+        raise ConfigError("messages to queue need --from ADDR")
+    if args.mail_from:
+        check_mailbox(args.mail_from, "--from")
+    for value in args.to:
+        check_mailbox(value, "--to")
+    if args.helo:
+        check_hostname(args.helo, "--helo")
+    if args.rate is not None and not 0 < args.rate < float("inf"):
+        raise ConfigError("--rate must be a positive number")
+    if not 0 < args.port < 65536:
+        raise ConfigError(f"--port {args.port}: not a TCP port (1-65535)")
+    if args.redis_hosts < 1:
+        raise ConfigError("--redis-hosts must be at least 1")
+    every = _duration(args.progress_every, "--progress-every")
+    return Options(
+        egress=parse_egress(args.egress, args.helo),
+        max_time=_duration(args.max_time, "--max-time"),
+        drain_target=_duration(args.drain_target, "--drain-target"),
+        progress_every=every or 60.0,
+        signer=_signer(args),
+        fairness=load_tenants(args.tenants),
+        providers=ProviderSet.load(user_files=args.providers),
+    )
 
 
-async def _main(args: argparse.Namespace, queued: list[tuple[bytes, list[str]]]) -> dict[str, Any]:
-    spool = SqliteSpool(_spool_path(args.spool))
-    budget = None
+def _sender(args: argparse.Namespace, opts: Options, spool: Any, backend: Any) -> Sender:
+    extra: dict[str, Any] = {}
+    if opts.drain_target is not None:
+        extra["drain_target"] = opts.drain_target
     if args.rate:
-        if args.rate <= 0:
-            raise ConfigError("--rate must be positive")
-        budget = Budget(message_rates=((f"{args.rate}/s", Gcra(interval=1 / args.rate)),))
-    live = args.format == "text" and not args.no_run and not args.forever
-    total = sum(len(r) for _, r in queued)
-    try:
-        async with Sender(
-            spool=spool,
-            resolver=make_resolver(args),
-            providers=ProviderSet.load(user_files=args.providers),
-            egress=_egress(args.egress, args.helo),
-            helo=args.helo,
-            signer=_signer(args),
-            default_budget=budget,
-            fairness=load_tenants(args.tenants),
-            port=args.port,
-            mx_override=_overrides(args.mx_override),
-        ) as sender:
+        gcra = Gcra(interval=1 / args.rate)
+        extra["default_budget"] = Budget(message_rates=((f"{args.rate}/s", gcra),))
+    return Sender(
+        spool=spool,
+        resolver=make_resolver(args),
+        providers=opts.providers,
+        egress=opts.egress,
+        helo=args.helo,
+        signer=opts.signer,
+        fairness=opts.fairness,
+        backend=backend,
+        port=args.port,
+        mx_override=_overrides(args.mx_override),
+        **extra,
+    )
+
+
+async def _main(args: argparse.Namespace, opts: Options) -> tuple[dict[str, Any], SendProgress]:
+    spool = open_spool(args.spool)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(spool.close)
+        backend = None
+        if args.redis:
+            backend = await stack.enter_async_context(
+                await redis_backend(args.redis, safe_url(args.redis), hosts=args.redis_hosts)
+            )
+        sender = await stack.enter_async_context(_sender(args, opts, spool, backend))
+        settled = Settled()
+        sender.subscribe(settled)
+        control = Control(sender)
+        with control.signals():
             priority = TRANSACTIONAL if args.priority == "transactional" else BULK
-            for raw, rcpts in queued:
-                await sender.submit(raw, mail_from=args.mail_from, rcpt_to=rcpts,
-                                    tenant=args.tenant, priority=priority)  # fmt: skip
-            with progress_bar("delivering", total, enabled=live) as advance:
-                settled = _Settled(advance)
-                sender.subscribe(settled)
-                if args.forever:
-                    await sender.run()
-                elif not args.no_run:
-                    await sender.run_until_idle()
-            return {
-                "submitted": len(queued),
-                "this_run": settled.counts,
-                "groups": await sender.stats(),
-                "spool": await spool.counts(),
-            }
-    finally:
-        spool.close()
+            queued = await submit_all(sender, control, args, priority=priority)
+            if not args.no_run and control.signal is None:
+                await deliver(sender, control, args, opts.max_time, opts.progress_every)
+            progress = await sender.progress()
+            spool_counts = await spool.counts() if args.status else None
+    return _summary(args, queued, settled.counts, progress, control, spool_counts), progress
 
 
-def _print_summary(result: dict[str, Any], status: bool) -> None:
-    if result["submitted"]:
-        print(f"queued {result['submitted']} message(s)")
-    for group in result["groups"].values():
-        line = (
-            f"{group['group']} (from {group['egress']}): {group['delivered']} delivered, "
-            f"{group['deferred']} deferred, {group['bounced']} bounced, "
-            f"{group['expired']} expired"
-        )
-        if group["suspended_for"]:
-            line += f"; suspended for {group['suspended_for']:.0f} s"
-        if group["rules"]:
-            rules = ", ".join(f"{name} x{n}" for name, n in sorted(group["rules"].items()))
-            line += f"; rules: {rules}"
-        print(_clean(line))
-    if status:
+def _exit_code(
+    args: argparse.Namespace,
+    rejected: int,
+    counts: dict[str, int],
+    progress: SendProgress,
+    control: Control,
+) -> int:
+    if args.forever:  # a daemon ends when stopped: that is its normal end
+        return EXIT_ERROR if rejected else EXIT_OK
+    if control.signal is not None:
+        return 128 + control.signal
+    if rejected:
+        return EXIT_ERROR
+    if counts.get("bounced", 0) + counts.get("expired", 0):
+        return EXIT_FAILED
+    if progress.waiting and not (args.until_idle or args.no_run):
+        return EXIT_UNFINISHED
+    return EXIT_OK
+
+
+def _ended(args: argparse.Namespace, progress: SendProgress, control: Control) -> str:
+    if control.aborted or control.signal is not None:
+        return "aborted" if control.aborted else "stopped"
+    if args.no_run:
+        return "queued"
+    if progress.final:
+        return "final"
+    if args.until_idle:
+        return "max-time" if control.timed_out else "idle"
+    return "max-time"  # the other modes end early only at --max-time
+
+
+def _summary(
+    args: argparse.Namespace,
+    queued: dict[str, Any],
+    counts: dict[str, int],
+    progress: SendProgress,
+    control: Control,
+    spool_counts: dict[str, int] | None,
+) -> dict[str, Any]:
+    return {
+        "ended": _ended(args, progress, control),
+        "signal": signal.Signals(control.signal).name if control.signal else None,
+        "submitted": queued,
+        "this_run": counts,
+        "progress": progress.to_dict(),
+        "spool": spool_counts,
+        "resume": resume_command(args) if progress.waiting else None,
+        "exit_code": _exit_code(args, len(queued["rejected"]), counts, progress, control),
+    }
+
+
+def _print_text(result: dict[str, Any], progress: SendProgress, now: float) -> None:
+    sub = result["submitted"]
+    parts = []
+    if sub["messages"]:
+        parts.append(f"queued {sub['messages']} message(s) for {sub['recipients']} recipient(s)")
+    if sub["already_queued"]:
+        parts.append(f"{sub['already_queued']} recipient(s) already queued (not again)")
+    if parts:
+        print("; ".join(parts))
+    if sub["rejected"]:
+        print(f"{len(sub['rejected'])} message(s) not queued (errors above)")
+    tail = {"final": ": every recipient is final", "max-time": " (--max-time reached)"}
+    print(progress_line(progress) + tail.get(result["ended"], ""))
+    for provider in progress.providers:
+        print(f"  {describe(provider, now)}")
+    if result["spool"]:
         for state, count in result["spool"].items():
             print(f"{state:10} {count}")
+    if result["resume"]:
+        if result["signal"]:
+            print(f"stopped by {result['signal']}: ", end="")
+        print(f"{progress.waiting} recipient(s) wait in the spool; to go on:")
+        print(f"  {result['resume']}")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit code."""
-    if (args.messages or args.maildir) and not args.mail_from:
-        raise ConfigError("messages to queue need --from ADDR")
-    queued = []
-    for name, raw in _sources(args):
-        message, rcpts = envelope(raw, args.to)
-        if not rcpts:
-            raise ConfigError(f"{name}: no recipient (no --to, and no To/Cc/Bcc address)")
-        queued.append((message, rcpts))
+    opts = check_options(args)
     try:
-        result = asyncio.run(_main(args, queued))
+        result, progress = asyncio.run(_main(args, opts))
     except (OSError, sqlite3.Error) as exc:
-        raise ConfigError(f"spool {args.spool}: {_clean(str(exc))}") from None
+        raise ConfigError(f"--spool {args.spool}: {clean(str(exc))}") from None
     if args.format == "json":
         print_json(result)
     else:
-        _print_summary(result, args.status)
-    failed = result["this_run"].get("bounced", 0) + result["this_run"].get("expired", 0)
-    return 1 if failed else 0
+        _print_text(result, progress, time.time())
+    code: int = result["exit_code"]
+    return code
