@@ -73,9 +73,9 @@ class DmarcRecord:
     """A parsed DMARC record; absent tags are ``None`` (their defaults are properties)."""
 
     tags: tuple[tuple[str, str], ...]
-    p: str | None = None
-    sp: str | None = None
-    np: str | None = None
+    p: DmarcPolicy | None = None
+    sp: DmarcPolicy | None = None
+    np: DmarcPolicy | None = None
     psd: str | None = None
     t: str | None = None
     adkim: str | None = None
@@ -88,17 +88,17 @@ class DmarcRecord:
     ri: int | None = None
 
     @property
-    def policy(self) -> str:
+    def policy(self) -> DmarcPolicy:
         """``p``; RFC 9989 §4.7: a record without ``p`` is treated as ``p=none``."""
-        return self.p or "none"
+        return self.p or DmarcPolicy.NONE
 
     @property
-    def subdomain_policy(self) -> str:
+    def subdomain_policy(self) -> DmarcPolicy:
         """``sp``, defaulting to ``p``."""
         return self.sp or self.policy
 
     @property
-    def nonexistent_policy(self) -> str:
+    def nonexistent_policy(self) -> DmarcPolicy:
         """``np`` (RFC 9091), defaulting to ``sp`` then ``p``."""
         return self.np or self.subdomain_policy
 
@@ -334,10 +334,14 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "aspf": _ALIGNMENT,
 }
 
+def _policy(text: str, value: str, position: int) -> DmarcPolicy:
+    return DmarcPolicy(_choice(POLICIES)(text, value, position))
+
+
 _CHECKS: dict[str, Callable[[str, str, int], Any]] = {
-    "p": _choice(POLICIES),
-    "sp": _choice(POLICIES),
-    "np": _choice(POLICIES),
+    "p": _policy,
+    "sp": _policy,
+    "np": _policy,
     "psd": _choice(("y", "n", "u")),
     "t": _choice(("y", "n")),
     "adkim": _choice(_ALIGNMENT),
