@@ -135,7 +135,7 @@ async def audit_domain(
     # Every argument is checked here, before the checks start: a caller's mistake is one
     # ConfigError, never an ExceptionGroup out of the task group.
     mode = _dmarc_mode(dmarc_mode)
-    caps = MxCaps(
+    caps = _MxCaps(
         hosts=_positive("max_mx_hosts", max_mx_hosts),
         addresses=_positive("max_addresses_per_host", max_addresses_per_host),
     )
@@ -156,13 +156,13 @@ async def audit_domain(
             _mx_then_reputation(name, addresses, asking, blocklists, caps, shared)
         )
     mx_result, ip_reports, lists = mx.result()
-    checks = Checks(spf.result(), dmarc.result(), dkim.result(), mx_result)
+    checks = _Checks(spf.result(), dmarc.result(), dkim.result(), mx_result)
     run = await _run_findings(blocklists, ip_reports, lists)
     return _report(name, checks, ip_reports, lists, run, budget)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class MxCaps:
+class _MxCaps:
     """The fan-out caps of one audit's MX check."""
 
     hosts: int
@@ -170,7 +170,7 @@ class MxCaps:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Checks:
+class _Checks:
     """The four checks that decide whether mail is delivered."""
 
     spf: SpfResult
@@ -207,7 +207,7 @@ async def _mx_then_reputation(
     ips: tuple[str, ...],
     resolver: Resolver,
     blocklists: BlocklistChecker | None,
-    caps: MxCaps,
+    caps: _MxCaps,
     budget: QueryBudget | None,
 ) -> tuple[MxResult, tuple[IpReport, ...], DomainListingReport | None]:
     """MX first (its addresses are needed), then every address and name at once."""
@@ -260,7 +260,7 @@ def _not_queried(ips: tuple[IpReport, ...], lists: DomainListingReport | None) -
 
 def _report(
     domain: str,
-    checks: Checks,
+    checks: _Checks,
     ips: tuple[IpReport, ...],
     lists: DomainListingReport | None,
     run: list[Finding],
