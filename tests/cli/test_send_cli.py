@@ -18,6 +18,7 @@ import pytest
 
 from mailcheck.cli.main import main
 from mailcheck.cli.send import envelope, load_tenants
+from mailcheck.cli.send_input import mark_queued
 from mailcheck.dkim.keys import generate_key
 from mailcheck.errors import ConfigError
 from tests.cli.sendkit import DOMAIN, FAST, Server, message, send_args, serve, write_messages
@@ -351,3 +352,35 @@ def test_tenants_file(tmp_path: Path) -> None:
         bad.write_text(text)
         with pytest.raises(ConfigError):
             load_tenants(str(bad))
+
+
+@pytest.mark.parametrize(
+    ("name", "folder", "moved"),
+    [
+        ("1.a", "new", "1.a:2,S"),
+        ("2.b:2,", "cur", "2.b:2,S"),
+        ("3.c:2,RF", "cur", "3.c:2,FRS"),  # flags kept, in ASCII order (Maildir spec)
+    ],
+)
+def test_mark_queued_moves_to_cur_with_the_s_flag(
+    tmp_path: Path, name: str, folder: str, moved: str
+) -> None:
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / name).write_bytes(message(1))
+    assert mark_queued(tmp_path / folder / name) == tmp_path / "cur" / moved
+    assert os.listdir(tmp_path / "cur") == [moved]
+
+
+def test_a_maildir_whose_new_is_a_link_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "1.a").write_bytes(message(1))
+    maildir = tmp_path / "outbox"
+    maildir.mkdir()
+    (maildir / "new").symlink_to(elsewhere)
+    argv = ["send", "--spool", str(tmp_path / "spool"), *FROM, "--no-run"]
+    assert main([*argv, "--maildir", str(maildir)]) == 2
+    assert "symbolic link" in one_error_line(capsys.readouterr().err)
+    assert os.listdir(elsewhere) == ["1.a"]

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
+import re
+import select
 import shlex
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -183,3 +188,48 @@ def test_the_resume_command_parses_back_to_the_same_delivery_options(
         assert again.redis == "redis://:****@10.0.0.5:6379/0"  # a password never printed
     else:
         assert again.redis == redis
+
+
+COLOUR = re.compile(rb"\x1b\[[0-9;]*3[0-7](;[0-9]+)*m")  # a foreground colour
+
+
+def _on_terminal(argv: list[str], stdout: Path, env: dict[str, str]) -> tuple[int, bytes]:
+    """Run mailcheck with stderr on a pseudo-terminal and stdout into a file."""
+    master, slave = pty.openpty()
+    with stdout.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailcheck.cli.main", *argv],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=slave,
+            env={**os.environ, "COLUMNS": "120", **env},
+        )  # fmt: skip
+    os.close(slave)
+    screen = b""
+    while select.select([master], [], [], 60)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(master)
+    return proc.wait(60), screen
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+async def test_on_a_terminal_the_table_is_on_stderr_without_colour_and_stdout_is_data(
+    tmp_path: Path, dns_server: DnsTestServer
+) -> None:
+    files = write_messages(tmp_path / "out", 1)
+    summary = tmp_path / "summary.json"
+    async with serve(Server()) as server:
+        argv = [*send_args(tmp_path / "spool", dns_server, server), *FROM, *files]
+        code, screen = await asyncio.to_thread(
+            _on_terminal, [*argv, "--format", "json"], summary, {"NO_COLOR": "1"}
+        )
+    assert code == 0
+    assert json.loads(summary.read_text())["progress"]["delivered"] == 1  # all of stdout
+    assert b"next attempt" in screen  # the live table's header, on the terminal
+    assert b'"progress"' not in screen
+    assert not COLOUR.search(screen)

@@ -91,11 +91,12 @@ def _table(progress: SendProgress, now: float) -> Table:
         numbers = column in ("delivered", "bounced", "waiting")
         table.add_column(column, justify="right" if numbers else "left", overflow="fold")
     for p in progress.providers:
+        failed = p.bounced + p.expired
         table.add_row(
             Text(clean(p.group)),
-            str(p.delivered),
-            str(p.bounced + p.expired),
-            str(p.waiting),
+            Text(str(p.delivered), style="green" if p.delivered else ""),
+            Text(str(failed), style="red" if failed else ""),
+            Text(str(p.waiting), style="yellow" if p.waiting else ""),
             when(p.next_attempt, now) if p.waiting else "",
             rate(p),
             Text(clean(p.why)),
