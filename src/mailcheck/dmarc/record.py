@@ -334,6 +334,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "aspf": _ALIGNMENT,
 }
 
+
 def _policy(text: str, value: str, position: int) -> DmarcPolicy:
     return DmarcPolicy(_choice(POLICIES)(text, value, position))
 
