@@ -63,9 +63,13 @@ async def test_mx_caps_hosts_and_addresses(fanout: DnsTestServer, resolver: DnsR
         "limit": MAX_MX_HOSTS,
         "skipped": ["mx10.fanout.test", "mx11.fanout.test"],
     }
-    cut = [f for f in result.findings if f.code == "mx.too-many-addresses"]
-    assert len(cut) == MAX_MX_HOSTS
-    assert cut[0].details == {"host": "mx00.fanout.test", "addresses": 300, "limit": 5}
+    # One finding for the ten hosts cut, not ten copies of it.
+    (cut,) = [f for f in result.findings if f.code == "mx.too-many-addresses"]
+    assert cut.subject == "fanout.test"
+    assert cut.details == {
+        "hosts": {f"mx{n:02d}.fanout.test": ADDRESSES for n in range(MAX_MX_HOSTS)},
+        "limit": MAX_ADDRESSES_PER_HOST,
+    }
     assert fanout.count("mx11.fanout.test") == 0  # past the cap: never looked up
     assert result.status is CheckStatus.WARN
 
@@ -129,3 +133,11 @@ def test_budget_counts_identical_questions_once_and_refuses_bad_limits() -> None
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="query budget"):
             QueryBudget(bad)  # type: ignore[arg-type]
+
+
+async def test_implicit_mx_is_capped_too(fanout: DnsTestServer, resolver: DnsResolver) -> None:
+    # No MX at mx00.fanout.test: its own 300 addresses receive mail (implicit MX).
+    result = await audit_mx("mx00.fanout.test", resolver=resolver)
+    assert result.implicit
+    assert len(result.hosts[0].addresses) == MAX_ADDRESSES_PER_HOST
+    assert {f.code for f in result.findings} == {"mx.implicit", "mx.too-many-addresses"}

@@ -142,7 +142,7 @@ async def audit_mx(
                 details={"hosts": [h.host for h in hosts]},
             )
         )
-    return _result(hosts, findings, host_count=len(ordered))
+    return _result(domain, hosts, findings, host_count=len(ordered))
 
 
 def _too_many_hosts(domain: str, ordered: list[tuple[int, str]], checked: int) -> Finding:
@@ -157,6 +157,19 @@ def _too_many_hosts(domain: str, ordered: list[tuple[int, str]], checked: int) -
             "skipped": [h for _, h in skipped[:20]],
         },
         fix="Publish the few MX hosts that really receive the domain's mail.",
+    )
+
+
+def _too_many_addresses(domain: str, cut: list[MxHost]) -> Finding:
+    """One finding for every host whose addresses the cap cut (not one per host)."""
+    limit = max(len(h.addresses) for h in cut)
+    names = ", ".join(h.host for h in cut[:3]) + (" ..." if len(cut) > 3 else "")
+    return codes.MX_TOO_MANY_ADDRESSES.finding(
+        domain,
+        f"{len(cut)} MX host(s) have more addresses than the {limit} kept and checked "
+        f"per host ({names}).",
+        details={"hosts": {h.host: h.address_count for h in cut}, "limit": limit},
+        fix="Publish only the addresses that really receive mail.",
     )
 
 
@@ -203,16 +216,6 @@ def _judge_target(
     chain = v4.cname_chain or v6.cname_chain
     findings: list[Finding] = []
     status = MxHostStatus.OK
-    if len(found) > len(addresses):
-        findings.append(
-            codes.MX_TOO_MANY_ADDRESSES.finding(
-                host,
-                f"MX host {host} has {len(found)} addresses; only {len(addresses)} were "
-                "kept and checked.",
-                details={"host": host, "addresses": len(found), "limit": len(addresses)},
-                fix=f"Publish only the addresses that really receive mail for {host}.",
-            )
-        )
     if v4.status is DnsStatus.NXDOMAIN:
         status = MxHostStatus.NXDOMAIN
         findings.append(
@@ -264,7 +267,7 @@ def _null_mx(domain: str, pairs: tuple[tuple[int, str], ...]) -> MxResult:
             "The domain publishes a null MX (RFC 7505): it accepts no mail.",
             details={"records": [f"{p} {h}" for p, h in pairs]},
         )
-        return _result(hosts, [finding], null_mx=True)
+        return _result(domain, hosts, [finding], null_mx=True)
     finding = codes.MX_NULL_MIXED.finding(
         domain,
         "A null MX is published beside other MX records; RFC 7505 §3 says a null MX must be "
@@ -272,7 +275,7 @@ def _null_mx(domain: str, pairs: tuple[tuple[int, str], ...]) -> MxResult:
         details={"records": [f"{p} {h}" for p, h in pairs]},
         fix="Remove the '0 .' MX record, or remove every other MX record.",
     )
-    return _result(hosts, [finding], null_mx=True)
+    return _result(domain, hosts, [finding], null_mx=True)
 
 
 async def _implicit(
@@ -280,7 +283,7 @@ async def _implicit(
 ) -> MxResult:
     host, findings = await _target(0, domain, resolver, max_addresses)
     if host.status is MxHostStatus.UNKNOWN:
-        return _result((host,), findings, implicit=True)
+        return _result(domain, (host,), findings, implicit=True)
     if not host.addresses:
         finding = codes.MX_NONE.finding(
             domain,
@@ -289,7 +292,7 @@ async def _implicit(
             details={"status": answer.status.value},
             fix=f"{domain}. 3600 IN MX 10 mail.{domain}.",
         )
-        return _result((), [finding])
+        return _result(domain, (), [finding])
     finding = codes.MX_IMPLICIT.finding(
         domain,
         "The domain has no MX record; mail goes to its own address (implicit MX, "
@@ -297,7 +300,7 @@ async def _implicit(
         details={"addresses": list(host.addresses)},
         fix=f"{domain}. 3600 IN MX 10 mail.{domain}.   (or '0 .' if it receives no mail)",
     )
-    return _result((host,), [finding], implicit=True)
+    return _result(domain, (host,), [finding], implicit=True)
 
 
 def _unknown(domain: str, exc: TempError) -> MxResult:
@@ -310,6 +313,7 @@ def _unknown(domain: str, exc: TempError) -> MxResult:
 
 
 def _result(
+    domain: str,
     hosts: tuple[MxHost, ...],
     findings: list[Finding],
     *,
@@ -317,6 +321,9 @@ def _result(
     implicit: bool = False,
     host_count: int | None = None,
 ) -> MxResult:
+    cut = [h for h in hosts if h.address_count > len(h.addresses)]
+    if cut:
+        findings = [*findings, _too_many_addresses(domain, cut)]
     return MxResult(
         status=status_of(findings),
         findings=sort_findings(findings),
