@@ -31,6 +31,7 @@ class Server:
 
     Attributes:
         rcpt: recipient -> its reply (``550 5.1.1 ...`` bounces it).
+        most_sessions: the most connections open at once.
         gate: when set, DATA waits until it is open.
         received: (recipients, message) accepted.
         data_started: set when a DATA arrives (the gate is then holding it).
@@ -41,6 +42,8 @@ class Server:
     received: list[tuple[list[str], bytes]] = dataclasses.field(default_factory=list)
     data_started: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     port: int = 0
+    sessions: int = 0
+    most_sessions: int = 0
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -62,11 +65,29 @@ class Server:
         return [r for rcpts, _ in self.received for r in rcpts]
 
 
+class _Counted(SMTP):
+    """aiosmtpd's SMTP counting the connections open at once."""
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(server, hostname=MX_HOST)
+        self.server = server
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None:  # not again after STARTTLS
+            self.server.sessions += 1
+            self.server.most_sessions = max(self.server.most_sessions, self.server.sessions)
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.sessions -= 1
+        super().connection_lost(exc)
+
+
 @contextlib.asynccontextmanager
 async def serve(server: Server) -> AsyncIterator[Server]:
     """Run ``server`` on 127.0.0.1 (a free port) while the generator is open."""
     loop = asyncio.get_running_loop()
-    listener = await loop.create_server(lambda: SMTP(server, hostname=MX_HOST), "127.0.0.1", 0)
+    listener = await loop.create_server(lambda: _Counted(server), "127.0.0.1", 0)
     server.port = listener.sockets[0].getsockname()[1]
     try:
         yield server

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from mailcheck.cli.main import build_parser, main
 from mailcheck.cli.send_args import resume_command
-from tests.cli.sendkit import DOMAIN, Server, send_args, serve, write_messages
+from tests.cli.sendkit import DOMAIN, Server, message, send_args, serve, write_messages
 from tests.dnsserver import DnsTestServer
 from tests.redis_server import RedisTestServer
 
@@ -233,3 +233,33 @@ async def test_on_a_terminal_the_table_is_on_stderr_without_colour_and_stdout_is
     assert b"next attempt" in screen  # the live table's header, on the terminal
     assert b'"progress"' not in screen
     assert not COLOUR.search(screen)
+
+
+@pytest.mark.slow
+async def test_three_processes_sharing_redis_keep_to_one_connection(
+    tmp_path: Path, dns_server: DnsTestServer, redis_server: RedisTestServer
+) -> None:
+    one = tmp_path / "one-connection.toml"
+    one.write_text(
+        '[provider.default]\nconnections = 1\nfirst_contact = "36000/h"\n'
+        'first_contact_source = "tests: one connection for every sender together"\n'
+    )
+    async with serve(Server()) as server:
+        procs = []
+        for host in range(3):
+            files = []
+            for n in range(2):
+                path = tmp_path / f"host{host}" / f"{n}.eml"
+                path.parent.mkdir(exist_ok=True)
+                path.write_bytes(message(n, to=f"h{host}m{n}@{DOMAIN}"))
+                files.append(str(path))
+            spool = tmp_path / f"host{host}" / "spool"
+            argv = [*send_args(spool, dns_server, server), "--providers", str(one), *FROM]
+            argv += ["--redis", redis_server.url, "--redis-hosts", "3", *files]
+            procs.append(await _start(argv))
+        outputs = await asyncio.gather(*(proc.communicate() for proc in procs))
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+    expected = sorted(f"h{host}m{n}@{DOMAIN}" for host in range(3) for n in range(2))
+    assert sorted(server.delivered_to()) == expected
+    assert server.most_sessions == 1  # the connection limit held across the processes
