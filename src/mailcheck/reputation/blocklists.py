@@ -197,14 +197,15 @@ class BlocklistClient:
                                                    why=Why.NOT_QUERYABLE))  # fmt: skip
         if test.done() and not test.result().health.trusted:
             # Known broken or refusing this run: asking again would only add load.
-            return _listing(zone, subject, Decoded(state=ListingState.UNKNOWN,
-                                                   why=Why.ZONE_BROKEN))  # fmt: skip
+            why = _untrusted_why(test.result().health)
+            return _listing(zone, subject, Decoded(state=ListingState.UNKNOWN, why=why))
         decoded, txt = await self._ask(zone, name, with_txt=True, resolver=resolver)
         # Shielded: one caller giving up must not cancel the verdict the others wait for.
         verdict = test.result() if test.done() else await asyncio.shield(test)
         if not verdict.health.trusted:
             # The zone's self-test failed: whatever it said is unknown (one zone finding says why).
-            decoded = Decoded(state=ListingState.UNKNOWN, codes=decoded.codes, why=Why.ZONE_BROKEN)
+            why = _untrusted_why(verdict.health)
+            decoded = Decoded(state=ListingState.UNKNOWN, codes=decoded.codes, why=why)
             txt = None
         return _listing(zone, subject, decoded, txt)
 
@@ -248,8 +249,11 @@ class BlocklistClient:
         async with asyncio.TaskGroup() as group:
             positive = group.create_task(self._ask_test(zone, kind, listed))
             negative = group.create_task(self._ask_test(zone, kind, unlisted))
-        health = judge_self_test(positive.result(), negative.result())
-        shown = _evidence(health, positive.result(), negative.result())
+        if Why.NOT_ASKED in (positive.result(), negative.result()):
+            # The audit's query budget was spent: the zone is not broken, just not tested.
+            return ZoneTest(zone=zone.zone, kind=kind, health=ZoneHealth.NOT_TESTED)
+        health = judge_self_test(_answered(positive.result()), _answered(negative.result()))
+        shown = _evidence(health, _answered(positive.result()), _answered(negative.result()))
         return ZoneTest(
             zone=zone.zone,
             kind=kind,
@@ -258,13 +262,17 @@ class BlocklistClient:
             meanings=shown.meanings if shown else (),
         )
 
-    async def _ask_test(self, zone: Zone, kind: ZoneKind, subject: str) -> Decoded | None:
+    async def _ask_test(self, zone: Zone, kind: ZoneKind, subject: str) -> Decoded | Why | None:
+        """The test entry's answer; ``None`` when DNS could not answer, ``Why.NOT_ASKED``
+        when the query budget refused the question."""
         try:
             name = query_name(zone, kind, subject)
         except ParseError:
             return None
         decoded, _ = await self._ask(zone, name, with_txt=False)
-        if decoded.why in (Why.TIMEOUT, Why.DNS_ERROR, Why.NOT_ASKED):
+        if decoded.why is Why.NOT_ASKED:
+            return Why.NOT_ASKED
+        if decoded.why in (Why.TIMEOUT, Why.DNS_ERROR):
             return None
         return decoded
 
@@ -289,6 +297,14 @@ class BlocklistClient:
         except (TempError, ParseError):
             return None
         return answer.ok
+
+
+def _answered(result: Decoded | Why | None) -> Decoded | None:
+    return result if isinstance(result, Decoded) else None
+
+
+def _untrusted_why(health: ZoneHealth) -> Why:
+    return Why.NOT_ASKED if health is ZoneHealth.NOT_TESTED else Why.ZONE_BROKEN
 
 
 def _evidence(

@@ -65,6 +65,8 @@ class ZoneHealth(enum.StrEnum):
     REFUSED = "refused"
     OUTSIDE_LOOPBACK = "answers-outside-127"
     UNREACHABLE = "unreachable"
+    NOT_TESTED = "not-tested"
+    """The audit's query budget was spent before the test entries could be asked."""
 
     @property
     def trusted(self) -> bool:

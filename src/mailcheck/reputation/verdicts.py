@@ -131,6 +131,8 @@ def judge_zone_tests(tests: Iterable[ZoneTest]) -> list[Finding]:
     for test in tests:
         if test.health is ZoneHealth.REFUSED:
             refused.append(test)
+        elif test.health is ZoneHealth.NOT_TESTED:
+            continue  # not broken: the query budget ran out (domain.query-budget-exhausted)
         elif not test.health.trusted:
             broken.append(test)
     findings: list[Finding] = []
