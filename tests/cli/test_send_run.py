@@ -263,3 +263,18 @@ async def test_three_processes_sharing_redis_keep_to_one_connection(
     expected = sorted(f"h{host}m{n}@{DOMAIN}" for host in range(3) for n in range(2))
     assert sorted(server.delivered_to()) == expected
     assert server.most_sessions == 1  # the connection limit held across the processes
+
+
+@pytest.mark.slow
+async def test_forever_ends_at_max_time_with_exit_0(
+    tmp_path: Path, dns_server: DnsTestServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = write_messages(tmp_path / "out", 1)
+    async with serve(Server()) as server:
+        argv = [*send_args(tmp_path / "spool", dns_server, server), *FROM, *files]
+        code = await asyncio.to_thread(main, [*argv, "--forever", "--max-time", "1s"])
+    out = capsys.readouterr().out
+    assert code == 0  # a daemon's end is its normal end
+    assert "this run: 1 delivered\n" in out
+    assert "in the spool: 1 delivered, 0 bounced, 0 expired, 0 waiting: every" in out
+    assert server.delivered_to() == [f"m0@{DOMAIN}"]

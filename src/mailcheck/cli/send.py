@@ -263,8 +263,13 @@ def _print_text(result: dict[str, Any], progress: SendProgress, now: float) -> N
         print("; ".join(parts))
     if sub["rejected"]:
         print(f"{len(sub['rejected'])} message(s) not queued (errors above)")
+    counts = result["this_run"]
+    if counts:
+        words = {"deferred": "deferral(s)"}
+        done = [f"{n} {words.get(state, state)}" for state, n in sorted(counts.items())]
+        print("this run: " + ", ".join(done))
     tail = {"final": ": every recipient is final", "max-time": " (--max-time reached)"}
-    print(progress_line(progress) + tail.get(result["ended"], ""))
+    print("in the spool: " + progress_line(progress) + tail.get(result["ended"], ""))
     for provider in progress.providers:
         print(f"  {describe(provider, now)}")
     if result["spool"]:
