@@ -76,7 +76,7 @@ async def test_a_bounce_exits_1(
     files = write_messages(tmp_path / "out", 2)
     async with serve(Server(rcpt={f"m1@{DOMAIN}": "550 5.1.1 no such user"})) as server:
         argv = [*send_args(tmp_path / "spool", dns_server, server), *FROM, *files]
-        code = await asyncio.to_thread(main, [*argv, "--format", "json"])
+        code = await asyncio.to_thread(main, [*argv, "--format", "json", "--rate", "50"])
     result = json.loads(capsys.readouterr().out)
     assert code == 1
     assert result["exit_code"] == 1
@@ -254,6 +254,7 @@ def test_redis_that_does_not_answer_is_one_line(
     line = one_error_line(capsys.readouterr().err)
     assert "cannot reach Redis" in line
     assert "hunter2" not in line
+    assert not (tmp_path / "spool").exists()
 
 
 @pytest.mark.slow

@@ -49,7 +49,14 @@ from mailcheck.cli.send_run import (
 from mailcheck.dkim.keys import load_key
 from mailcheck.dkim.sign import DkimSigner
 from mailcheck.errors import ConfigError, MailcheckError
-from mailcheck.sending import BULK, TRANSACTIONAL, FairnessConfig, ProviderSet, Sender
+from mailcheck.sending import (
+    BULK,
+    TRANSACTIONAL,
+    Egress,
+    FairnessConfig,
+    ProviderSet,
+    Sender,
+)
 from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.providers import parse_duration
 from mailcheck.sending.shaping import Budget
@@ -118,7 +125,7 @@ def _signer(args: argparse.Namespace) -> DkimSigner | None:
 class Options:
     """What the options say, checked before anything is queued or opened."""
 
-    egress: list[Any]
+    egress: list[Egress]
     max_time: float | None
     drain_target: float | None
     progress_every: float
@@ -178,14 +185,14 @@ def _sender(args: argparse.Namespace, opts: Options, spool: Any, backend: Any) -
 
 
 async def _main(args: argparse.Namespace, opts: Options) -> tuple[dict[str, Any], SendProgress]:
-    spool = open_spool(args.spool)
     async with contextlib.AsyncExitStack() as stack:
-        stack.callback(spool.close)
         backend = None
-        if args.redis:
+        if args.redis:  # first: a Redis that does not answer leaves nothing behind
             backend = await stack.enter_async_context(
                 await redis_backend(args.redis, safe_url(args.redis), hosts=args.redis_hosts)
             )
+        spool = open_spool(args.spool)
+        stack.callback(spool.close)
         sender = await stack.enter_async_context(_sender(args, opts, spool, backend))
         settled = Settled()
         sender.subscribe(settled)
