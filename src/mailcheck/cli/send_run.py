@@ -23,9 +23,9 @@ from typing import Any
 from mailcheck.address import AddressError
 from mailcheck.cli.send_input import Rejected, Source, envelope, mark_queued, read_sources
 from mailcheck.cli.send_progress import clean, report_progress
-from mailcheck.errors import ConfigError
+from mailcheck.errors import ConfigError, SigningError
 from mailcheck.sending import RedisBackend, Sender, SendEvent, SqliteSpool
-from mailcheck.sending.spool import submission_key
+from mailcheck.sending.spool import Submitted, submission_key
 
 __all__ = ["Control", "Settled", "deliver", "open_spool", "redis_backend", "submit_all"]
 
@@ -159,7 +159,7 @@ class Control:
 
 async def _queue_one(
     sender: Sender, source: Source, args: argparse.Namespace, priority: int
-) -> Any:
+) -> Submitted:
     message, rcpts = envelope(source.raw, args.to)
     if not rcpts:
         raise ConfigError("no recipient (no --to, and no To/Cc/Bcc address)")
@@ -179,8 +179,9 @@ async def submit_all(
     """Queue every message of the files and the Maildir, once each.
 
     A message whose recipients were all queued before (same key: Message-ID, or content)
-    counts as already queued. A message that cannot be read or has a bad address is
-    reported on stderr and not queued; the others are.
+    counts as already queued. A message that cannot be read, has a bad address or cannot
+    be signed is reported on stderr and not queued; the others are. A spool that fails
+    (:class:`~mailcheck.errors.SpoolError`) ends the run.
     """
     tally: dict[str, Any] = {
         "messages": 0,
@@ -195,7 +196,7 @@ async def submit_all(
         if isinstance(item, Source):
             try:
                 done = await _queue_one(sender, item, args, priority)
-            except (AddressError, ConfigError) as exc:
+            except (AddressError, ConfigError, SigningError) as exc:  # this message only
                 item = Rejected(item.name, str(exc))
             else:
                 tally["messages"] += bool(done.queued)
