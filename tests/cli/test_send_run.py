@@ -278,3 +278,26 @@ async def test_forever_ends_at_max_time_with_exit_0(
     assert "this run: 1 delivered\n" in out
     assert "in the spool: 1 delivered, 0 bounced, 0 expired, 0 waiting: every" in out
     assert server.delivered_to() == [f"m0@{DOMAIN}"]
+
+
+@pytest.mark.slow
+async def test_a_third_signal_exits_at_once_and_the_next_run_loses_nothing(
+    tmp_path: Path, dns_server: DnsTestServer
+) -> None:
+    files = write_messages(tmp_path / "out", 3)
+    async with serve(Server(gate=asyncio.Event())) as server:
+        argv = [*send_args(tmp_path / "spool", dns_server, server), *FROM, *files]
+        proc = await _start(argv)
+        await asyncio.wait_for(server.data_started.wait(), 60)
+        seen = b""
+        for expected in (b"stopping;", b"again", b"third time"):
+            proc.send_signal(signal.SIGTERM)
+            seen += await _line_with(proc, expected)
+        _, err = await proc.communicate()
+        assert proc.returncode == 128 + signal.SIGTERM
+        assert b"Traceback" not in seen + err
+        assert server.gate is not None
+        server.gate.set()
+        # As after a crash: what was in flight is queued again when the spool is opened.
+        assert await asyncio.to_thread(main, argv) == 0
+    assert sorted(set(server.delivered_to())) == ALL
