@@ -32,6 +32,7 @@ class Server:
     Attributes:
         rcpt: recipient -> its reply (``550 5.1.1 ...`` bounces it).
         most_sessions: the most connections open at once.
+        helos: the EHLO name of each accepted message's session.
         gate: when set, DATA waits until it is open.
         received: (recipients, message) accepted.
         data_started: set when a DATA arrives (the gate is then holding it).
@@ -44,6 +45,7 @@ class Server:
     port: int = 0
     sessions: int = 0
     most_sessions: int = 0
+    helos: list[str] = dataclasses.field(default_factory=list)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -58,6 +60,7 @@ class Server:
         if self.gate is not None:
             await self.gate.wait()
         self.received.append((list(envelope.rcpt_tos), envelope.original_content or b""))
+        self.helos.append(str(session.host_name))
         return "250 2.0.0 OK queued"
 
     def delivered_to(self) -> list[str]:

@@ -93,9 +93,11 @@ async def test_json_summary_shape(
     files = write_messages(tmp_path / "out", 2)
     async with serve(Server()) as server:
         argv = [*send_args(tmp_path / "spool", dns_server, server), *FROM, *files]
+        argv += ["--egress", "127.0.0.1=egress.asso.example"]  # a local address: accepted
         code = await asyncio.to_thread(main, [*argv, "--format", "json", "--status"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0
+    assert server.helos == ["egress.asso.example"] * 2
     assert set(result) == {"ended", "signal", "submitted", "this_run", "progress", "spool",
                            "resume", "exit_code"}  # fmt: skip
     assert result["submitted"] == {"messages": 2, "recipients": 2, "already_queued": 0,
@@ -186,6 +188,7 @@ async def test_maildir_messages_move_to_cur_with_the_seen_flag(
         ("--from", "not-an-address", "not-an-address"),
         ("--egress", "192.0.2.25=mail.asso.example", "192.0.2.25"),
         ("--egress", "mail.asso.example", "mail.asso.example"),
+        ("--egress", "0.0.0.0=mail.asso.example", "0.0.0.0"),
         ("--egress", "127.0.0.1=bad name", "bad name"),
         ("--helo", "out\r\nX-Injected: 1", "--helo"),
         ("--max-time", "soon", "soon"),

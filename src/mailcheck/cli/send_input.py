@@ -111,6 +111,8 @@ def parse_egress(items: Sequence[str], helo: str | None) -> list[Egress]:
             ip = ipaddress.ip_address(text)
         except ValueError:
             raise ConfigError(f"--egress {item!r}: {text!r} is not an IP address") from None
+        if ip.is_unspecified or ip.is_multicast:
+            raise ConfigError(f"--egress {item!r}: {ip} is not one source address")
         if not _is_local(ip):
             raise ConfigError(f"--egress {item!r}: {ip} is not an address of this host")
         if name:
