@@ -12,13 +12,16 @@ import asyncio
 import json
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from mailcheck.cli.main import main
 from mailcheck.cli.send import envelope, load_tenants
-from mailcheck.cli.send_input import mark_queued
+from mailcheck.cli.send_input import check_hostname, check_mailbox, mark_queued, parse_egress
 from mailcheck.dkim.keys import generate_key
 from mailcheck.errors import ConfigError
 from tests.cli.sendkit import DOMAIN, FAST, Server, message, send_args, serve, write_messages
@@ -388,3 +391,25 @@ def test_a_maildir_whose_new_is_a_link_is_refused(
     assert main([*argv, "--maildir", str(maildir)]) == 2
     assert "symbolic link" in one_error_line(capsys.readouterr().err)
     assert os.listdir(elsewhere) == ["1.a"]
+
+
+def _error_of(parse: Callable[[], object]) -> str | None:
+    try:
+        parse()
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text())
+@example(text="fe80::1%\x00")  # a scope with NUL: socket.bind raises TypeError
+@example(text="[IPv6:::1]")
+def test_option_parsers_raise_only_config_error(text: str) -> None:
+    for parse in (
+        lambda: parse_egress([text], None),
+        lambda: check_hostname(text, "--helo"),
+        lambda: check_mailbox(text, "--to"),
+    ):
+        error = _error_of(parse)  # anything but a ConfigError escapes and fails the test
+        assert error is None or "\n" not in error  # one line, whatever the input

@@ -83,7 +83,7 @@ def _is_local(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         try:
             # Binding needs the address on one of this host's interfaces; nothing is sent.
             sock.bind((str(ip), 0))
-        except OSError:
+        except (OSError, TypeError, ValueError, UnicodeError):  # a scope with NUL, say
             return False
     return True
 
@@ -112,9 +112,9 @@ def parse_egress(items: Sequence[str], helo: str | None) -> list[Egress]:
         except ValueError:
             raise ConfigError(f"--egress {item!r}: {text!r} is not an IP address") from None
         if ip.is_unspecified or ip.is_multicast:
-            raise ConfigError(f"--egress {item!r}: {ip} is not one source address")
+            raise ConfigError(f"--egress {item!r}: not one source address")
         if not _is_local(ip):
-            raise ConfigError(f"--egress {item!r}: {ip} is not an address of this host")
+            raise ConfigError(f"--egress {item!r}: not an address of this host")
         if name:
             check_hostname(name, "--egress")
         result.append(Egress(str(ip), name or helo))
