@@ -243,6 +243,16 @@ def test_a_foreign_sqlite_file_is_refused_untouched(
     assert foreign.read_bytes() == before
 
 
+@pytest.mark.parametrize("spool", ["", "a\x00b"])
+def test_a_spool_that_is_not_a_path_is_one_line(
+    spool: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["send", "--spool", spool, "--no-run"]) == 2
+    assert "--spool" in one_error_line(capsys.readouterr().err)
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_spool_that_cannot_be_created_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -38,17 +38,19 @@ def open_spool(value: str) -> SqliteSpool:
 
     A foreign SQLite file is refused by the spool before anything is written.
     """
+    if not value or "\x00" in value:
+        raise ConfigError(f"--spool {value!r}: not a path")
     path = Path(value)
     if path.suffix != ".db" and not path.is_file():
         try:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"--spool {value}: cannot create ({exc.strerror})") from None
+            raise ConfigError(f"--spool {value!r}: cannot create ({exc.strerror})") from None
         path = path / "spool.db"
     try:
         return SqliteSpool(str(path))
     except (OSError, sqlite3.Error) as exc:
-        raise ConfigError(f"--spool {value}: cannot open ({clean(str(exc))})") from None
+        raise ConfigError(f"--spool {value!r}: cannot open ({clean(str(exc))})") from None
 
 
 async def redis_backend(url: str, shown: str, *, hosts: int) -> RedisBackend:
