@@ -197,6 +197,9 @@ async def test_maildir_messages_move_to_cur_with_the_seen_flag(
         ("--max-time", "soon", "soon"),
         ("--drain-target", "0", "--drain-target"),
         ("--redis-hosts", "0", "--redis-hosts"),
+        ("--providers", "a\x00b", "--providers"),
+        ("--tenants", "a\x00b", "--tenants"),
+        ("--maildir", "a\x00b", "--maildir"),
     ],
 )
 def test_bad_options_are_one_line_and_nothing_is_queued(

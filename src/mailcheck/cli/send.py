@@ -134,8 +134,20 @@ class Options:
     providers: ProviderSet
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    # A NUL byte cannot be in a path: said here, before any library call meets it.
+    for option, values in (("--providers", args.providers), ("--dkim-key", args.dkim_key),
+                           ("--tenants", [args.tenants] if args.tenants else []),
+                           ("--maildir", [args.maildir] if args.maildir else []),
+                           ("MESSAGE", args.messages)):  # fmt: skip
+        for value in values:
+            if "\x00" in value:
+                raise ConfigError(f"{option} {value!r}: not a path (a NUL byte)")
+
+
 def check_options(args: argparse.Namespace) -> Options:
     """Every option checked (addresses, egress IPs, durations); one-line errors."""
+    _check_paths(args)
     if (args.messages or args.maildir) and not args.mail_from:
         raise ConfigError("messages to queue need --from ADDR")
     if args.mail_from:
