@@ -114,3 +114,35 @@ def test_offline_demo_zone() -> None:
     assert data["dmarc"]["policy"] == "none"
     assert {s["selector"] for s in data["dkim"]["selectors"]} >= {"mail2026", "ed2026", "default"}
     assert "dkim.key-weak" in {f["code"] for f in data["findings"]}
+
+
+def test_dns_down_exits_3_as_a_process() -> None:
+    result = mailcheck(
+        "audit", "example.org", "--nameserver", "127.0.0.1:9", "--timeout", "1",
+        "--no-reputation", "--no-probe",
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert "could not check (" in result.stdout
+    assert result.stderr == ""
+
+
+def test_bulk_file_problems_are_named(dns_server: DnsTestServer, tmp_path: Path) -> None:
+    binary = tmp_path / "image.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nobody yet\n")
+    for path, says in ((binary, "not UTF-8"), (empty, "no domain"), (tmp_path, str(tmp_path))):
+        result = mailcheck("audit", "--from-file", str(path))
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1
+        assert says in result.stderr
+        assert "Traceback" not in result.stderr
+    listing = tmp_path / "domains.txt"
+    listing.write_text("good.audittest\nGOOD.audittest.\nnot a domain\n")
+    result = mailcheck(
+        "audit", "--from-file", str(listing), "--nameserver", dns_server.address,
+        "--no-reputation",
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout.count("good.audittest  ") == 1  # the same domain, audited once
+    assert f"{listing}:3: 'not a domain'" in result.stderr
