@@ -22,6 +22,7 @@ from mailcheck.cli.common import (
     HelpFormatter,
     Tally,
     bounded_int,
+    fails,
     positive_float,
     progress_bar,
     read_input_file,
@@ -228,3 +229,10 @@ def test_summary_of_an_unknown_check_is_never_an_absence() -> None:
     text = render.summary(data, lambda d: "no SPF record")
     assert text.startswith("could not check (")
     assert "no SPF" not in text
+
+
+def test_fails_counts_could_not_check_unless_told_not_to() -> None:
+    temperror = _finding("dkim.temperror", Severity.WARNING)
+    assert fails([temperror], "warning")  # dkim check: a key that could not be fetched
+    assert not fails([temperror], "warning", temperrors=False)  # Tally: that is exit 3
+    assert not fails([_finding("dkim.key-weak", Severity.WARNING)], "error")

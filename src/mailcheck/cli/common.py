@@ -228,15 +228,18 @@ def make_resolver(args: argparse.Namespace) -> Resolver:
 # --- exit codes -------------------------------------------------------------------------
 
 
-def fails(findings: Iterable[Finding], fail_on: str) -> bool:
+def fails(findings: Iterable[Finding], fail_on: str, *, temperrors: bool = True) -> bool:
     """True when a finding is at or above the ``--fail-on`` severity.
 
-    Could-not-check findings (``*.temperror``) do not count: they make exit code 3.
+    With ``temperrors=False``, could-not-check findings (``*.temperror``) do not count:
+    :class:`Tally` gives them exit code 3 instead.
     """
     from mailcheck.model import Severity
 
     threshold = Severity(fail_on).rank
-    return any(f.severity.rank >= threshold and not f.is_temperror for f in findings)
+    return any(
+        f.severity.rank >= threshold and (temperrors or not f.is_temperror) for f in findings
+    )
 
 
 @dataclass(slots=True)
@@ -251,7 +254,7 @@ class Tally:
     def add(self, status: CheckStatus, findings: Iterable[Finding], fail_on: str) -> None:
         """Count one report."""
         self.checked += 1
-        if fails(findings, fail_on):
+        if fails(findings, fail_on, temperrors=False):
             self.failed += 1
         elif status == "unknown":
             self.unknown += 1
