@@ -21,6 +21,7 @@ from mailcheck.sending.redis_backend import RedisBackend
 from mailcheck.sending.sender import Sender
 from mailcheck.sending.shaping import Budget
 from mailcheck.sending.spool import SqliteSpool
+from tests.sending.conftest import fast_pace
 
 RATE, BURST, CONNECTIONS, LEASE_TTL = 15.0, 3, 2, 2.0
 BUDGET = Budget(
@@ -53,6 +54,7 @@ async def run(args: argparse.Namespace, *, fresh: bool) -> None:
     backend = RedisBackend(args.url, expected_hosts=3, lease_ttl=LEASE_TTL, socket_timeout=2.0)
     async with backend:
         sender = Sender(
+            pacing=fast_pace,
             spool=spool,
             resolver=ZoneResolver([args.zone]),
             backend=backend,

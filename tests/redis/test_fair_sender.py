@@ -14,6 +14,7 @@ from mailcheck.sending.shaping import Budget
 from mailcheck.sending.spool import SqliteSpool
 from tests.dnsserver import DnsTestServer
 from tests.redis_server import RedisTestServer
+from tests.sending.conftest import fast_pace
 from tests.sending.simulator import Simulated, Simulator
 
 
@@ -29,6 +30,7 @@ async def test_real_sender_shares_a_redis_budget_three_to_one(
         async with RedisBackend(redis_server.url) as backend:
             spool = SqliteSpool(str(tmp_path / "spool.db"))
             sender = Sender(
+                pacing=fast_pace,
                 spool=spool,
                 resolver=DnsResolver([dns_server.address], timeout=2.0),
                 backend=backend,

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from mailcheck.sending.pacing import PacePolicy
+
 
 @dataclasses.dataclass
 class Received:
@@ -120,3 +122,9 @@ async def smtp_sink(request: pytest.FixtureRequest, make_sink: MakeSink) -> Sink
     """One scripted server; script it with ``@pytest.mark.smtp_replies(rcpt=..., data=...)``."""
     marker = request.node.get_closest_marker("smtp_replies")
     return await make_sink(**(marker.kwargs if marker else {}))
+
+
+def fast_pace(group: str) -> PacePolicy:
+    """A pace for loopback servers that accept as fast as we send (``Sender(pacing=...)``):
+    tests of the mechanics do not wait for a first-contact pace of minutes."""
+    return PacePolicy(first_contact=1000.0)

@@ -12,7 +12,7 @@ import pytest
 from mailcheck.lookup.zonefile import ZoneResolver
 from mailcheck.sending.sender import Sender
 from mailcheck.sending.spool import SqliteSpool
-from tests.sending.conftest import MakeSink
+from tests.sending.conftest import MakeSink, fast_pace
 
 ZONE = str(Path(__file__).parent.parent / "zones" / "sending.test.zone")
 MX = "mx.plain.sending.test"
@@ -35,6 +35,7 @@ async def test_sigkill_mid_run_then_restart_delivers_everything(
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", CLI, "send", "--spool", db, "--zone", ZONE,
         "--mx-override", f"{MX}=127.0.0.1:{sink.port}", "--format", "json",
+        "--providers", str(Path(__file__).parent.parent / "cli" / "fast-providers.toml"),
         stdout=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     async with asyncio.timeout(30):
@@ -46,7 +47,10 @@ async def test_sigkill_mid_run_then_restart_delivers_everything(
     assert len(sink.received) < len(rcpts)  # killed mid-run
     spool = SqliteSpool(db)
     async with Sender(
-        spool=spool, resolver=ZoneResolver([ZONE]), mx_override={MX: ("127.0.0.1", sink.port)}
+        pacing=fast_pace,
+        spool=spool,
+        resolver=ZoneResolver([ZONE]),
+        mx_override={MX: ("127.0.0.1", sink.port)},
     ) as sender:
         await sender.run_until_idle()
     for mid, rcpt in zip(ids, rcpts, strict=True):

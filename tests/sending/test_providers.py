@@ -27,7 +27,7 @@ from mailcheck.sending.replies import make_classifier
 from mailcheck.sending.sender import Sender, SendEvent
 from mailcheck.sending.spool import SqliteSpool
 from tests.dnsserver import DnsTestServer
-from tests.sending.conftest import Sink
+from tests.sending.conftest import Sink, fast_pace
 
 BUILTIN = Path(__file__).parents[2] / "src/mailcheck/sending/providers.toml"
 EXPECTED = {
@@ -244,6 +244,7 @@ async def test_wired_into_the_sender(tmp_path: Path, smtp_sink: Sink) -> None:
     providers = ProviderSet.load()
     events: list[SendEvent] = []
     s = Sender(
+        pacing=fast_pace,
         spool=SqliteSpool(str(tmp_path / "q.db"), backoff=60),
         resolver=ZoneResolver([str(Path(__file__).parents[1] / "zones/prov.test.zone")]),
         mx_override={

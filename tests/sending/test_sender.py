@@ -16,7 +16,7 @@ from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.sender import Sender, SendEvent
 from mailcheck.sending.shaping import Budget, MemoryBackend
 from mailcheck.sending.spool import SqliteSpool
-from tests.sending.conftest import MakeSink, Sink
+from tests.sending.conftest import MakeSink, Sink, fast_pace
 
 ZONE = str(Path(__file__).parent.parent / "zones" / "sending.test.zone")
 MSG = b"From: a@s.test\r\nTo: b@plain.sending.test\r\nSubject: hi\r\n\r\nbody\r\n"
@@ -25,6 +25,7 @@ MSG = b"From: a@s.test\r\nTo: b@plain.sending.test\r\nSubject: hi\r\n\r\nbody\r\
 def sender(tmp_path: Path, mx: dict[str, Sink], events: list[SendEvent], **kw: object) -> Sender:
     spool = SqliteSpool(str(tmp_path / "q.db"), backoff=60)
     return Sender(
+        pacing=fast_pace,
         spool=spool,
         resolver=ZoneResolver([ZONE]),
         mx_override={host: ("127.0.0.1", sink.port) for host, sink in mx.items()},
@@ -190,6 +191,7 @@ async def test_deferral_then_backoff_then_delivery(tmp_path: Path, smtp_sink: Si
     events: list[SendEvent] = []
     spool = SqliteSpool(str(tmp_path / "q.db"), clock=clock, backoff=60)
     s = Sender(
+        pacing=fast_pace,
         spool=spool,
         resolver=ZoneResolver([ZONE]),
         backend=MemoryBackend(clock=clock, store=spool),
@@ -292,6 +294,7 @@ async def test_mx_answer_reused_for_its_ttl(
     )
     resolver = CountingResolver([str(zone)])
     s = Sender(
+        pacing=fast_pace,
         spool=SqliteSpool(str(tmp_path / "q.db")),
         resolver=resolver,
         mx_override={"mx.ttl.test": ("127.0.0.1", smtp_sink.port)},
@@ -371,6 +374,7 @@ async def test_a_failing_spool_reaches_the_caller_and_loses_nothing(
     """A worker that cannot record a delivery stops run_until_idle with the error."""
     path = str(tmp_path / "q.db")
     s = Sender(
+        pacing=fast_pace,
         spool=FailingSpool(path),
         resolver=ZoneResolver([ZONE]),
         mx_override={"mx.plain.sending.test": ("127.0.0.1", smtp_sink.port)},
@@ -389,6 +393,6 @@ def test_resolver_defaults_to_the_system_nameservers(tmp_path: Path) -> None:
     """As DESIGN's example: Sender(spool=..., signer=...) needs no resolver argument."""
     from mailcheck.lookup import DnsResolver
 
-    s = Sender(spool=SqliteSpool(str(tmp_path / "q.db")))
+    s = Sender(pacing=fast_pace, spool=SqliteSpool(str(tmp_path / "q.db")))
     assert isinstance(s.resolver, DnsResolver)
     assert s.resolver.nameservers  # read from /etc/resolv.conf; nothing is asked here

@@ -1,13 +1,15 @@
-"""MemoryBackend budgets, persisted suspensions/overrides, bounded AIMD."""
+"""MemoryBackend budgets, persisted suspensions/overrides, the Shaper's learned pace."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from mailcheck.sending.local_share import Gcra
-from mailcheck.sending.redis_backend import Decision, Lease
-from mailcheck.sending.shaping import AimdPolicy, Budget, MemoryBackend, Shaper, ShapingBackend
+from mailcheck.sending.pacing import PacePolicy, PaceReason
+from mailcheck.sending.shaper import Shaper
+from mailcheck.sending.shaping import Budget, MemoryBackend, ShapingBackend
 from mailcheck.sending.spool import SqliteSpool
+from mailcheck.sending.types import Decision, Lease
 
 KEY = ("192.0.2.1", "yahoo")
 RATES = (("2/s", Gcra(interval=0.5, burst=1)),)
@@ -72,7 +74,7 @@ async def test_four_hour_suspension_survives_restart(tmp_path: Path) -> None:
     clock = Clock()
     spool = SqliteSpool(str(tmp_path / "q.db"), clock=clock)
     await MemoryBackend(clock=clock, store=spool).suspend(KEY, 4 * 3600, reason="TSS04")
-    await MemoryBackend(clock=clock, store=spool).set_override(KEY, {"factor": 0.5}, 3600)
+    await MemoryBackend(clock=clock, store=spool).set_override(KEY, {"limits": {}}, 3600)
     spool.close()
     clock.now += 3600
     again = MemoryBackend(clock=clock, store=SqliteSpool(str(tmp_path / "q.db"), clock=clock))
@@ -82,40 +84,78 @@ async def test_four_hour_suspension_survives_restart(tmp_path: Path) -> None:
     assert await again.override(KEY) is None  # the 1-hour override has expired
 
 
-async def test_aimd_cuts_then_raises_slowly_never_above_ceiling() -> None:
+POLICY = PacePolicy(first_contact=0.5, step=0.5, step_every=60.0, window=120.0)
+
+
+async def test_pace_starts_at_first_contact_and_gates_grants() -> None:
     clock = Clock()
-    policy = AimdPolicy(decrease=0.5, increase=0.25, increase_every=300, min_interval=30)
-    shaper = Shaper(MemoryBackend(clock=clock), clock=clock, aimd=policy)
-    budget = Budget(message_rates=RATES)
-    assert await shaper.slow(KEY)
-    assert not await shaper.slow(KEY)  # anti-flap: within min_interval
-    clock.now += 31
-    assert await shaper.slow(KEY)
-    assert (await shaper.state(KEY))["factor"] == 0.25
-    eff = await shaper.effective(KEY, budget)
-    assert eff.message_rates[0][1].interval == 2.0
-    await shaper.success(KEY)  # too soon after the change
-    assert (await shaper.state(KEY))["factor"] == 0.25
-    factors = []
-    for _ in range(6):
-        clock.now += 301
-        await shaper.success(KEY)
-        factors.append((await shaper.state(KEY))["factor"])
-    assert factors[:3] == [0.5, 0.75, 1.0]
-    assert max(factors) == 1.0
-    assert await shaper.effective(KEY, budget) == budget
+    shaper = Shaper(MemoryBackend(clock=clock), clock=clock)
+    budget = await shaper.effective(KEY, Budget(message_rates=RATES), POLICY)
+    assert dict(budget.message_rates)["pace"].interval == 2.0  # 0.5 a second
+    pace = await shaper.pace(KEY, POLICY)
+    assert (pace.rate, pace.reason) == (0.5, PaceReason.FIRST_CONTACT)
 
 
-async def test_exit_after_successes_resumes() -> None:
+async def test_throttle_cuts_the_measured_rate_and_pauses() -> None:
     clock = Clock()
     backend = MemoryBackend(clock=clock)
     shaper = Shaper(backend, clock=clock)
-    await shaper.slow(KEY, exit_after=3)
-    for _ in range(2):
-        await shaper.success(KEY)
-    assert (await shaper.state(KEY))["factor"] < 1
-    await shaper.success(KEY)
-    assert await backend.override(KEY) is None
+    for _ in range(20):  # 20 accepted in 100 s: 0.2 a second, below the pace
+        clock.now += 5
+        await shaper.success(KEY, POLICY, backlog=0)
+    throttle = await shaper.throttle(KEY, POLICY, rule="r", reply="421 slow down")
+    assert throttle.rate == 0.2 * POLICY.decrease
+    assert throttle.level == 1
+    decision = await backend.take_message(KEY, RATES)
+    assert decision.suspended == "budget"
+    assert decision.wait == throttle.pause
+    state = await shaper.state(KEY, POLICY)
+    assert state["reason"] == "backed-off"
+    assert "slow-down 1 of 4" in state["pause_reason"]
+
+
+async def test_pace_rises_only_when_the_backlog_needs_it() -> None:
+    clock = Clock()
+    shaper = Shaper(MemoryBackend(clock=clock), clock=clock)
+    clock.now += 61
+    # 100 waiting, drain target 1 h: 0.03/s is enough, 0.5/s is plenty.
+    assert await shaper.success(KEY, POLICY, backlog=100) is None
+    assert (await shaper.pace(KEY, POLICY)).reason is PaceReason.ENOUGH
+    clock.now += 61
+    rose = await shaper.success(KEY, POLICY, backlog=36_000)  # needs 10/s
+    assert rose is not None
+    assert rose.rate == 1.0
+    assert rose.reason is PaceReason.PROBING
+
+
+async def test_learned_pace_survives_a_restart(tmp_path: Path) -> None:
+    clock = Clock()
+    spool = SqliteSpool(str(tmp_path / "q.db"), clock=clock)
+    shaper = Shaper(MemoryBackend(clock=clock, store=spool), clock=clock)
+    await shaper.success(KEY, POLICY, backlog=36_000)  # first contact
+    clock.now += 61
+    assert await shaper.success(KEY, POLICY, backlog=36_000) is not None  # one step up
+    await spool.flush_state()
+    spool.close()
+    again = SqliteSpool(str(tmp_path / "q.db"), clock=clock)
+    restarted = Shaper(MemoryBackend(clock=clock, store=again), clock=clock)
+    assert (await restarted.pace(KEY, POLICY)).rate == 1.0
+    clock.now += 2 * 86400  # two days without traffic: half way back to first contact
+    assert (await restarted.pace(KEY, POLICY)).rate == 0.75
+    again.close()
+
+
+async def test_rule_caps_end_after_exit_after_successes() -> None:
+    clock = Clock()
+    backend = MemoryBackend(clock=clock)
+    shaper = Shaper(backend, clock=clock)
+    assert await shaper.restrict(KEY, seconds=3600, connections=1, exit_after=3)
+    assert not await shaper.restrict(KEY, seconds=3600, connections=1, exit_after=3)
+    capped = await shaper.effective(KEY, Budget(connections=5), POLICY)
+    assert capped.connections == 1
+    for _ in range(3):
+        await shaper.success(KEY, POLICY, backlog=0)
+    assert (await shaper.effective(KEY, Budget(connections=5), POLICY)).connections == 5
 
 
 def test_both_backends_fit_the_protocol() -> None:

@@ -24,6 +24,7 @@ from mailcheck.sending.sender import Egress, Sender, SendEvent
 from mailcheck.sending.shaping import Budget
 from mailcheck.sending.spool import TRANSACTIONAL, SqliteSpool
 from tests.dnsserver import DnsTestServer
+from tests.sending.conftest import fast_pace
 from tests.sending.simulator import (
     GREYLIST_450,
     MICROSOFT_650,
@@ -89,6 +90,7 @@ def make_sender(
         files.append(extra)
     kw.setdefault("spool", SqliteSpool(str(tmp_path / "spool.db"), backoff=60))
     return Sender(
+        pacing=fast_pace,
         resolver=DnsResolver([dns_server.address], timeout=2.0),
         providers=ProviderSet.load(user_files=files),
         port=simulator.port,

@@ -1,85 +1,84 @@
-"""Sending shaped per provider: budgets per (egress IP, provider group), shared or local.
+"""Sending shaped per provider: a durable spool, budgets per (egress IP, provider group)
+with a learned pace, shared between hosts through Redis when asked.
 
-``RedisBackend`` shares the budgets of several hosts through Redis (``mailcheck[redis]``;
-the ``redis`` package is imported only when a backend is created).
+What a user needs is exported here (``docs/sending.md``); the modules hold the rest. Names
+are imported on first use (PEP 562), so ``import mailcheck.sending`` stays cheap and
+``redis`` is imported only when a :class:`RedisBackend` is created.
 """
 
 from __future__ import annotations
 
-from mailcheck.sending.outcome import Outcome, OutcomeAction, OutcomeScope, basic_classify
-from mailcheck.sending.providers import (
-    Action,
-    Limits,
-    Provider,
-    ProviderMatch,
-    ProviderSet,
-    Rate,
-    Rule,
-    Scope,
-    lint_provider_file,
-    parse_rate,
-)
-from mailcheck.sending.redis_backend import Decision, Lease, RedisBackend
-from mailcheck.sending.replies import (
-    Category,
-    Classification,
-    SmtpReply,
-    classify_reply,
-    make_classifier,
-    normalize_reply,
-    parse_reply,
-    to_outcome,
-)
-from mailcheck.sending.sender import Egress, Sender, SendEvent
-from mailcheck.sending.shaping import (
-    AimdPolicy,
-    Budget,
-    MemoryBackend,
-    Shaper,
-    ShapingBackend,
-    StateStore,
-)
-from mailcheck.sending.spool import BULK, TRANSACTIONAL, Job, RecipientRow, SpoolEvent, SqliteSpool
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mailcheck.sending.fairness import FairnessConfig
+    from mailcheck.sending.pacing import PacePolicy, PaceReason
+    from mailcheck.sending.progress import ProviderProgress, SendProgress
+    from mailcheck.sending.providers import ProviderSet, lint_provider_file
+    from mailcheck.sending.redis_backend import RedisBackend
+    from mailcheck.sending.replies import Classification, SmtpReply, classify_reply, parse_reply
+    from mailcheck.sending.sender import Egress, Sender
+    from mailcheck.sending.shaping import MemoryBackend
+    from mailcheck.sending.spool import BULK, TRANSACTIONAL, SqliteSpool
+    from mailcheck.sending.events import SendEvent
+    from mailcheck.sending.warmup import WarmupPlan
 
 __all__ = [
     "BULK",
     "TRANSACTIONAL",
-    "Action",
-    "AimdPolicy",
-    "Budget",
-    "Category",
     "Classification",
-    "Decision",
     "Egress",
-    "Job",
-    "Lease",
-    "Limits",
+    "FairnessConfig",
     "MemoryBackend",
-    "Outcome",
-    "OutcomeAction",
-    "OutcomeScope",
-    "Provider",
-    "ProviderMatch",
+    "PacePolicy",
+    "PaceReason",
+    "ProviderProgress",
     "ProviderSet",
-    "Rate",
-    "RecipientRow",
     "RedisBackend",
-    "Rule",
-    "Scope",
     "SendEvent",
+    "SendProgress",
     "Sender",
-    "Shaper",
-    "ShapingBackend",
     "SmtpReply",
-    "SpoolEvent",
     "SqliteSpool",
-    "StateStore",
-    "basic_classify",
+    "WarmupPlan",
     "classify_reply",
     "lint_provider_file",
-    "make_classifier",
-    "normalize_reply",
-    "parse_rate",
     "parse_reply",
-    "to_outcome",
 ]
+
+_WHERE = {
+    "BULK": "spool",
+    "TRANSACTIONAL": "spool",
+    "SqliteSpool": "spool",
+    "Classification": "replies",
+    "SmtpReply": "replies",
+    "classify_reply": "replies",
+    "parse_reply": "replies",
+    "Egress": "sender",
+    "Sender": "sender",
+    "SendEvent": "events",
+    "FairnessConfig": "fairness",
+    "MemoryBackend": "shaping",
+    "PacePolicy": "pacing",
+    "PaceReason": "pacing",
+    "ProviderProgress": "progress",
+    "SendProgress": "progress",
+    "ProviderSet": "providers",
+    "lint_provider_file": "providers",
+    "RedisBackend": "redis_backend",
+    "WarmupPlan": "warmup",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

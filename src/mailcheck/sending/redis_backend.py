@@ -29,40 +29,11 @@ from typing import Any
 
 from mailcheck.errors import ConfigError
 from mailcheck.sending.local_share import Gcra, LocalShare, MatchWindow, connection_share
-from mailcheck.sending.redis_board import BudgetKey, RedisBoard
+from mailcheck.sending.redis_board import RedisBoard
+from mailcheck.sending.types import BudgetKey, Decision, Lease
 from mailcheck.sending.redis_link import BackendEvent, RedisLink
 
 __all__ = ["BackendEvent", "BudgetKey", "Decision", "Lease", "RedisBackend", "RedisBackendStats"]
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
-    """The answer to a request for budget.
-
-    Attributes:
-        granted: the budget is taken: the message may go after ``wait`` seconds (a reserved
-            slot; 0 = now), the connection may open now.
-        wait: when granted, the delay of the reserved slot; otherwise seconds to wait before
-            asking again.
-        suspended: ``"budget"`` when the whole budget is suspended for ``wait`` seconds,
-            ``"tenant"`` when only the tenant is (hold that tenant, serve the others), else
-            empty.
-        shared: decided by Redis (True) or by the local fallback share (False).
-    """
-
-    granted: bool
-    wait: float = 0.0
-    suspended: str = ""
-    shared: bool = True
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class Lease:
-    """A connection slot held in a budget; give it back with :meth:`RedisBackend.release`."""
-
-    key: BudgetKey
-    lease_id: str
-    shared: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

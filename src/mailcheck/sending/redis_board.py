@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from mailcheck.sending.redis_link import RedisLink
+from mailcheck.sending.types import BudgetKey
 
-#: Budgets are keyed by (egress IP, provider group).
-BudgetKey = tuple[str, str]
+__all__ = ["BudgetKey", "RedisBoard"]
 
 #: What each of :meth:`RedisBoard.suspension_keys` suspends.
 SCOPES = ("budget", "tenant")

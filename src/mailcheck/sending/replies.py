@@ -4,6 +4,11 @@ Classification is layered: the provider's rules first (regex on the normalised o
 reply), then the RFC 3463 enhanced status code table, then text heuristics, then the reply
 code class. A per-recipient signal (``450 4.2.1 ... receiving mail too quickly``, mailbox
 full) has scope ``recipient`` and never slows the provider.
+
+:class:`Classification` is the one result type the Sender acts on. Replies are untrusted
+text of up to a few KiB: normalisation reads at most :data:`MAX_REPLY_CHARS` of them and
+every pattern runs in time linear in its input (a hostile reply cannot stall the event
+loop; ``bench/bench_replies.py`` measures it).
 """
 
 from __future__ import annotations
@@ -14,19 +19,23 @@ import re
 from collections.abc import Callable, Sequence
 
 from mailcheck.errors import ParseError
-from mailcheck.sending.outcome import Outcome, OutcomeAction, OutcomeScope
-from mailcheck.sending.providers import Action, Provider, Rate, Scope
+from mailcheck.sending.providers import Provider
+from mailcheck.sending.types import Action, Rate, Scope
 
 __all__ = [
     "Category",
     "Classification",
     "SmtpReply",
     "classify_reply",
+    "classify_text",
     "make_classifier",
     "normalize_reply",
     "parse_reply",
-    "to_outcome",
 ]
+
+#: Characters of a reply that normalisation and classification read: providers put their
+#: codes in the first line; aiosmtplib lets a reply grow to several 8 KiB lines.
+MAX_REPLY_CHARS = 2048
 
 # RFC 5321 §4.2: "Reply-code = %x32-35 %x30-35 %x30-39" followed by SP or "-" on all lines
 # but the last.
@@ -40,13 +49,18 @@ _PROVIDER_CODE_RE = re.compile(
     r"|(?<=\()(?:S\d{3,4}|AS\d{3})(?=\))"
     r"|(?<=c=)r\d{4}\b"
 )
+# Every alternative either starts only at the beginning of a run (a lookbehind refuses the
+# middle of one) or is bounded, so a long run is scanned once, not once per position: the
+# pattern is linear in its input (the older one, with an unanchored ``[^...]+@`` and a
+# ``(?=[\w-]*\d)`` lookahead, was quadratic).
+_ADDR_CHARS = r"[^\s<>@\[\](),;:\"]"
 _MASK_RE = re.compile(
     r"(?P<keep>^[2-5]\d\d\b|(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|"
     + _PROVIDER_CODE_RE.pattern
-    + r")|(?P<addr>[^\s<>@\[\](),;:\"]+@[^\s<>@\[\](),;:\"]+)"
+    + rf")|(?P<addr>(?<!{_ADDR_CHARS}){_ADDR_CHARS}+@{_ADDR_CHARS}+)"
     r"|(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])"
     r"|(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:]))"
-    r"|(?P<id>(?<![\w])(?=[\w-]*\d)[\w-]{8,})"
+    r"|(?P<id>(?<![\w-])[\w-]{8,})"
     r"|(?P<n>\d+)",
     re.IGNORECASE,
 )
@@ -188,7 +202,12 @@ def _mask(m: re.Match[str]) -> str:
     kind = m.lastgroup
     if kind == "keep" or kind is None:
         return m.group(0)
-    return {"addr": "<addr>", "ip": "<ip>", "id": "<id>"}.get(kind, "<n>")
+    if kind == "id":
+        # A run of 8+ word characters is an id when it holds a digit; otherwise a word,
+        # whose digits (if any) would have been masked as numbers: none here.
+        word = m.group(0)
+        return "<id>" if any(c.isdigit() for c in word) else word
+    return {"addr": "<addr>", "ip": "<ip>"}.get(kind, "<n>")
 
 
 def normalize_reply(reply: SmtpReply | str, /) -> str:
@@ -198,15 +217,15 @@ def normalize_reply(reply: SmtpReply | str, /) -> str:
     """
     if isinstance(reply, SmtpReply):
         head = f"{reply.code} {reply.enhanced} " if reply.enhanced else f"{reply.code} "
-        line = head + reply.text
+        line = head + reply.text[:MAX_REPLY_CHARS]
     else:
-        line = " ".join(reply.split())
-    return " ".join(_MASK_RE.sub(_mask, line).split())
+        line = " ".join(reply[: MAX_REPLY_CHARS * 2].split())
+    return " ".join(_MASK_RE.sub(_mask, line[:MAX_REPLY_CHARS]).split())
 
 
 def retry_hint(text: str, /) -> float | None:
     """Seconds from a "try again in N minutes" in ``text``, or None."""
-    m = _RETRY_IN_RE.search(text)
+    m = _RETRY_IN_RE.search(text[:MAX_REPLY_CHARS])
     if not m:
         return None
     unit = m.group(2).lower()
@@ -333,7 +352,7 @@ def classify_reply(reply: SmtpReply, provider: Provider | None = None) -> Classi
             ``last_line_decides`` (GMX) only the last line is read.
     """
     normalized = normalize_reply(reply)
-    pcode = provider_code(reply.text)
+    pcode = provider_code(reply.text[:MAX_REPLY_CHARS])
     hint = retry_hint(reply.text)
     if reply.code < 400:
         ok = Category.OK
@@ -368,19 +387,16 @@ def _default_wait(action: Action) -> float | None:
     return DEFAULT_SUSPEND if action in (Action.SUSPEND, Action.SUSPEND_TENANT) else None
 
 
-def to_outcome(classification: Classification, /) -> Outcome:
-    """The :class:`~mailcheck.sending.outcome.Outcome` the Sender acts on."""
-    return Outcome(
-        action=OutcomeAction(classification.action.value),
-        scope=OutcomeScope(classification.scope.value),
-        duration=classification.retry_after or 0.0,
-        exit_after=classification.exit_after,
-        rule=classification.rule,
-        threshold=classification.threshold,
-    )
+def classify_text(code: int, text: str, provider: Provider | None = None, /) -> Classification:
+    """Classify a reply given as its code and text (as an SMTP client hands them over)."""
+    try:
+        reply = parse_reply(f"{code} {text[: MAX_REPLY_CHARS * 2]}")
+    except ParseError:
+        reply = SmtpReply(code=code, enhanced=None, lines=(" ".join(text.split()),))
+    return classify_reply(reply, provider)
 
 
-def make_classifier(*providers: Provider) -> Callable[[int, str], Outcome]:
+def make_classifier(*providers: Provider) -> Callable[[int, str], Classification]:
     """A ``Sender(classify=...)`` callable trying the rules of ``providers`` in order.
 
     The Sender does not say which provider answered; the provider codes are distinctive
@@ -388,11 +404,7 @@ def make_classifier(*providers: Provider) -> Callable[[int, str], Outcome]:
     """
     merged = Provider(name="merged", rules=tuple(r for p in providers for r in p.rules))
 
-    def classify(code: int, text: str) -> Outcome:
-        try:
-            reply = parse_reply(f"{code} {text}")
-        except ParseError:
-            reply = SmtpReply(code=code, enhanced=None, lines=(" ".join(text.split()),))
-        return to_outcome(classify_reply(reply, merged))
+    def classify(code: int, text: str) -> Classification:
+        return classify_text(code, text, merged)
 
     return classify

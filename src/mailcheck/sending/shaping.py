@@ -1,4 +1,4 @@
-"""Shaping budgets per (egress IP, provider group): the backend seam, a memory backend, AIMD.
+"""Shaping budgets per (egress IP, provider group): the backend seam and a memory backend.
 
 Three limiters guard every budget: a connection limit (leases), a connection-open rate and
 message rates (GCRA, :func:`mailcheck.sending.local_share.gcra_check`); the Sender also
@@ -7,34 +7,24 @@ caps messages per connection. State lives behind :class:`ShapingBackend`, which
 :class:`MemoryBackend` for one. Reply actions become suspensions and overrides with an
 expiry; a :class:`StateStore` (the spool's SQLite) keeps them across restarts.
 
-:class:`Shaper` wraps a backend with bounded AIMD: a throttling reply divides the rate,
-successes raise it slowly back toward the configured ceiling, never above it.
+:class:`mailcheck.sending.shaper.Shaper` keeps each budget's learned pace on top of a
+backend. A :class:`StateStore` write does not commit on the event-loop thread: the spool
+queues it for its group commit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import itertools
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from mailcheck.sending.local_share import Gcra, MatchWindow, gcra_check
-from mailcheck.sending.redis_backend import Decision, Lease
-from mailcheck.sending.redis_board import BudgetKey
+from mailcheck.sending.types import BudgetKey, Clock, Decision, Lease
 
-__all__ = [
-    "AimdPolicy",
-    "Budget",
-    "MemoryBackend",
-    "Shaper",
-    "ShapingBackend",
-    "StateStore",
-]
-
-Clock = Callable[[], float]
+__all__ = ["Budget", "MemoryBackend", "ShapingBackend", "StateStore"]
 
 
 class ShapingBackend(Protocol):
@@ -233,7 +223,7 @@ class Budget:
         recipients_per_message: recipients in one SMTP transaction.
     """
 
-    connections: int = 5
+    connections: int = 10
     connection_rate: Gcra | None = None
     message_rates: tuple[tuple[str, Gcra], ...] = ()
     messages_per_connection: int = 100
@@ -260,150 +250,7 @@ class Budget:
             message_rates=rates,
         )
 
-    def scaled(self, factor: float) -> Budget:
-        """This budget with every message rate multiplied by ``factor`` (<= 1)."""
-        rates = tuple(
-            (name, Gcra(interval=g.interval / factor, burst=g.burst))
-            for name, g in self.message_rates
-        )
-        return dataclasses.replace(self, message_rates=rates)
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class AimdPolicy:
-    """Bounded AIMD around the rules.
-
-    Attributes:
-        decrease: factor applied to the rate on a throttling reply.
-        increase: added to the factor on a success (at most every ``increase_every``).
-        floor: lowest factor.
-        increase_every: seconds between two increases.
-        min_interval: seconds between two decreases (anti-flap).
-        ttl: seconds a lowered factor is remembered without news.
-    """
-
-    decrease: float = 0.5
-    increase: float = 0.1
-    floor: float = 0.05
-    increase_every: float = 300.0
-    min_interval: float = 30.0
-    ttl: float = 4 * 3600.0
-
-
-class Shaper:
-    """Budgets with AIMD and rule actions over a :class:`ShapingBackend`.
-
-    The AIMD factor and the "exit after N successes" counter are stored as the key's
-    override, so they are shared (Redis) and persisted (store) like any override.
-    """
-
-    def __init__(
-        self, backend: ShapingBackend, *, clock: Clock = time.time, aimd: AimdPolicy | None = None
-    ) -> None:
-        self.backend = backend
-        self.clock = clock
-        self.aimd = aimd or AimdPolicy()
-        self._lock = asyncio.Lock()
-
-    async def state(self, key: BudgetKey, /) -> dict[str, Any]:
-        """The key's shaping state: the AIMD ``factor``, ``changed``, ``successes``,
-        ``exit_after``, and the ``limits`` a rule set until ``limits_until``."""
-        data = await self.backend.override(key) or {}
-        return {
-            "factor": float(data.get("factor", 1.0)),
-            "changed": float(data.get("changed", -math.inf)),
-            "successes": int(data.get("successes", 0)),
-            "exit_after": int(data.get("exit_after", 0)),
-            "limits": dict(data.get("limits") or {}),
-            "limits_until": float(data.get("limits_until", -math.inf)),
-        }
-
-    async def effective(self, key: BudgetKey, budget: Budget, /) -> Budget:
-        """``budget`` scaled by the key's current factor and capped by a rule's limits."""
-        st = await self.state(key)
-        if st["factor"] < 1.0:
-            budget = budget.scaled(st["factor"])
-        limits = st["limits"] if st["limits_until"] > self.clock() else {}
-        if limits:
-            budget = budget.capped(
-                connections=limits.get("connections"),
-                messages_per_connection=limits.get("messages_per_connection"),
-                message_interval=limits.get("message_interval"),
-            )
-        return budget
-
-    def _live(self, st: Mapping[str, Any]) -> bool:
-        """Whether ``st`` still holds anything worth storing."""
-        return (
-            st["factor"] < 1.0
-            or bool(st["exit_after"])
-            or (bool(st["limits"]) and st["limits_until"] > self.clock())
-        )
-
-    async def _store(self, key: BudgetKey, st: Mapping[str, Any]) -> None:
-        if not self._live(st):
-            await self.backend.set_override(key, {}, 0)
-            return
-        ttl = self.aimd.ttl if st["factor"] < 1.0 or st["exit_after"] else 0.0
-        ttl = max(ttl, st["limits_until"] - self.clock())
-        await self.backend.set_override(key, st, ttl)
-
-    async def restrict(
-        self,
-        key: BudgetKey,
-        /,
-        *,
-        seconds: float,
-        connections: int | None = None,
-        messages_per_connection: int | None = None,
-        message_interval: float | None = None,
-        exit_after: int = 0,
-    ) -> bool:
-        """A rule's ``slow`` action: cap the budget for ``seconds`` (and/or until
-        ``exit_after`` successes). Returns False when the same caps are already in force."""
-        limits = {
-            name: value
-            for name, value in (
-                ("connections", connections),
-                ("messages_per_connection", messages_per_connection),
-                ("message_interval", message_interval),
-            )
-            if value is not None
-        }
-        async with self._lock:
-            st, now = await self.state(key), self.clock()
-            if st["limits"] == limits and st["limits_until"] >= now + seconds - 1.0:
-                return False
-            st.update(limits=limits, limits_until=max(st["limits_until"], now + seconds))
-            st.update(successes=0, exit_after=max(exit_after, st["exit_after"]))
-            await self._store(key, st)
-            return True
-
-    async def slow(self, key: BudgetKey, /, *, exit_after: int = 0) -> bool:
-        """A throttling reply: divide the rate (not twice within ``min_interval``)."""
-        async with self._lock:
-            st, now = await self.state(key), self.clock()
-            if now - st["changed"] < self.aimd.min_interval:
-                return False
-            st["factor"] = max(self.aimd.floor, st["factor"] * self.aimd.decrease)
-            st.update(changed=now, successes=0, exit_after=max(exit_after, st["exit_after"]))
-            await self._store(key, st)
-            return True
-
-    async def success(self, key: BudgetKey, /) -> None:
-        """A delivered message: count it; raise the rate slowly; exit after N successes."""
-        async with self._lock:
-            st, now = await self.state(key), self.clock()
-            if not self._live(st):
-                if st["limits"]:  # expired caps: forget them
-                    await self.backend.set_override(key, {}, 0)
-                return
-            st["successes"] += 1
-            if st["exit_after"] and st["successes"] >= st["exit_after"]:
-                await self.backend.set_override(key, {}, 0)
-                await self.backend.resume(key)
-                return
-            if st["factor"] < 1.0 and now - st["changed"] >= self.aimd.increase_every:
-                st["factor"] = min(1.0, st["factor"] + self.aimd.increase)
-                st["changed"] = now
-            await self._store(key, st)
+    def paced(self, rate: float) -> Budget:
+        """This budget with the learned pace (messages per second) as one more limit."""
+        pace = ("pace", Gcra(interval=1.0 / rate, burst=1))
+        return dataclasses.replace(self, message_rates=(*self.message_rates, pace))

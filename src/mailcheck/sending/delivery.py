@@ -1,0 +1,403 @@
+"""The workers of a lane: a connection lease, one connection at a time, one message grant
+at a time, one SMTP transaction per job; replies become recipient states in the spool and
+shaping through the :class:`~mailcheck.sending.judge.Judge`.
+
+A silent close after some messages is a reconnect, not a failure. Every per-recipient
+error of a transaction (a reply, an address the client refuses) is that recipient's
+outcome; only the spool failing to commit escapes, and reaches the caller of ``run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from mailcheck.sending.events import EventKind, Listeners, SendEvent
+from mailcheck.sending.judge import Judge
+from mailcheck.sending.lanes import Lane, Route
+from mailcheck.sending.providers import ProviderSet
+from mailcheck.sending.replies import Classification, classify_text
+from mailcheck.sending.routing import Router
+from mailcheck.sending.session import (
+    Session,
+    SmtpDisconnected,
+    SmtpFailure,
+    SmtpReplyError,
+    Transport,
+)
+from mailcheck.sending.shaper import Shaper
+from mailcheck.sending.shaping import Budget, ShapingBackend
+from mailcheck.sending.spool import Job, SqliteSpool
+from mailcheck.sending.types import Action, Clock, Decision, Lease
+
+__all__ = ["Counters", "Delivery"]
+
+#: Seconds of message grants a worker may reserve ahead: a transactional message submitted
+#: now waits at most this long behind grants already promised to bulk mail.
+RESERVE = 1.0
+#: A worker that would wait longer than this for its next grant closes its connection
+#: (servers drop idle sessions after minutes; an idle lease would block other lanes).
+IDLE_CLOSE = 30.0
+#: Deliveries of one connection whose commit may still be under way while it goes on.
+SETTLING = 4
+#: Longest wait (seconds) before asking again for a connection lease that was refused.
+LEASE_POLL = 1.0
+#: Shortest wait before asking again (a lane's only worker, waiting for another lane's).
+LEASE_MIN = 0.25
+
+Classify = Callable[[int, str], Classification]
+
+
+@dataclasses.dataclass
+class Counters:
+    """What happened to one budget since the Sender started."""
+
+    attempts: int = 0
+    delivered: int = 0
+    deferred: int = 0
+    bounced: int = 0
+    expired: int = 0
+    connections: int = 0
+
+
+class _Reconnect(Exception):
+    """The server closed the connection: open another one."""
+
+
+def _needs_utf8(job: Job) -> bool:
+    return not job.mail_from.isascii() or any(not r.isascii() for _, r, _ in job.recipients)
+
+
+class Delivery:
+    """Runs the workers of lanes. The Sender owns it and everything it is given."""
+
+    def __init__(
+        self,
+        *,
+        spool: SqliteSpool,
+        router: Router,
+        transport: Transport,
+        backend: ShapingBackend,
+        shaper: Shaper,
+        judge: Judge,
+        providers: ProviderSet,
+        listeners: Listeners,
+        clock: Clock,
+        budget_of: Callable[[Route], Awaitable[Budget]],
+        hold: Callable[[Route, float, str], Awaitable[None]],
+        release: Callable[[Job], None],
+        settled: Callable[[asyncio.Future[Any]], None],
+        tls: str,
+        timeout: float,
+        linger: float,
+        classify: Classify | None,
+    ) -> None:
+        self.spool, self.router, self.transport = spool, router, transport
+        self.backend, self.shaper, self.judge = backend, shaper, judge
+        self.providers, self.listeners, self.clock = providers, listeners, clock
+        self.budget_of, self.hold, self.release, self.settled = budget_of, hold, release, settled
+        self.tls, self.timeout, self.linger, self.classify = tls, timeout, linger, classify
+        self.counters: dict[tuple[str, str], Counters] = {}
+        self.draining = False  # run_until_idle: an idle connection does not linger
+        self.stopping = False  # stop(): no new transaction starts
+        self.news = asyncio.Event()  # recipient states to report
+
+    def _count(self, route: Route) -> Counters:
+        return self.counters.setdefault(route.key, Counters())
+
+    # -- a lane's worker ----------------------------------------------------------------------
+
+    async def worker(self, route: Route, lane: Lane) -> None:
+        """Send the lane's messages until none waits (or a stop, or a suspension)."""
+        loop = asyncio.get_running_loop()
+        try:
+            while lane.waiting and not self.stopping:
+                if route.paused_until > loop.time():
+                    return  # the pause parked the lane's jobs (or will, for late ones)
+                budget = await self.budget_of(route)
+                lease = await self.backend.open_connection(
+                    route.key, limit=budget.connections, rate=budget.connection_rate
+                )
+                if isinstance(lease, Decision):
+                    if lease.suspended:
+                        await self.hold(route, lease.wait, "suspended")
+                        return
+                    if lane.workers > 1:
+                        return  # more workers than connections allowed: this one is spare
+                    # At a shared connection limit the wait is the oldest lease's expiry, but
+                    # a lease may be released long before: ask again within a second.
+                    await asyncio.sleep(min(max(lease.wait, LEASE_MIN), LEASE_POLL))
+                    continue
+                try:
+                    pause = await self._connection(route, lane, lease)
+                finally:
+                    await self.backend.release(lease)
+                if pause is None:
+                    return
+                if pause > 0:
+                    await asyncio.sleep(pause)
+        finally:
+            lane.workers -= 1
+            # The last worker leaves: nothing may stay claimed in memory without one.
+            left = route.retire(lane)
+            await self.give_back(left, "not sent yet", at=self.clock() + self.paused_for(route))
+
+    def paused_for(self, route: Route) -> float:
+        """Seconds the route's pause still lasts (0 when it is not paused)."""
+        return max(0.0, route.paused_until - asyncio.get_running_loop().time())
+
+    async def give_back(self, jobs: Sequence[Job], reason: str, *, at: float) -> None:
+        """Return claimed jobs to the spool, due at ``at``, without burning an attempt."""
+        for job in jobs:
+            self.release(job)
+        if jobs:
+            await asyncio.gather(
+                *(
+                    self.spool.defer(rid, reason, at=at, attempt=False)
+                    for job in jobs
+                    for rid, _, _ in job.recipients
+                )
+            )
+            self.news.set()
+
+    def _tls(self, route: Route) -> bool | None:
+        """True = STARTTLS required, None = when offered, False = never."""
+        if route.provider is not None and route.provider.limits.tls == "required":
+            return True
+        return {"required": True, "off": False}.get(self.tls)
+
+    async def _connect(self, route: Route, lane: Lane) -> tuple[Session | None, str]:
+        """Connect to the first MX host that answers; or None and why not."""
+        error = "no MX host address"
+        for host in lane.hosts:
+            address = await self.router.address(host)
+            if address is None:
+                continue
+            try:
+                session = await self.transport.connect(
+                    address, host=host, egress=route.egress, tls=self._tls(route),
+                    timeout=self.timeout,
+                )  # fmt: skip
+            except SmtpReplyError as exc:  # a refusal at the greeting is a signal too
+                error = f"{host}: {exc.line}"
+                verdict = self._classify(route, exc.code, exc.message)
+                await self.judge.judge(route, verdict, exc.line, tenant=None)
+                continue
+            except SmtpFailure as exc:
+                error = str(exc)
+                continue
+            return session, ""
+        return None, error
+
+    async def _connection(self, route: Route, lane: Lane, lease: Lease) -> float | None:
+        """One connection's life; returns the pause before the next lease, None to stop."""
+        lane.connecting += 1
+        try:
+            session, error = await self._connect(route, lane)
+        finally:
+            lane.connecting -= 1
+        if session is None:
+            if not lane.connected and not lane.connecting:  # nobody gets through: retry later
+                jobs = lane.waiting.clear()
+                for job in jobs:
+                    self.release(job)
+                await asyncio.gather(*(self._defer_all(route, j, f"connect: {error}") for j in jobs))
+            return None
+        self._count(route).connections += 1
+        lane.connected += 1
+        sent = 0
+        # Deliveries being committed: the next messages go out while the last ones commit
+        # (a crash in between re-sends them: duplicates of messages in flight).
+        settling: list[asyncio.Future[Any]] = []
+        try:
+            while not self.stopping:
+                budget = await self.budget_of(route)
+                if sent >= budget.messages_per_connection:
+                    return 0.0
+                got = await self._next(route, lane, budget)
+                if got is None:
+                    if self.draining or self.stopping or not await self._linger(lane):
+                        return None
+                    continue
+                if isinstance(got, float):
+                    if got > IDLE_CLOSE:  # close now, come back with a new lease
+                        return got
+                    await asyncio.sleep(got)
+                    continue
+                try:
+                    stop = await self._send(route, session, got, settling)
+                except _Reconnect:
+                    if sent == 0:  # closed before any message: a failure, not a reconnect
+                        self.release(got)
+                        await self._defer_all(route, got, "connection closed by the server")
+                        return 0.0
+                    lane.waiting.retry.appendleft(got)  # a silent close after N messages
+                    return 0.0
+                self.release(got)
+                sent += 1
+                while len(settling) > SETTLING:
+                    await asyncio.shield(settling.pop(0))
+                if stop:
+                    return 0.0
+            return None
+        finally:
+            lane.connected -= 1
+            for future in settling:
+                await asyncio.shield(future)
+            await session.quit()
+
+    async def _next(self, route: Route, lane: Lane, budget: Budget) -> Job | float | None:
+        """The next job with a message grant; seconds to wait; or None when none waits."""
+        loop = asyncio.get_running_loop()
+        async with lane.lock:
+            while True:
+                job = lane.waiting.peek(loop.time())
+                if job is None:
+                    ready = lane.waiting.next_ready(loop.time())
+                    return None if ready is None else max(0.05, ready - loop.time())
+                decision = await self.backend.take_message(
+                    route.key, budget.message_rates, tenant=job.tenant, reserve=RESERVE
+                )
+                if decision.granted:
+                    # The lane may have been emptied meanwhile (a suspension parked its
+                    # jobs): then the grant is wasted, never a parked job sent.
+                    taken = lane.waiting.pop(loop.time())
+                    if taken is None:
+                        return None
+                    if decision.wait > 0:
+                        await asyncio.sleep(decision.wait)
+                    return taken
+                if decision.suspended == "tenant":
+                    tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
+                    jobs = lane.waiting.suspend(tenant, loop.time() + decision.wait)
+                    await self.give_back(jobs, "tenant suspended", at=self.clock() + decision.wait)
+                    continue
+                if decision.suspended:
+                    await self.hold(route, decision.wait, "suspended")
+                    return None
+                if decision.wait > IDLE_CLOSE:
+                    return decision.wait
+                await asyncio.sleep(decision.wait)
+
+    async def _linger(self, lane: Lane) -> bool:
+        """Keep an idle connection up to ``linger`` seconds for more work."""
+        lane.changed.clear()
+        try:
+            async with asyncio.timeout(self.linger):
+                await lane.changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    # -- one transaction -----------------------------------------------------------------------
+
+    def _classify(self, route: Route, code: int, text: str) -> Classification:
+        if self.classify is not None:
+            return self.classify(code, text)
+        return classify_text(code, text, route.provider or self.providers.default)
+
+    async def _defer_all(self, route: Route, job: Job, reply: str) -> None:
+        states = await asyncio.gather(*(self.spool.defer(rid, reply) for rid, _, _ in job.recipients))
+        for state in states:
+            self._tally(route, state)
+
+    def _tally(self, route: Route, state: str) -> None:
+        self.news.set()
+        counters = self._count(route)
+        if state == "expired":
+            counters.expired += 1
+        else:
+            counters.deferred += 1
+
+    async def _send(
+        self, route: Route, session: Session, job: Job, settling: list[asyncio.Future[Any]]
+    ) -> bool:
+        """Send one job; True when the connection must not be reused. The commit of a
+        delivery is appended to ``settling`` rather than awaited."""
+        counters = self._count(route)
+        counters.attempts += 1
+        if self.listeners:
+            rcpts = ",".join(rcpt for _, rcpt, _ in job.recipients)
+            self.listeners.emit(SendEvent(kind=EventKind.ATTEMPT, message_id=job.message_id,
+                                          rcpt=rcpts, key=route.key, at=self.clock()))  # fmt: skip
+        utf8 = _needs_utf8(job)
+        if utf8 and not session.smtputf8:
+            # RFC 6531 §3.5: without the server's SMTPUTF8 the message cannot be sent.
+            reply = "553 5.6.7 non-ASCII address and the server does not offer SMTPUTF8"
+            await self._reply(route, job, [r for r, _, _ in job.recipients], SmtpReplyError(553, reply[4:]))
+            return False
+        accepted: list[int] = []
+        try:
+            await session.mail(job.mail_from, smtputf8=utf8)
+            for i, (rid, _, _) in enumerate(job.recipients):
+                try:
+                    await session.rcpt(job.recipients[i][1])
+                    accepted.append(rid)
+                except SmtpReplyError as exc:
+                    stop = await self._reply(route, job, [rid], exc)
+                    if stop or exc.code == 421:
+                        rest = accepted + [r for r, _, _ in job.recipients[i + 1 :]]
+                        await asyncio.gather(*(self._defer_one(route, r, exc.line) for r in rest))
+                        return True
+            if not accepted:
+                await session.rset()
+                return False
+            reply = await session.data(job.raw)
+        except SmtpDisconnected as exc:
+            raise _Reconnect from exc
+        except SmtpReplyError as exc:
+            rids = accepted or [rid for rid, _, _ in job.recipients]
+            return await self._reply(route, job, rids, exc) or exc.code == 421
+        except SmtpFailure as exc:  # timeouts, protocol errors: try later
+            await self._defer_all(route, job, f"smtp: {exc}")
+            return True
+        # Concurrent calls share one commit (the spool's group commit).
+        done = [self.spool.finish_nowait(rid, "delivered", reply) for rid in accepted]
+        future = done[0] if len(done) == 1 else asyncio.gather(*done)
+        future.add_done_callback(self.settled)
+        settling.append(future)
+        counters.delivered += len(accepted)
+        backlog = max(route.backlog, route.waiting())  # the spool count includes ours
+        rose = await self.shaper.success(route.key, route.policy, backlog=backlog, count=len(accepted))
+        if rose is not None and self.listeners:
+            self.listeners.emit(SendEvent(kind=EventKind.PROBING, key=route.key,
+                                          rate=rose.rate * 3600, at=self.clock()))  # fmt: skip
+        return False
+
+    async def _defer_one(self, route: Route, rid: int, reply: str) -> None:
+        self._tally(route, await self.spool.defer(rid, reply))
+
+    async def _reply(
+        self, route: Route, job: Job, rids: Sequence[int], exc: SmtpReplyError
+    ) -> bool:
+        """Apply a failure reply to ``rids``; True when the connection must not be reused."""
+        verdict = self._classify(route, exc.code, exc.message)
+        line = exc.line
+        if verdict.action is Action.BOUNCE or exc.code >= 500:
+            # 5xx is permanent for this message (RFC 5321) even when it also judges the IP.
+            await asyncio.gather(*(self.spool.finish(rid, "bounced", line) for rid in rids))
+            self._count(route).bounced += len(rids)
+            self.news.set()
+        elif verdict.shapes:
+            # The provider judges us, not the message: wait for the budget's pause without
+            # burning an attempt.
+            tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
+            stop = await self.judge.judge(
+                route, verdict, line, tenant=tenant, message_id=job.message_id
+            )
+            at = self.clock() + max(1.0, self.paused_for(route))
+            await asyncio.gather(*(self.spool.defer(rid, line, at=at, attempt=False) for rid in rids))
+            for _ in rids:
+                self._tally(route, "deferred")
+            return stop
+        else:
+            at = None
+            if verdict.action is Action.RETRY and verdict.retry_after:
+                at = self.clock() + verdict.retry_after  # the server said when
+            states = await asyncio.gather(*(self.spool.defer(rid, line, at=at) for rid in rids))
+            for state in states:
+                self._tally(route, state)
+        tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
+        return await self.judge.judge(route, verdict, line, tenant=tenant, message_id=job.message_id)
