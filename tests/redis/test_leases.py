@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from mailcheck.sending.redis_backend import Decision, Lease, RedisBackend
+from mailcheck.sending.redis_backend import RedisBackend
+from mailcheck.sending.types import Decision, Lease
 from tests.redis.hosts import Host
 from tests.redis.worker import KEY
 from tests.redis_server import RedisTestServer

@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mailcheck.sending.local_share import Gcra
-from mailcheck.sending.redis_backend import BackendEvent, Decision, Lease, RedisBackend
-from mailcheck.sending.shaping import Budget, Shaper
+from mailcheck.sending.pacing import PacePolicy, PaceReason
+from mailcheck.sending.redis_backend import BackendEvent, RedisBackend
+from mailcheck.sending.shaper import Shaper
+from mailcheck.sending.shaping import Budget
+from mailcheck.sending.types import Decision, Lease
 from tests.redis_server import RedisTestServer, free_port
 
 KEY = ("192.0.2.1", "google")
@@ -183,19 +186,31 @@ async def test_override_deleted_on_every_host(pair: tuple[RedisBackend, RedisBac
     assert await two.override(KEY) is None
 
 
-async def test_aimd_state_is_shared_between_hosts(
+async def test_learned_pace_and_its_pause_are_shared_between_hosts(
     pair: tuple[RedisBackend, RedisBackend],
 ) -> None:
+    """A throttling reply seen by one host cuts the pace and pauses the budget on both."""
     one, two = pair
+    policy = PacePolicy(first_contact=20.0)
     shaper_one, shaper_two = Shaper(one), Shaper(two)
-    budget = Budget(message_rates=(("20/s", Gcra(interval=0.05)),))
-    assert await shaper_one.slow(KEY)
-    for _ in range(50):  # the announcement reaches the other host
-        if (await shaper_two.state(KEY))["factor"] == 0.5:
-            break
-        await asyncio.sleep(0.02)
-    slowed = await shaper_two.effective(KEY, budget)
-    assert slowed.message_rates[0][1].interval == pytest.approx(0.1)
+    budget = Budget(message_rates=(("100/s", Gcra(interval=0.01)),))
+    assert (await shaper_two.pace(KEY, policy)).rate == 20.0  # first contact
+    seen = two.generation
+    throttle = await shaper_one.throttle(KEY, policy, rule="r", reply="421 slow down")
+    assert throttle.rate == pytest.approx(10.0)  # nothing measured: half the pace
+    assert await two.changed(timeout=5.0, since=seen)  # the announcement reached host two
+    pace = await shaper_two.pace(KEY, policy)
+    assert pace.reason is PaceReason.BACKED_OFF
+    assert pace.rate == pytest.approx(10.0)
+    state = await shaper_two.state(KEY, policy)
+    assert state["rate_per_hour"] == pytest.approx(36000.0)
+    assert state["paused_until"] is not None
+    slowed = await shaper_two.effective(KEY, budget, policy)
+    assert dict(slowed.message_rates)["pace"].interval == pytest.approx(0.1)
+    held = await two.take_message(KEY, SLOW)
+    assert not held.granted
+    assert held.suspended == "budget"
+    assert held.wait == pytest.approx(throttle.pause, abs=1.0)
 
 
 async def test_rule_thresholds_count_the_matches_of_every_host(
