@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from mailcheck.errors import ConfigError, ParseError, TempError
 from mailcheck.lookup import DnsResolver
 from mailcheck.lookup.zonefile import ZoneResolver
+from mailcheck.sending.events import SendEvent
+from mailcheck.sending.pacing import PaceReason
 from mailcheck.sending.providers import (
     MAX_DURATION,
     Action,
@@ -24,7 +26,7 @@ from mailcheck.sending.providers import (
     parse_rate,
 )
 from mailcheck.sending.replies import make_classifier
-from mailcheck.sending.sender import Sender, SendEvent
+from mailcheck.sending.sender import Sender
 from mailcheck.sending.spool import SqliteSpool
 from tests.dnsserver import DnsTestServer
 from tests.sending.conftest import Sink, fast_pace
@@ -267,10 +269,15 @@ async def test_wired_into_the_sender(tmp_path: Path, smtp_sink: Sink) -> None:
     assert smtp_sink.received == []
     assert await s.spool.recipients(first) == {"a@yahooish.prov.test": "deferred"}
     assert await s.spool.recipients(second) == {"b@yahooish2.prov.test": "deferred"}
-    # Both domains are one group, "yahoo", suspended for the rule's 2 h.
-    decision = await s.backend.take_message(("default", "yahoo"), ())
+    # Both domains are one group, "yahoo", paused for the first step of the rule's ladder
+    # (3 min, not the 2 h block at its top), at a pace cut from what was accepted.
+    key = ("default", "yahoo")
+    decision = await s.backend.take_message(key, ())
     assert decision.suspended == "budget"
-    assert decision.wait > 3600
+    assert 60 < decision.wait <= 180
+    pace = await s.shaper.pace(key, s.routes[key].policy)
+    assert pace.reason is PaceReason.BACKED_OFF
+    assert pace.rate < fast_pace("yahoo").first_contact
     s.spool.close()
 
 

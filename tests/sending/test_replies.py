@@ -161,7 +161,7 @@ def test_retry_hint_and_default_suspension() -> None:
     assert tss.action is Action.SLOW  # ambiguous: a ladder of pauses, not a 2 h suspension
     rule = PROVIDERS.rule("yahoo-tss04")
     assert rule is not None
-    assert rule.ladder == (300.0, 900.0, 3600.0, 7200.0)
+    assert rule.ladder == (180.0, 900.0, 3600.0, 7200.0)  # 3 min first; 2 h at the top
 
 
 def test_gmx_last_line_decides() -> None:
