@@ -212,7 +212,7 @@ def make_blocklist_checker(args: argparse.Namespace, resolver: Resolver) -> Bloc
 
 def make_resolver(args: argparse.Namespace) -> Resolver:
     """The resolver the options ask for: zone files (with a live fallback) or live DNS."""
-    from mailcheck.lookup import DnsResolver, ZoneResolver
+    from mailcheck.lookup import DnsResolver
 
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         raise ConfigError("--timeout must be a number above 0")
@@ -220,6 +220,8 @@ def make_resolver(args: argparse.Namespace) -> Resolver:
     if args.nameserver or not getattr(args, "zone", None):
         live = DnsResolver(args.nameserver or None, timeout=args.timeout)
     if getattr(args, "zone", None):
+        from mailcheck.lookup import ZoneResolver  # dns.zone and its parser: only offline
+
         return ZoneResolver(args.zone, fallback=live)
     assert live is not None
     return live
