@@ -46,6 +46,8 @@ SETTLING = 4
 LEASE_POLL = 1.0
 #: Shortest wait before asking again (a lane's only worker, waiting for another lane's).
 LEASE_MIN = 0.25
+#: Seconds given to QUIT before the connection is simply dropped.
+QUIT_TIMEOUT = 2.0
 
 Classify = Callable[[int, str], Classification]
 
@@ -102,6 +104,7 @@ class Delivery:
         self.counters: dict[tuple[str, str], Counters] = {}
         self.draining = False  # run_until_idle: an idle connection does not linger
         self.stopping = False  # stop(): no new transaction starts
+        self.stopped = asyncio.Event()  # set with ``stopping``: wakes every wait
         self.news = asyncio.Event()  # recipient states to report
 
     def _count(self, route: Route) -> Counters:
@@ -128,7 +131,7 @@ class Delivery:
                         return  # more workers than connections allowed: this one is spare
                     # At a shared connection limit the wait is the oldest lease's expiry, but
                     # a lease may be released long before: ask again within a second.
-                    await asyncio.sleep(min(max(lease.wait, LEASE_MIN), LEASE_POLL))
+                    await self.wait(min(max(lease.wait, LEASE_MIN), LEASE_POLL))
                     continue
                 try:
                     pause = await self._connection(route, lane, lease)
@@ -137,12 +140,22 @@ class Delivery:
                 if pause is None:
                     return
                 if pause > 0:
-                    await asyncio.sleep(pause)
+                    await self.wait(pause)
         finally:
             lane.workers -= 1
             # The last worker leaves: nothing may stay claimed in memory without one.
             left = route.retire(lane)
             await self.give_back(left, "not sent yet", at=self.clock() + self.paused_for(route))
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the run is stopped."""
+        if self.stopping or seconds <= 0:
+            return
+        try:
+            async with asyncio.timeout(seconds):
+                await self.stopped.wait()
+        except TimeoutError:
+            pass
 
     def paused_for(self, route: Route) -> float:
         """Seconds the route's pause still lasts (0 when it is not paused)."""
@@ -224,7 +237,7 @@ class Delivery:
                 if isinstance(got, float):
                     if got > IDLE_CLOSE:  # close now, come back with a new lease
                         return got
-                    await asyncio.sleep(got)
+                    await self.wait(got)
                     continue
                 try:
                     stop = await self._send(route, session, got, settling)
@@ -246,13 +259,18 @@ class Delivery:
             lane.connected -= 1
             for future in settling:
                 await asyncio.shield(future)
-            await session.quit()
+            # A cancelled run must not wait out a stuck server's timeout to say goodbye.
+            try:
+                async with asyncio.timeout(QUIT_TIMEOUT):
+                    await session.quit()
+            except TimeoutError:
+                pass
 
     async def _next(self, route: Route, lane: Lane, budget: Budget) -> Job | float | None:
         """The next job with a message grant; seconds to wait; or None when none waits."""
         loop = asyncio.get_running_loop()
         async with lane.lock:
-            while True:
+            while not self.stopping:
                 job = lane.waiting.peek(loop.time())
                 if job is None:
                     ready = lane.waiting.next_ready(loop.time())
@@ -279,7 +297,8 @@ class Delivery:
                     return None
                 if decision.wait > IDLE_CLOSE:
                     return decision.wait
-                await asyncio.sleep(decision.wait)
+                await self.wait(decision.wait)
+            return None
 
     async def _linger(self, lane: Lane) -> bool:
         """Keep an idle connection up to ``linger`` seconds for more work."""

@@ -60,6 +60,7 @@ class Feeder:
     def stop(self) -> None:
         """See :meth:`Sender.stop`."""
         self.sender.delivery.stopping = True
+        self.sender.delivery.stopped.set()
         self._stop.set()
         self._wake.set()
 
@@ -86,6 +87,7 @@ class Feeder:
         deadline = math.inf if max_time is None else loop.time() + max_time
         delivery = self.sender.delivery
         delivery.draining, delivery.stopping = mode == "idle", False
+        delivery.stopped.clear()
         self._stop.clear()
         try:
             async with asyncio.TaskGroup() as group:

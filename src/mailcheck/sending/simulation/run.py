@@ -11,7 +11,7 @@ import dataclasses
 import random
 import statistics
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from mailcheck.sending.simulation.clock import VirtualClockLoop
 from mailcheck.sending.simulation.world import SimProvider, SimTransport, draw_world
 from mailcheck.sending.spool import TRANSACTIONAL, SqliteSpool
 
-__all__ = ["WorldResult", "run_world"]
+__all__ = ["WorldResult", "run_world", "zone_resolver"]
 
 _MESSAGE = (
     "From: Asso <news@asso.example>\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
@@ -69,9 +69,10 @@ class WorldResult:
         return dataclasses.asdict(self)
 
 
-def _zones(domains: dict[str, tuple[str, float]]) -> ZoneResolver:
+def zone_resolver(mx: Mapping[str, str]) -> ZoneResolver:
+    """A resolver answering MX for each domain -> its one MX host."""
     zones = []
-    for domain, (host, _) in domains.items():
+    for domain, host in mx.items():
         text = f"$ORIGIN {domain}.\n@ 3600 IN SOA ns. h. 1 3600 600 86400 300\n@ 3600 IN NS ns.\n@ 3600 IN MX 10 {host}.\n"
         zones.append(dns.zone.from_text(text, origin=domain, relativize=False))
     return ZoneResolver(ZoneSet(zones))
@@ -120,7 +121,7 @@ async def _run(
             on_event(event)
 
     sender = Sender(
-        spool=spool, resolver=_zones(domains), transport=SimTransport(providers),
+        spool=spool, resolver=zone_resolver({d: h for d, (h, _) in domains.items()}), transport=SimTransport(providers),
         mx_override={p.hosts[0]: ("192.0.2.1", 25) for p in providers}, clock=loop.wall,
         on_event=listen, drain_target=drain_target, helo="mail.asso.example",
     )  # fmt: skip
