@@ -264,8 +264,8 @@ def on_throttle(
     recent = tuple(t for t in state.hits.get(rule, ()) if now - t < ladder_window) + (now,)
     hits = {k: v for k, v in state.hits.items() if k != rule and v and now - v[-1] < 86400.0}
     hits[rule] = recent[-len(ladder) - 1 :]
-    level = len(recent)
-    pause = ladder[min(level, len(ladder)) - 1]
+    level = min(len(recent), len(ladder))  # the top step repeats
+    pause = ladder[level - 1]
     sending = state.rate if measured is None else min(state.rate, measured)
     rate = sending * policy.decrease
     if cap is not None:
