@@ -84,7 +84,23 @@ def run_providers(args: argparse.Namespace) -> int:
     for p in providers.providers.values():
         sys.stdout.write(f"{p.name}: {p.description} [{' '.join(p.mx) or '*'}]\n")
         sys.stdout.write(f"  {_limits_text(p.limits)}; {len(p.rules)} rules\n")
+        sys.stdout.write(f"  {_pace_text(providers, p.name)}\n")
     return 0
+
+
+def _pace_text(providers: ProviderSet, group: str) -> str:
+    """First-contact pace, silent drop and ladder, on one line."""
+    policy = providers.pace_policy(group)
+    provider = providers.get(group)
+    ladder = ", ".join(_short(step) for step in provider.ladder)
+    silent = "; drops silently above its limit" if policy.silent_drop else ""
+    return f"first contact {policy.first_contact * 3600:.0f}/h{silent}; pauses {ladder}"
+
+
+def _short(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 60:.0f}min" if seconds >= 60 else f"{seconds:.0f}s"
 
 
 def run_provider(args: argparse.Namespace) -> int:
@@ -105,5 +121,6 @@ def run_provider(args: argparse.Namespace) -> int:
         f"{match.domain}: group {match.group} (provider {match.provider.name})\n"
         f"  MX: {' '.join(match.mx_hosts) or '(none)'}\n"
         f"  {_limits_text(match.provider.limits)}\n"
+        f"  {_pace_text(providers, match.group)}\n"
     )
     return 0

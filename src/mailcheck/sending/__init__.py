@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mailcheck.sending.events import SendEvent
     from mailcheck.sending.fairness import FairnessConfig
     from mailcheck.sending.pacing import PacePolicy, PaceReason
     from mailcheck.sending.progress import ProviderProgress, SendProgress
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from mailcheck.sending.sender import Egress, Sender
     from mailcheck.sending.shaping import MemoryBackend
     from mailcheck.sending.spool import BULK, TRANSACTIONAL, SqliteSpool
-    from mailcheck.sending.events import SendEvent
     from mailcheck.sending.warmup import WarmupPlan
 
 __all__ = [

@@ -216,7 +216,9 @@ class Delivery:
                 jobs = lane.waiting.clear()
                 for job in jobs:
                     self.release(job)
-                await asyncio.gather(*(self._defer_all(route, j, f"connect: {error}") for j in jobs))
+                await asyncio.gather(
+                    *(self._defer_all(route, j, f"connect: {error}") for j in jobs)
+                )
             return None
         self._count(route).connections += 1
         lane.connected += 1
@@ -318,7 +320,9 @@ class Delivery:
         return classify_text(code, text, route.provider or self.providers.default)
 
     async def _defer_all(self, route: Route, job: Job, reply: str) -> None:
-        states = await asyncio.gather(*(self.spool.defer(rid, reply) for rid, _, _ in job.recipients))
+        states = await asyncio.gather(
+            *(self.spool.defer(rid, reply) for rid, _, _ in job.recipients)
+        )
         for state in states:
             self._tally(route, state)
 
@@ -345,7 +349,9 @@ class Delivery:
         if utf8 and not session.smtputf8:
             # RFC 6531 §3.5: without the server's SMTPUTF8 the message cannot be sent.
             reply = "553 5.6.7 non-ASCII address and the server does not offer SMTPUTF8"
-            await self._reply(route, job, [r for r, _, _ in job.recipients], SmtpReplyError(553, reply[4:]))
+            await self._reply(
+                route, job, [r for r, _, _ in job.recipients], SmtpReplyError(553, reply[4:])
+            )
             return False
         accepted: list[int] = []
         try:
@@ -379,7 +385,9 @@ class Delivery:
         settling.append(future)
         counters.delivered += len(accepted)
         backlog = max(route.backlog, route.waiting())  # the spool count includes ours
-        rose = await self.shaper.success(route.key, route.policy, backlog=backlog, count=len(accepted))
+        rose = await self.shaper.success(
+            route.key, route.policy, backlog=backlog, count=len(accepted)
+        )
         if rose is not None and self.listeners:
             self.listeners.emit(SendEvent(kind=EventKind.PROBING, key=route.key,
                                           rate=rose.rate * 3600, at=self.clock()))  # fmt: skip
@@ -407,7 +415,9 @@ class Delivery:
                 route, verdict, line, tenant=tenant, message_id=job.message_id
             )
             at = self.clock() + max(1.0, self.paused_for(route))
-            await asyncio.gather(*(self.spool.defer(rid, line, at=at, attempt=False) for rid in rids))
+            await asyncio.gather(
+                *(self.spool.defer(rid, line, at=at, attempt=False) for rid in rids)
+            )
             for _ in rids:
                 self._tally(route, "deferred")
             return stop
@@ -419,4 +429,6 @@ class Delivery:
             for state in states:
                 self._tally(route, state)
         tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
-        return await self.judge.judge(route, verdict, line, tenant=tenant, message_id=job.message_id)
+        return await self.judge.judge(
+            route, verdict, line, tenant=tenant, message_id=job.message_id
+        )

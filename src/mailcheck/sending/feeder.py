@@ -97,7 +97,9 @@ class Feeder:
         except BaseExceptionGroup as group_error:
             # One failure (the usual case) is raised as itself, not wrapped.
             errors = group_error.exceptions
-            raise errors[0] if len(errors) == 1 else group_error from None
+            if len(errors) == 1:  # with its own cause (a SpoolError names the SQLite error)
+                raise errors[0] from errors[0].__cause__
+            raise group_error from None
         finally:
             self._group = None
             await asyncio.shield(self.flush_events())

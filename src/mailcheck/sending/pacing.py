@@ -208,9 +208,7 @@ def decayed(state: PaceState, policy: PacePolicy, now: float) -> PaceState:
     return dataclasses.replace(state, rate=rate, throttled_at=throttled, reason=reason)
 
 
-def on_success(
-    state: PaceState, policy: PacePolicy, now: float, *, backlog: int
-) -> PaceState:
+def on_success(state: PaceState, policy: PacePolicy, now: float, *, backlog: int) -> PaceState:
     """A message accepted: maybe raise the rate (additive increase), when the ``backlog``
     waiting for this budget would not drain within the drain target at the current rate."""
     state = dataclasses.replace(state, updated=now)
@@ -261,7 +259,7 @@ def on_throttle(
         cap: a rate the rule imposes (e.g. Microsoft S775: 1/min), or None.
     """
     ladder = tuple(ladder) or DEFAULT_LADDER
-    recent = tuple(t for t in state.hits.get(rule, ()) if now - t < ladder_window) + (now,)
+    recent = (*tuple(t for t in state.hits.get(rule, ()) if now - t < ladder_window), now)
     hits = {k: v for k, v in state.hits.items() if k != rule and v and now - v[-1] < 86400.0}
     hits[rule] = recent[-len(ladder) - 1 :]
     level = min(len(recent), len(ladder))  # the top step repeats

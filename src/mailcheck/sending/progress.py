@@ -110,8 +110,8 @@ def build_progress(
             entry[state] += count
     providers = []
     for group, entry in acc.items():
-        state = shaping.get(group, {})
-        why = str(state.get("pause_reason") or "")
+        pace = shaping.get(group, {})
+        why = str(pace.get("pause_reason") or "")
         if not why and entry["waiting"] and entry["reply"]:
             why = f'last reply: "{entry["reply"][:160]}"'
         providers.append(
@@ -122,10 +122,10 @@ def build_progress(
                 expired=entry["expired"],
                 waiting=entry["waiting"],
                 next_attempt=entry["due"] if entry["waiting"] else None,
-                paused_until=state.get("paused_until"),
+                paused_until=pace.get("paused_until"),
                 why=why if entry["waiting"] else "",
-                rate_per_hour=state.get("rate_per_hour"),
-                rate_reason=str(state.get("reason") or ""),
+                rate_per_hour=pace.get("rate_per_hour"),
+                rate_reason=str(pace.get("reason") or ""),
             )
         )
     providers.sort(key=lambda p: (-p.waiting, p.group))

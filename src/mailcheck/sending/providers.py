@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.resources
+import itertools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -215,7 +216,7 @@ def _ladder(raw: Any) -> tuple[float, ...]:
     if not isinstance(raw, list | tuple):
         raise ValueError("ladder must be a list of durations")
     steps = tuple(parse_duration(step) for step in raw)
-    if any(b < a for a, b in zip(steps, steps[1:], strict=False)) or any(s <= 0 for s in steps):
+    if any(b < a for a, b in itertools.pairwise(steps)) or any(s <= 0 for s in steps):
         raise ValueError("ladder steps must be positive and increasing")
     return steps
 
@@ -420,10 +421,22 @@ def lint_provider_file(path: str | Path, /, *, builtin: bool = True) -> tuple[st
         for rule in provider.rules:
             if rule.duration > MAX_DURATION:
                 problems.append(f"rule {rule.name!r}: duration above {MAX_DURATION:.0f} s")
+            if rule.ladder and rule.action is not Action.SLOW:
+                problems.append(f"rule {rule.name!r}: a ladder applies to slow rules only")
+            if any(step > MAX_DURATION for step in rule.ladder):
+                problems.append(f"rule {rule.name!r}: ladder step above {MAX_DURATION:.0f} s")
+            caps = rule.connections or rule.messages_per_connection or rule.message_rate
+            if rule.action is Action.SLOW and rule.duration and not caps:
+                problems.append(
+                    f"rule {rule.name!r}: a slow rule pauses by its ladder; its duration "
+                    "only bounds caps (connections, messages_per_connection, message_rate)"
+                )
+        if any(step > MAX_DURATION for step in provider.ladder):
+            problems.append(f"provider {provider.name!r}: ladder step above {MAX_DURATION:.0f} s")
     for name, table in raw.items():
         for index, rule_table in enumerate(table.get("rule", ())):
             rule_name = str(rule_table.get("name") or f"{name}-{index}")
             if rule_name in names:
                 problems.append(f"rule name {rule_name!r} used twice")
             names.add(rule_name)
-    return tuple(problems)
+    return tuple(dict.fromkeys(problems))

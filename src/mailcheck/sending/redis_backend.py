@@ -30,8 +30,8 @@ from typing import Any
 from mailcheck.errors import ConfigError
 from mailcheck.sending.local_share import Gcra, LocalShare, MatchWindow, connection_share
 from mailcheck.sending.redis_board import RedisBoard
-from mailcheck.sending.types import BudgetKey, Decision, Lease
 from mailcheck.sending.redis_link import BackendEvent, RedisLink
+from mailcheck.sending.types import BudgetKey, Decision, Lease
 
 __all__ = ["BackendEvent", "BudgetKey", "Decision", "Lease", "RedisBackend", "RedisBackendStats"]
 

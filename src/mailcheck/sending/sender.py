@@ -217,7 +217,7 @@ class Sender:
     def _prepare(
         self, raw: bytes, mail_from: str, rcpt_to: Sequence[str], tenant: str | None
     ) -> tuple[bytes, str, list[str], str]:
-        from mailcheck.address import parse_mailbox  # noqa: PLC0415 - keeps import light
+        from mailcheck.address import parse_mailbox
 
         sender = parse_mailbox(mail_from).to_smtp() if mail_from else ""
         rcpts = [parse_mailbox(r).to_smtp() for r in rcpt_to]
@@ -342,4 +342,3 @@ def _loop_time() -> float:
     with contextlib.suppress(RuntimeError):
         return asyncio.get_running_loop().time()
     return time.monotonic()
-

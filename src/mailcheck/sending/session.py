@@ -121,7 +121,9 @@ class _AiosmtplibSession:
     def smtputf8(self) -> bool:
         return self._smtp.supports_extension("smtputf8")
 
-    async def _call(self, coro_fn: object, *args: object, **kwargs: object) -> aiosmtplib.SMTPResponse:
+    async def _call(
+        self, coro_fn: object, *args: object, **kwargs: object
+    ) -> aiosmtplib.SMTPResponse:
         try:
             return await coro_fn(*args, **kwargs)  # type: ignore[operator,no-any-return]
         except aiosmtplib.SMTPServerDisconnected as exc:
@@ -192,6 +194,8 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError) as exc:
             smtp.close()
             if tls and "STARTTLS" in str(exc):
-                raise SmtpFailure(f"{host}: TLS required by policy but STARTTLS not offered") from exc
+                raise SmtpFailure(
+                    f"{host}: TLS required by policy but STARTTLS not offered"
+                ) from exc
             raise SmtpFailure(f"{host}: {exc}") from exc
         return _AiosmtplibSession(smtp)

@@ -65,6 +65,4 @@ class WarmupPlan:
 
     def table(self, groups: list[str], days: int = 14) -> list[dict[str, Any]]:
         """The plan as rows for people: ``[{"day": d, group: cap, ...}]``."""
-        return [
-            {"day": day, **{g: self.daily_cap(day, g) for g in groups}} for day in range(days)
-        ]
+        return [{"day": day, **{g: self.daily_cap(day, g) for g in groups}} for day in range(days)]

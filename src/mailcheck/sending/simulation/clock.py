@@ -15,7 +15,7 @@ T = TypeVar("T")
 _Select = Callable[[float | None], list[tuple[selectors.SelectorKey, int]]]
 
 
-class _Selector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _Selector(selectors.DefaultSelector):
     """The platform's selector, with ``select`` routed through the loop's clock."""
 
     warp: Callable[[_Select, float | None], list[tuple[selectors.SelectorKey, int]]]
@@ -52,7 +52,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         """The virtual wall clock (``epoch`` + :meth:`time`)."""
         return self.epoch + self._now
 
-    def run_in_executor(
+    def run_in_executor(  # type: ignore[override]
         self, executor: concurrent.futures.Executor | None, func: Callable[..., T], *args: Any
     ) -> asyncio.Future[T]:
         """As asyncio's, counting the work in flight so the clock waits for it."""

@@ -73,7 +73,10 @@ def zone_resolver(mx: Mapping[str, str]) -> ZoneResolver:
     """A resolver answering MX for each domain -> its one MX host."""
     zones = []
     for domain, host in mx.items():
-        text = f"$ORIGIN {domain}.\n@ 3600 IN SOA ns. h. 1 3600 600 86400 300\n@ 3600 IN NS ns.\n@ 3600 IN MX 10 {host}.\n"
+        text = (
+            f"$ORIGIN {domain}.\n@ 3600 IN SOA ns. h. 1 3600 600 86400 300\n"
+            f"@ 3600 IN NS ns.\n@ 3600 IN MX 10 {host}.\n"
+        )
         zones.append(dns.zone.from_text(text, origin=domain, relativize=False))
     return ZoneResolver(ZoneSet(zones))
 
@@ -92,9 +95,10 @@ def run_world(
     loop = VirtualClockLoop()
     # The spool's fsyncs cost real time, not virtual: keep it in memory-backed storage.
     where = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
-    with asyncio.Runner(loop_factory=lambda: loop) as runner, tempfile.TemporaryDirectory(
-        dir=where
-    ) as tmp:
+    with (
+        asyncio.Runner(loop_factory=lambda: loop) as runner,
+        tempfile.TemporaryDirectory(dir=where) as tmp,
+    ):
         return runner.run(_run(loop, seed, messages, transactional, hours, drain_target,
                                Path(tmp), on_event))  # fmt: skip
 
@@ -103,7 +107,7 @@ async def _run(
     loop: VirtualClockLoop, seed: int, messages: int, transactional: int, hours: float,
     drain_target: float, tmp: Path, on_event: Callable[[SendEvent], None] | None,
 ) -> WorldResult:  # fmt: skip
-    from mailcheck.sending.sender import Sender  # noqa: PLC0415 - after the loop exists
+    from mailcheck.sending.sender import Sender
 
     providers, domains = draw_world(seed, loop.wall)
     rng = random.Random(seed + 1)  # noqa: S311
@@ -121,7 +125,8 @@ async def _run(
             on_event(event)
 
     sender = Sender(
-        spool=spool, resolver=zone_resolver({d: h for d, (h, _) in domains.items()}), transport=SimTransport(providers),
+        spool=spool, resolver=zone_resolver({d: h for d, (h, _) in domains.items()}),
+        transport=SimTransport(providers),
         mx_override={p.hosts[0]: ("192.0.2.1", 25) for p in providers}, clock=loop.wall,
         on_event=listen, drain_target=drain_target, helo="mail.asso.example",
     )  # fmt: skip
@@ -161,16 +166,20 @@ async def _run(
         watcher.cancel()
         submitting.cancel()
     states = await spool.counts()
+    paces = {
+        key[1]: round((await sender.shaper.pace(key, route.policy)).rate * 3600, 1)
+        for key, route in list(sender.routes.items())
+    }
     spool.close()
     for event in events:
         trace.append((event.at - loop.epoch, event.key[1], str(event.kind), event.rate or 0.0))
-    return _result(seed, loop, providers, wanted, urgent, hours, trace, sender, states)
+    return _result(seed, loop, providers, wanted, urgent, hours, trace, paces, states)
 
 
 def _result(
     seed: int, loop: VirtualClockLoop, providers: list[SimProvider],
     wanted: dict[str, SimProvider], urgent: dict[str, float], hours: float,
-    trace: list[tuple[float, str, str, float]], sender: Any, states: dict[str, int],
+    trace: list[tuple[float, str, str, float]], paces: dict[str, float], states: dict[str, int],
 ) -> WorldResult:  # fmt: skip
     epoch = loop.epoch
     delivered = {r: p.delivered[r] - epoch for r, p in wanted.items() if r in p.delivered}
@@ -192,7 +201,6 @@ def _result(
     finished = max(news) if len(news) == total - len(urgent) else None
     table = {}
     for p in providers:
-        route = next((r for k, r in sender.routes.items() if k[1] == p.name), None)
         table[p.name] = {
             "recipients": counts.get(p.name, 0),
             "hidden_rate_per_hour": round(p.hidden.rate * 3600, 1),
@@ -200,7 +208,7 @@ def _result(
             "dropped": p.tally.dropped,
             "throttled": p.tally.throttled,
             "blocks": p.tally.blocks,
-            "final_pace_per_hour": None if route is None else None,
+            "final_pace_per_hour": paces.get(p.name),
         }
     return WorldResult(
         seed=seed,

@@ -129,7 +129,7 @@ class _SimSession:
             if self.p.rng.random() < self.p.hidden.drop_fraction:
                 self.rcpts.append((recipient, True))  # 250, then destroyed
                 return
-            self.p._strike()  # noqa: SLF001 - the world's own bookkeeping
+            self.p._strike()
             raise SmtpReplyError(*self.p.hidden.slow)
         self.rcpts.append((recipient, False))
 
@@ -229,9 +229,18 @@ def draw_world(
     (MX host, share of the newsletter)."""
     rng = random.Random(seed)  # noqa: S311 - a simulation, not security
     providers, domains = [], {}
-    for name, (host, names, share, rates, conns, block, drop, slow, blk, many) in (
-        _CATALOGUE.items()
-    ):
+    for name, (
+        host,
+        names,
+        share,
+        rates,
+        conns,
+        block,
+        drop,
+        slow,
+        blk,
+        many,
+    ) in _CATALOGUE.items():
         hidden = Hidden(
             rate=rng.uniform(*rates),
             burst=rng.randint(2, 10),
