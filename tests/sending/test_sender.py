@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 
 from mailcheck.cli.main import main
+from mailcheck.errors import SpoolError
 from mailcheck.lookup.zonefile import ZoneResolver
+from mailcheck.sending.events import SendEvent
 from mailcheck.sending.local_share import Gcra
-from mailcheck.sending.sender import Sender, SendEvent
+from mailcheck.sending.pacing import PaceReason
+from mailcheck.sending.sender import Sender
 from mailcheck.sending.shaping import Budget, MemoryBackend
 from mailcheck.sending.spool import SqliteSpool
 from tests.sending.conftest import MakeSink, Sink, fast_pace
@@ -66,8 +69,14 @@ async def test_recipient_scoped_450_does_not_slow_provider(tmp_path: Path, smtp_
     await s.run_until_idle()
     assert await s.spool.recipients(mid) == {rcpts[0]: "delivered", rcpts[1]: "deferred"}
     key = ("default", "mx.plain.sending.test")
-    assert await s.backend.override(key) is None
+    # The pace was not cut and the budget is not paused: only that recipient waits.
+    pace = await s.shaper.pace(key, s.routes[key].policy)
+    assert pace.reason is not PaceReason.BACKED_OFF
+    assert pace.throttled_at is None
+    assert pace.rate == fast_pace(key[1]).first_contact
+    assert not (await s.backend.take_message(key, ())).suspended
     assert set(states(events)) == {"delivered", "deferred"}
+    assert not {"rule", "slowed", "paused", "suspended"} & {e.kind for e in events}
 
 
 async def test_falls_back_to_second_mx_in_preference_order(
@@ -78,7 +87,7 @@ async def test_falls_back_to_second_mx_in_preference_order(
     # mx1 is mapped to a closed port: connecting fails, mx2 takes the message.
     mx = {"mx2.multi.sending.test": second}
     s = sender(tmp_path, mx, events)
-    s.mx_override["mx1.multi.sending.test"] = ("127.0.0.1", 9)
+    s.router.mx_override["mx1.multi.sending.test"] = ("127.0.0.1", 9)
     mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["x@multi.sending.test"])
     await s.run_until_idle()
     assert second.delivered_to() == ["x@multi.sending.test"]
@@ -86,7 +95,7 @@ async def test_falls_back_to_second_mx_in_preference_order(
 
 
 @pytest.mark.smtp_replies(data=["421 4.7.0 [TSS04] Messages temporarily deferred", "250 OK"])
-async def test_yahoo_tss04_suspends_persisted_and_no_attempt_burned(
+async def test_yahoo_tss04_pauses_persisted_and_no_attempt_burned(
     tmp_path: Path, smtp_sink: Sink
 ) -> None:
     events: list[SendEvent] = []
@@ -100,16 +109,24 @@ async def test_yahoo_tss04_suspends_persisted_and_no_attempt_burned(
     assert smtp_sink.received == []
     assert await s.spool.recipients(first) == {"a@ymail.sending.test": "deferred"}
     assert await s.spool.recipients(second) == {"b@ymail2.sending.test": "deferred"}
-    suspended = [e for e in events if e.kind == "suspended"]
-    assert [(e.rule, e.key) for e in suspended] == [("yahoo-tss04", ("default", "yahoo"))]
+    # Ambiguous (slow down or blocked): a cut pace and a pause, not a 2 h suspension.
+    key = ("default", "yahoo")
+    shaping = [(e.kind, e.rule, e.key) for e in events if e.kind in ("slowed", "paused")]
+    assert shaping == [("slowed", "yahoo-tss04", key), ("paused", "yahoo-tss04", key)]
+    assert "suspended" not in [e.kind for e in events]
     assert [e.kind for e in events].count("attempt") == 1
     s.spool.close()
-    # A restart remembers the suspension: nothing is sent, though the queue is due.
+    # A restart remembers the pause and the learned pace: nothing is sent, though the
+    # queue is due.
     again = sender(tmp_path, mx, events)
-    decision = await again.backend.take_message(("default", "yahoo"), ())
+    decision = await again.backend.take_message(key, ())
     assert decision.suspended == "budget"
-    assert 7000 < decision.wait <= 7200  # the dataset's 2 h
-    assert await again.spool.claim() == []  # parked until the suspension ends
+    assert 120 < decision.wait <= 180  # the first step of the rule's ladder, 3 min
+    pace = await again.shaper.pace(key, fast_pace("yahoo"))
+    assert pace.reason is PaceReason.BACKED_OFF
+    assert pace.rate < fast_pace("yahoo").first_contact
+    assert "slow-down 1 of 4" in pace.pause_reason
+    assert await again.spool.claim() == []  # parked until the pause ends
     counts = await again.spool.counts()
     assert counts["deferred"] == 2
 
@@ -123,30 +140,44 @@ async def test_microsoft_4_7_650_caps_the_group_as_the_dataset_says(
     mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@hotmail.sending.test"])
     await s.run_until_idle()
     key = ("default", "microsoft")
-    state = await s.shaper.state(key)
-    # microsoft-ip-reputation: one connection, 1 message a minute, for 90 minutes.
-    assert state["limits"] == {"connections": 1, "message_interval": 60.0}
-    assert 5300 < state["limits_until"] - s.clock() <= 5400
-    budget = await s._budget(s._routes[key])
+    route = s.routes[key]
+    state = await s.shaper.state(key, route.policy)
+    # microsoft-ip-reputation: one connection for 90 minutes, a pace of 1 message a minute.
+    assert state["limits"] == {"connections": 1}
+    override = await s.backend.override(key)
+    assert override is not None
+    assert 5300 < override["limits_until"] - s.clock() <= 5400
+    assert state["rate_per_hour"] == pytest.approx(60.0)
+    assert state["reason"] == "backed-off"
+    assert state["paused_until"] is not None
+    budget = await s.budget_of(route)
     assert budget.connections == 1
-    assert ("rule", Gcra(interval=60.0, burst=1)) in budget.message_rates
+    assert dict(budget.message_rates)["pace"].interval == pytest.approx(60.0)
     assert await s.spool.recipients(mid) == {"b@hotmail.sending.test": "deferred"}
-    assert [(e.kind, e.rule) for e in events if e.kind in ("rule", "slowed")] == [
+    assert [(e.kind, e.rule) for e in events if e.kind in ("rule", "slowed", "paused")] == [
         ("rule", "microsoft-ip-reputation"),
         ("slowed", "microsoft-ip-reputation"),
+        ("paused", "microsoft-ip-reputation"),
     ]
 
 
 @pytest.mark.smtp_replies(data=["450 4.7.1 rate limit exceeded, slow down"])
-async def test_generic_throttling_reply_halves_the_rate(tmp_path: Path, smtp_sink: Sink) -> None:
+async def test_generic_throttling_reply_halves_the_pace(tmp_path: Path, smtp_sink: Sink) -> None:
     events: list[SendEvent] = []
     s = sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, events)
-    await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
+    mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
     await s.run_until_idle()
-    # Not a provider of the dataset, no rule: the text says "rate limit", AIMD halves the rate.
-    state = await s.shaper.state(("default", "mx.plain.sending.test"))
-    assert state["factor"] == 0.5
+    # Not a provider of the dataset, no rule: the text says "rate limit", so the pace is
+    # halved (nothing accepted to measure) and the budget pauses, no attempt burned.
+    key = ("default", "mx.plain.sending.test")
+    state = await s.shaper.state(key, s.routes[key].policy)
+    assert state["reason"] == "backed-off"
+    assert state["rate_per_hour"] == pytest.approx(fast_pace(key[1]).first_contact * 3600 / 2)
+    assert state["throttled_at_per_hour"] == pytest.approx(fast_pace(key[1]).first_contact * 3600)
+    assert state["paused_until"] is not None
+    assert (await s.backend.take_message(key, ())).suspended == "budget"
     assert [e.kind for e in events].count("slowed") == 1
+    assert await s.spool.recipients(mid) == {"b@plain.sending.test": "deferred"}
 
 
 @pytest.mark.smtp_replies(close_after=2)
@@ -243,17 +274,26 @@ def test_cli_status_and_usage(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     bare.write_bytes(b"From: a@s.test\r\nSubject: no recipient\r\n\r\nbody\r\n")
     assert main(["send", "--spool", db, str(bare), "--from", "a@s.test", "--no-run"]) == 2
     assert main(["send", "--spool", db, str(msg), "--no-run"]) == 2  # no --from
+    capsys.readouterr()
     args = ["--to", "b@plain.sending.test", "--zone", ZONE, "--no-run", "--format", "json"]
     code = main(["send", "--spool", db, str(msg), "--from", "a@s.test", *args])
     assert code == 0
-    assert json.loads(capsys.readouterr().out)["spool"]["queued"] == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ended"] == "queued"
+    assert summary["submitted"]["messages"] == 1
+    assert summary["progress"]["waiting"] == 1
 
 
 async def test_events_as_an_async_iterator(tmp_path: Path, smtp_sink: Sink) -> None:
-    s = sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, [])
+    s = Sender(
+        pacing=fast_pace,
+        spool=SqliteSpool(str(tmp_path / "q.db")),
+        resolver=ZoneResolver([ZONE]),
+        mx_override={"mx.plain.sending.test": ("127.0.0.1", smtp_sink.port)},
+    )
     mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
     seen: list[tuple[str, int]] = []
-    listeners = len(s._listeners)
+    assert not s.listeners
 
     async def watch() -> None:
         async for event in s.events():
@@ -267,7 +307,7 @@ async def test_events_as_an_async_iterator(tmp_path: Path, smtp_sink: Sink) -> N
     async with asyncio.timeout(5):
         await watcher
     assert seen == [("attempt", mid), ("delivered", mid)]
-    assert len(s._listeners) == listeners  # the iterator unsubscribed when it ended
+    assert not s.listeners  # the iterator unsubscribed when it ended
 
 
 class CountingResolver(ZoneResolver):
@@ -380,8 +420,9 @@ async def test_a_failing_spool_reaches_the_caller_and_loses_nothing(
         mx_override={"mx.plain.sending.test": ("127.0.0.1", smtp_sink.port)},
     )
     mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
-    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+    with pytest.raises(SpoolError, match="disk is full") as raised:
         await s.run_until_idle()
+    assert isinstance(raised.value.__cause__, sqlite3.OperationalError)  # named, not hidden
     await s.close()
     s.spool.close()
     reopened = SqliteSpool(path)  # crash recovery: the attempt in flight is queued again
@@ -394,5 +435,5 @@ def test_resolver_defaults_to_the_system_nameservers(tmp_path: Path) -> None:
     from mailcheck.lookup import DnsResolver
 
     s = Sender(pacing=fast_pace, spool=SqliteSpool(str(tmp_path / "q.db")))
-    assert isinstance(s.resolver, DnsResolver)
-    assert s.resolver.nameservers  # read from /etc/resolv.conf; nothing is asked here
+    assert isinstance(s.router.resolver, DnsResolver)
+    assert s.router.resolver.nameservers  # read from /etc/resolv.conf; nothing is asked here
