@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from mailcheck import DnsResolver
+from mailcheck.sending.events import SendEvent
 from mailcheck.sending.fairness import FairnessConfig
 from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.providers import ProviderSet
-from mailcheck.sending.sender import Egress, Sender, SendEvent
+from mailcheck.sending.sender import Egress, Sender
 from mailcheck.sending.shaping import Budget
 from mailcheck.sending.spool import TRANSACTIONAL, SqliteSpool
 from tests.dnsserver import DnsTestServer
@@ -128,11 +129,12 @@ async def test_gmail_rate_is_never_exceeded(
     assert await states(s) == {"delivered": 15}
 
 
-async def test_gmail_421_past_its_threshold_caps_the_rate(
+async def test_gmail_421_cuts_the_pace_to_the_rules_rate_and_pauses(
     tmp_path: Path, dns_server: DnsTestServer, simulator: Start
 ) -> None:
     # Gmail accepts 3 messages, then answers its IP rate 421; the dataset's rule
-    # google-ip-rate fires past 2 matches an hour and caps the budget at 10/min for 30 min.
+    # google-ip-rate cuts the pace from the accepted rate, to 10/min at most, and pauses
+    # the budget for the first step of its ladder: the 5th message is not even tried.
     sims = await simulator(sim("gmail", rate=(3, 60.0)))
     events: list[SendEvent] = []
     s = make_sender(
@@ -142,21 +144,28 @@ async def test_gmail_421_past_its_threshold_caps_the_rate(
         await s.submit(message(n), mail_from="news@asso.example", rcpt_to=[f"m{n}@gmail.sim.test"])
     await s.run_until_idle()
     assert len(sims["gmail"].received) == 3
-    assert sims["gmail"].replies["421"] == 2
+    assert sims["gmail"].replies["421"] == 1
     assert await states(s) == {"delivered": 3, "deferred": 2}  # deferred, not bounced
-    fired = [(e.kind, e.rule) for e in events if e.kind in ("rule", "slowed")]
-    assert fired == [("rule", "google-ip-rate"), ("slowed", "google-ip-rate")]
+    fired = [(e.kind, e.rule) for e in events if e.kind in ("rule", "slowed", "paused")]
+    assert fired == [
+        ("rule", "google-ip-rate"),
+        ("slowed", "google-ip-rate"),
+        ("paused", "google-ip-rate"),
+    ]
     key = ("default", "google")
-    state = await s.shaper.state(key)
-    assert state["limits"] == {"message_interval": 6.0}
-    assert 1790 < state["limits_until"] - time.time() <= 1800
     stats = (await s.stats())["default|google"]
-    assert stats["limits"] == {"message_interval": 6.0}
-    assert stats["rules"] == {"google-ip-rate": 2}
-    # The next grant really waits for the capped rate.
-    budget = await s._budget(s._routes[key])
+    assert stats["rules"] == {"google-ip-rate": 1}
+    assert stats["pace"]["reason"] == "backed-off"
+    assert 0 < stats["pace"]["rate_per_hour"] <= 600.0  # 10/min
+    assert 100 < stats["suspended_for"] <= 120.0  # the ladder's first step, 2 min
+    # After the pause, the next grants really wait for the cut pace.
+    budget = await s.budget_of(s.routes[key])
+    assert dict(budget.message_rates)["pace"].interval >= 6.0
+    await s.backend.resume(key)
+    assert (await s.backend.take_message(key, budget.message_rates, reserve=0.0)).granted
     decision = await s.backend.take_message(key, budget.message_rates, reserve=0.0)
-    assert decision.granted or decision.wait <= 6.0
+    assert not decision.granted
+    assert 5.0 < decision.wait <= dict(budget.message_rates)["pace"].interval
 
 
 async def test_yahoo_closes_silently_after_n_messages(
@@ -225,8 +234,10 @@ async def test_orange_too_many_connections_drops_to_one(
     orange = sims["orange"]
     assert orange.refused >= 1
     assert ("rule", "orange-too-many-connections") in [(e.kind, e.rule) for e in events]
-    state = await s.shaper.state(("default", "orange"))
+    key = ("default", "orange")
+    state = await s.shaper.state(key, s.routes[key].policy)
     assert state["limits"] == {"connections": 1}
+    assert state["reason"] != "backed-off"  # a connection limit, not a slower pace
     # Nothing lost: what was not delivered waits for its retry.
     counts = await states(s)
     assert counts.get("delivered", 0) + counts.get("deferred", 0) == 40
@@ -236,11 +247,13 @@ async def test_orange_too_many_connections_drops_to_one(
 @pytest.mark.parametrize(
     ("name", "domain", "reply", "rule", "check"),
     [
-        ("yahoo", "yahoo", YAHOO_TSS04, "yahoo-tss04", ("suspend", 7200)),
+        # Ambiguous: the first step of the ladder (3 min), not the 2 h block at its top.
+        ("yahoo", "yahoo", YAHOO_TSS04, "yahoo-tss04", ("pause", 180)),
+        # One connection for 90 min, and a pace of 1 message a minute.
         ("hotmail", "hotmail", MICROSOFT_650, "microsoft-ip-reputation",
-         ("limits", {"connections": 1, "message_interval": 60.0}, 5400)),
+         ("limits", {"connections": 1}, 5400, 60.0)),
         ("orange", "orange", ORANGE_TOO_MANY, "orange-too-many-connections",
-         ("limits", {"connections": 1}, 3600)),
+         ("limits", {"connections": 1}, 3600, None)),
         ("gmail", "gmail", "550-5.7.28 [{ip}] Our system has detected an unusual rate of\r\n"
          "550 5.7.28 unsolicited mail originating from your IP address. blocked",
          "google-ip-blocked", ("suspend", 4 * 3600)),
@@ -266,16 +279,22 @@ async def test_each_reply_gets_the_dataset_reaction(
     await s.submit(message(1), mail_from="news@asso.example", rcpt_to=[f"a@{domain}.sim.test"])
     await s.run_until_idle()
     assert ("rule", rule) in [(e.kind, e.rule) for e in events]
-    group = next(iter(s._stats))[1]
-    key = ("default", group)
-    if check[0] == "suspend":
+    [stats] = (await s.stats()).values()
+    key = ("default", stats["group"])
+    state = await s.shaper.state(key, s.routes[key].policy)
+    if check[0] in ("suspend", "pause"):
         decision = await s.backend.take_message(key, ())
         assert decision.suspended == "budget"
         assert check[1] - 5 < decision.wait <= check[1]
+        # A pause (slow) also cuts the pace; a block (suspend) leaves it as it was.
+        assert (state["reason"] == "backed-off") is (check[0] == "pause")
     else:
-        state = await s.shaper.state(key)
         assert state["limits"] == check[1]
-        assert check[2] - 5 < state["limits_until"] - time.time() <= check[2]
+        override = await s.backend.override(key)
+        assert override is not None
+        assert check[2] - 5 < override["limits_until"] - time.time() <= check[2]
+        if check[3] is not None:
+            assert state["rate_per_hour"] == pytest.approx(check[3])
     expected = "bounced" if reply.startswith("5") else "deferred"
     assert await states(s) == {expected: 1}
 
@@ -331,10 +350,13 @@ async def test_greylisting_retries_when_the_server_says(
     due = await s.spool.next_due()
     assert due is not None
     assert 299 <= due - before <= 302
-    # A greylisting reply judges one message: the provider is not slowed.
-    assert (await s.shaper.state(("default", "mx.asso.sim.test,mx2.asso.sim.test")))[
-        "factor"
-    ] == 1.0
+    # A greylisting reply judges one message: the provider is not slowed nor paused.
+    [stats] = (await s.stats()).values()
+    assert stats["pace"]["reason"] != "backed-off"
+    assert stats["pace"]["throttled_at_per_hour"] is None
+    assert stats["pace"]["paused_until"] is None
+    assert stats["suspended_for"] == 0.0
+    assert not {"slowed", "paused", "suspended"} & {e.kind for e in events}
 
 
 async def test_backup_mx_without_a_server_falls_back_to_the_first(
