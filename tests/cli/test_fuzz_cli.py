@@ -73,7 +73,7 @@ def make_file(base: Path, kind: str) -> str:
     elif kind == "directory":
         path.mkdir(exist_ok=True)
     elif kind == "garbage":
-        path.write_text("v=DKIM1; p=\n\x1b[2J[[[ = \"\nFrom: <\n\n")
+        path.write_text('v=DKIM1; p=\n\x1b[2J[[[ = "\nFrom: <\n\n')
     return str(path)
 
 
