@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from pathlib import Path
@@ -398,14 +399,15 @@ async def test_a_merged_transaction_still_splits_at_recipients_per_message(
     assert len(smtp_sink.received) == 2
 
 
-class FailingSpool(SqliteSpool):
-    """A spool whose result commits fail, as on a full disk."""
-
-    def _finish(self, rid: int, state: str, reply: str) -> Any:
-        def work(db: Any) -> None:
-            raise sqlite3.OperationalError("database or disk is full")
-
-        return work
+def refuse_results(path: str) -> None:
+    """Make the spool's result commits fail, as on a full disk: a trigger in the real
+    database refuses every recipient's final state (claims and deferrals still commit)."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(
+            "CREATE TRIGGER refuse_results BEFORE UPDATE OF state ON recipients"
+            " WHEN NEW.state IN ('delivered', 'bounced', 'expired')"
+            " BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END"
+        )
 
 
 async def test_a_failing_spool_reaches_the_caller_and_loses_nothing(
@@ -415,14 +417,16 @@ async def test_a_failing_spool_reaches_the_caller_and_loses_nothing(
     path = str(tmp_path / "q.db")
     s = Sender(
         pacing=fast_pace,
-        spool=FailingSpool(path),
+        spool=SqliteSpool(path),
         resolver=ZoneResolver([ZONE]),
         mx_override={"mx.plain.sending.test": ("127.0.0.1", smtp_sink.port)},
     )
     mid = await s.submit(MSG, mail_from="a@s.test", rcpt_to=["b@plain.sending.test"])
+    refuse_results(path)
     with pytest.raises(SpoolError, match="disk is full") as raised:
         await s.run_until_idle()
-    assert isinstance(raised.value.__cause__, sqlite3.OperationalError)  # named, not hidden
+    assert isinstance(raised.value.__cause__, sqlite3.Error)  # named, not hidden
+    assert smtp_sink.delivered_to() == ["b@plain.sending.test"]  # sent, not recorded
     await s.close()
     s.spool.close()
     reopened = SqliteSpool(path)  # crash recovery: the attempt in flight is queued again
