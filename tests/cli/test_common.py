@@ -1,9 +1,10 @@
-"""The CLI's shared pieces: argument types, input files, exit codes, help, console, bar."""
+"""The CLI's shared pieces: argument types, input files, exit codes, help, console, bar.
+
+The bulk runner they use is tested in tests/test_bulk.py."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import re
 import sys
@@ -12,7 +13,6 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from mailcheck.bulk import run_pool
 from mailcheck.cli import render
 from mailcheck.cli.common import (
     EXIT_ERROR,
@@ -27,45 +27,8 @@ from mailcheck.cli.common import (
     progress_bar,
     read_input_file,
 )
-from mailcheck.errors import ConfigError, MailcheckError, ParseError
+from mailcheck.errors import ConfigError
 from mailcheck.model import CheckStatus, Finding, Severity
-
-
-async def test_run_pool_reports_each_item_bad_ones_included_within_its_concurrency() -> None:
-    running, most = 0, 0
-    seen: dict[int, object] = {}
-
-    async def work(n: int) -> int:
-        nonlocal running, most
-        running += 1
-        most = max(most, running)
-        await asyncio.sleep(0.001)
-        running -= 1
-        if n % 5 == 0:
-            raise ParseError(str(n), 0, "bad item")
-        return n * n
-
-    await run_pool(range(20), 3, work, seen.__setitem__)
-    assert sorted(seen) == list(range(20))
-    assert most == 3
-    assert all(isinstance(seen[n], MailcheckError) for n in (0, 5, 10, 15))
-    assert seen[7] == 49
-
-
-async def test_run_pool_does_not_swallow_unexpected_errors() -> None:
-    async def work(n: int) -> int:
-        raise RuntimeError("bug")
-
-    with pytest.raises(ExceptionGroup):
-        await run_pool([1], 1, work, lambda *_: None)
-
-
-async def test_run_pool_refuses_a_concurrency_below_one() -> None:
-    async def work(n: int) -> int:
-        return n
-
-    with pytest.raises(ConfigError):
-        await run_pool([1], 0, work, lambda *_: None)
 
 
 def test_progress_bar_draws_nothing_when_stderr_is_not_a_terminal(
