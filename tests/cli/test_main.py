@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from mailcheck.cli.main import COMMANDS, build_parser, main
+from mailcheck.cli.main import COMMANDS, build_parser, main, report_error
+from mailcheck.errors import ConfigError
 from tests.dnsserver import DnsTestServer
 
 # A port where nothing listens: every DNS question is refused at once ("DNS is down").
@@ -169,3 +170,28 @@ def test_bad_domains_are_reported_and_the_others_audited(
     assert captured.err.strip() == (
         "mailcheck: error: 'not a domain': not a domain name (at position 3)"
     )
+
+
+def test_an_unexpected_exception_is_one_line_never_silent(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MAILCHECK_TRACEBACK", raising=False)
+    assert report_error(RuntimeError("boom\nsecond line")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("mailcheck: internal error: RuntimeError: boom second line (a bug")
+    monkeypatch.setenv("MAILCHECK_TRACEBACK", "1")
+    with pytest.raises(KeyError) as caught:
+        raise KeyError("where")
+    assert report_error(caught.value) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert err.rstrip().endswith("MAILCHECK_TRACEBACK=1 shows where)")
+
+
+def test_a_task_group_of_mailcheck_errors_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    group = ExceptionGroup("unhandled errors in a TaskGroup", [ConfigError("ips: 'x' is bad")])
+    assert report_error(group) == 2
+    assert capsys.readouterr().err == "mailcheck: error: ips: 'x' is bad\n"

@@ -119,11 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("mailcheck: interrupted\n")
         return 130
     except Exception as exc:
-        return _report(exc)
+        return report_error(exc)
     return code
 
 
-def _report(exc: Exception) -> int:
+def report_error(exc: Exception) -> int:
     """One line on stderr for an exception that ends the run; the exit code."""
     # A TaskGroup wraps what its tasks raise: look at the first error inside.
     while isinstance(exc, ExceptionGroup) and exc.exceptions:
