@@ -29,7 +29,7 @@ from mailcheck.sending.session import (
 )
 from mailcheck.sending.shaper import Shaper
 from mailcheck.sending.shaping import Budget, ShapingBackend
-from mailcheck.sending.spool import Job, SqliteSpool
+from mailcheck.sending.spool import TRANSACTIONAL, Job, SqliteSpool
 from mailcheck.sending.types import Action, Clock, Decision, Lease
 
 __all__ = ["Counters", "Delivery"]
@@ -46,6 +46,8 @@ SETTLING = 4
 LEASE_POLL = 1.0
 #: Shortest wait before asking again (a lane's only worker, waiting for another lane's).
 LEASE_MIN = 0.25
+#: Seconds before a transactional message throttled during a bulk-only pause tries again.
+TRANSACTIONAL_RETRY = 60.0
 #: Seconds given to QUIT before the connection is simply dropped.
 QUIT_TIMEOUT = 2.0
 
@@ -88,7 +90,7 @@ class Delivery:
         listeners: Listeners,
         clock: Clock,
         budget_of: Callable[[Route], Awaitable[Budget]],
-        hold: Callable[[Route, float, str], Awaitable[None]],
+        hold: Callable[[Route, float, str, bool], Awaitable[None]],
         release: Callable[[Job], None],
         settled: Callable[[asyncio.Future[Any]], None],
         tls: str,
@@ -117,7 +119,7 @@ class Delivery:
         loop = asyncio.get_running_loop()
         try:
             while lane.waiting and not self.stopping:
-                if route.paused_until > loop.time():
+                if route.paused_until > loop.time() and not route.bulk_only:
                     return  # the pause parked the lane's jobs (or will, for late ones)
                 budget = await self.budget_of(route)
                 lease = await self.backend.open_connection(
@@ -125,7 +127,7 @@ class Delivery:
                 )
                 if isinstance(lease, Decision):
                     if lease.suspended:
-                        await self.hold(route, lease.wait, "suspended")
+                        await self.hold(route, lease.wait, "suspended", False)
                         return
                     if lane.workers > 1:
                         return  # more workers than connections allowed: this one is spare
@@ -295,7 +297,7 @@ class Delivery:
                     await self.give_back(jobs, "tenant suspended", at=self.clock() + decision.wait)
                     continue
                 if decision.suspended:
-                    await self.hold(route, decision.wait, "suspended")
+                    await self.hold(route, decision.wait, "suspended", False)
                     return None
                 if decision.wait > IDLE_CLOSE:
                     return decision.wait
@@ -414,7 +416,10 @@ class Delivery:
             stop = await self.judge.judge(
                 route, verdict, line, tenant=tenant, message_id=job.message_id
             )
-            at = self.clock() + max(1.0, self.paused_for(route))
+            wait = self.paused_for(route)
+            if route.bulk_only and job.priority >= TRANSACTIONAL:
+                wait = min(wait, TRANSACTIONAL_RETRY)  # goes on at the cut pace
+            at = self.clock() + max(1.0, wait)
             await asyncio.gather(
                 *(self.spool.defer(rid, line, at=at, attempt=False) for rid in rids)
             )

@@ -206,7 +206,8 @@ class Feeder:
         key: BudgetKey = (egress.ip or "default", group)
         route = sender.route(key, egress)
         self.held[(job.domain, job.tenant or "")] += 1  # given back or sent: released
-        if route.paused_until > loop.time():
+        urgent = route.bulk_only and job.priority >= TRANSACTIONAL
+        if route.paused_until > loop.time() and not urgent:
             # Due again when the pause ends (never sooner than a second: no busy loop).
             wait = max(1.0, route.paused_until - loop.time())
             await sender.delivery.give_back([job], "paused", at=sender.clock() + wait)

@@ -37,7 +37,8 @@ class Judge:
         backend: suspensions and rule thresholds.
         listeners: where shaping events go.
         clock: wall-clock seconds.
-        hold: ``(route, seconds, reason)`` -> parks the route's messages for ``seconds``.
+        hold: ``(route, seconds, reason, bulk_only)`` -> parks the route's messages (its bulk
+            messages only, when ``bulk_only``) for ``seconds``.
     """
 
     def __init__(
@@ -48,7 +49,7 @@ class Judge:
         backend: ShapingBackend,
         listeners: Listeners,
         clock: Clock,
-        hold: Callable[[Route, float, str], Awaitable[None]],
+        hold: Callable[[Route, float, str, bool], Awaitable[None]],
     ) -> None:
         self.providers, self.shaper, self.backend = providers, shaper, backend
         self.listeners, self.clock, self.hold = listeners, clock, hold
@@ -92,7 +93,7 @@ class Judge:
             return False
         await self.backend.suspend(route.key, duration, reason=f'blocked: "{reply}"')
         self._emit(EventKind.SUSPENDED, route, reply, verdict.rule, message_id)
-        await self.hold(route, duration, f'suspended after "{reply}"')
+        await self.hold(route, duration, f'suspended after "{reply}"', False)
         return True
 
     async def _slow(
@@ -128,5 +129,6 @@ class Judge:
         self._emit(EventKind.SLOWED, route, reply, verdict.rule, message_id, throttle.rate * 3600)
         self._emit(EventKind.PAUSED, route, reply, verdict.rule, message_id)
         why = f"slow-down {throttle.level} of {throttle.steps}"
-        await self.hold(route, throttle.pause, f'paused after "{reply[:200]}" ({why})')
+        reason = f'paused after "{reply[:200]}" ({why})'
+        await self.hold(route, throttle.pause, reason, not throttle.hold_all)
         return True

@@ -113,6 +113,8 @@ class Route:
         policy: how its pace is learned.
         lanes: MX host set -> lane.
         paused_until: end of a pause or suspension (loop time), -inf when none.
+        bulk_only: the pause holds bulk mail only (a first throttling reply); transactional
+            mail goes on at the cut pace.
         backlog: recipients of this group waiting in the spool, last counted.
     """
 
@@ -122,6 +124,7 @@ class Route:
     policy: PacePolicy
     lanes: dict[tuple[str, ...], Lane] = dataclasses.field(default_factory=dict)
     paused_until: float = -math.inf
+    bulk_only: bool = False
     backlog: int = 0
 
     def lane(self, hosts: tuple[str, ...], fairness: FairnessConfig) -> Lane:
@@ -131,12 +134,17 @@ class Route:
             lane = self.lanes[hosts] = Lane(hosts, Waiting(fairness))
         return lane
 
-    def take_all(self) -> list[Job]:
-        """Empty every lane (a suspension): the jobs to return to the spool. Nothing
-        awaits here, so no lane can come or go while the lanes are walked."""
+    def take_all(self, *, keep_transactional: bool = False) -> list[Job]:
+        """Empty every lane (a pause): the jobs to return to the spool; transactional jobs
+        stay when ``keep_transactional``. Nothing awaits here, so no lane can come or go
+        while the lanes are walked."""
         jobs: list[Job] = []
         for lane in list(self.lanes.values()):
-            jobs += lane.waiting.clear()
+            for job in lane.waiting.clear():
+                if keep_transactional and job.priority >= TRANSACTIONAL:
+                    lane.waiting.push(job)
+                else:
+                    jobs.append(job)
         return jobs
 
     def retire(self, lane: Lane) -> list[Job]:

@@ -72,6 +72,8 @@ class PacePolicy:
         drain_target: seconds within which the waiting mail should drain; the rate is
             raised only when it would not.
         half_life: seconds of idleness that halve the distance to the first-contact pace.
+        transactional_through: the ladder steps during which transactional mail still goes
+            (at the cut pace) while bulk mail pauses; from the next step on, everything waits.
         strike_window: after two throttling replies within this many seconds, the rate
             stays below the last throttled rate until they age out (each throttling reply
             is a deferral, and repeated ones are what earn a block).
@@ -81,7 +83,7 @@ class PacePolicy:
     floor: float = 1 / 300
     ceiling: float | None = None
     step: float | None = None
-    step_every: float = 60.0
+    step_every: float = 120.0
     decrease: float = 0.5
     window: float = 120.0
     silent_drop: bool = False
@@ -90,6 +92,7 @@ class PacePolicy:
     drain_target: float = 3600.0
     half_life: float = 2 * 86400.0
     strike_window: float = 2 * 3600.0
+    transactional_through: int = 2
 
     def __post_init__(self) -> None:
         for name in ("first_contact", "floor", "step_every", "window", "drain_target"):
@@ -120,12 +123,14 @@ class Throttle:
         level: the ladder step reached (1 = first occurrence in the window).
         steps: the number of steps of the ladder.
         rate: the new rate.
+        hold_all: transactional mail waits too (a high step: perhaps a block).
     """
 
     pause: float
     level: int
     steps: int
     rate: float
+    hold_all: bool = True
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,6 +221,14 @@ def on_success(state: PaceState, policy: PacePolicy, now: float, *, backlog: int
         return state
     need = backlog / policy.drain_target
     top = _top(state, policy, now)
+    safe = None if state.throttled_at is None else state.throttled_at * policy.margin
+    if safe is not None and state.rate < min(safe, top) and backlog > 0:
+        # Back up to below the rate that drew the last throttling reply: a known-safe
+        # rate, not a bet, so the backlog need not ask for it.
+        if now - state.changed < policy.step_every:
+            return state
+        rate = _clamp(min(state.rate + policy.increase, safe, top), policy)
+        return dataclasses.replace(state, rate=rate, reason=PaceReason.BACKED_OFF, changed=now)
     if state.rate >= need:
         reason = PaceReason.ENOUGH if state.reason is not PaceReason.BACKED_OFF else state.reason
         return dataclasses.replace(state, reason=reason)
@@ -282,7 +295,8 @@ def on_throttle(
         pause_reason=why,
         hits=hits,
     )
-    return new, Throttle(pause=pause, level=level, steps=len(ladder), rate=rate)
+    hold_all = level > policy.transactional_through
+    return new, Throttle(pause=pause, level=level, steps=len(ladder), rate=rate, hold_all=hold_all)
 
 
 def _top(state: PaceState, policy: PacePolicy, now: float) -> float:

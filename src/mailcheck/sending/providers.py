@@ -365,11 +365,15 @@ class ProviderSet:
         first = provider.first_contact or self.default.first_contact or DEFAULT_FIRST_CONTACT
         rates = [rate.per_second for _, rate in provider.limits.message_rates]
         ceiling = min(rates) if rates else None
+        # Two throttling replies within the longest ladder window stop the probing for as
+        # long: a third would climb the ladder toward the provider's block.
+        windows = [provider.ladder_window, *(r.ladder_window for r in provider.rules)]
         return PacePolicy(
             first_contact=min(first.per_second, ceiling or first.per_second),
             ceiling=ceiling,
             silent_drop=provider.silent_drop,
             drain_target=drain_target,
+            strike_window=max(windows),
         )
 
     def limits_of(self, group: str) -> Limits:

@@ -292,12 +292,20 @@ class Sender:
                                              policy=self._pacing(key[1]))  # fmt: skip
         return route
 
-    async def _hold(self, route: Route, seconds: float, reason: str) -> None:
-        """Pause ``route`` for ``seconds``: its messages go back to the spool, due then."""
+    async def _hold(
+        self, route: Route, seconds: float, reason: str, bulk_only: bool = False
+    ) -> None:
+        """Pause ``route`` for ``seconds``: its messages (bulk only, when ``bulk_only``) go
+        back to the spool, due then."""
         loop = asyncio.get_running_loop()
         seconds = max(1.0, seconds)  # never due again at once: no busy loop
+        if route.paused_until <= loop.time():
+            route.bulk_only = bulk_only
+        else:
+            route.bulk_only = route.bulk_only and bulk_only  # a full pause stays full
         route.paused_until = max(route.paused_until, loop.time() + seconds)
-        jobs = route.take_all()  # one step: no lane comes or goes meanwhile
+        # One step: no lane comes or goes meanwhile.
+        jobs = route.take_all(keep_transactional=route.bulk_only)
         await self.delivery.give_back(jobs, reason, at=self.clock() + seconds)
 
     async def progress(self) -> SendProgress:

@@ -137,8 +137,10 @@ class Shaper:
         ladder_window: float = pacing.DEFAULT_LADDER_WINDOW,
         cap: float | None = None,
     ) -> Throttle:
-        """A throttling reply: cut the pace from the accepted rate, pause the budget for
-        the ladder's step (a suspension every host sharing the backend obeys)."""
+        """A throttling reply: cut the pace from the accepted rate and pause the budget for
+        the ladder's step. From the step where transactional mail waits too, the pause is a
+        suspension every host sharing the backend obeys; before it, the cut pace (shared)
+        is the brake and each host pauses its own bulk mail."""
         async with self._lock:
             data = await self._read(key)
             state, throttle = pacing.on_throttle(
@@ -155,7 +157,8 @@ class Shaper:
             data["pace"] = state.to_dict()
             await self._write(key, data)
         self._accepted.pop(key, None)  # measure afresh at the new pace
-        await self.backend.suspend(key, throttle.pause, reason=state.pause_reason)
+        if throttle.hold_all:
+            await self.backend.suspend(key, throttle.pause, reason=state.pause_reason)
         return throttle
 
     async def restrict(
