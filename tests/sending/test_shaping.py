@@ -106,12 +106,19 @@ async def test_throttle_cuts_the_measured_rate_and_pauses() -> None:
     throttle = await shaper.throttle(KEY, POLICY, rule="r", reply="421 slow down")
     assert throttle.rate == 0.2 * POLICY.decrease
     assert throttle.level == 1
-    decision = await backend.take_message(KEY, RATES)
-    assert decision.suspended == "budget"
-    assert decision.wait == throttle.pause
+    # The first steps pause bulk mail in the Sender; the shared budget is not suspended.
+    assert not throttle.hold_all
+    assert (await backend.take_message(KEY, RATES)).suspended == ""
     state = await shaper.state(KEY, POLICY)
     assert state["reason"] == "backed-off"
     assert "slow-down 1 of 4" in state["pause_reason"]
+    for _ in range(2):
+        clock.now += 10
+        throttle = await shaper.throttle(KEY, POLICY, rule="r", reply="421 slow down")
+    assert (throttle.level, throttle.hold_all) == (3, True)  # perhaps a block: all wait
+    decision = await backend.take_message(KEY, RATES)
+    assert decision.suspended == "budget"
+    assert decision.wait == throttle.pause
 
 
 async def test_pace_rises_only_when_the_backlog_needs_it() -> None:
