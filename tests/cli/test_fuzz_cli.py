@@ -9,6 +9,8 @@ A fixed table runs in the fast loop; hypothesis draws many more combinations (sl
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,28 @@ def test_hostile_arguments_fuzz(
     name: str, value: str, file: str, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     check(fill(TEMPLATES[name], value, make_file(workdir, file)), capsys)
+
+
+# As a user runs them: a real process, so anything Python prints at exit shows up too.
+PROCESS_CASES = [
+    ["ip", "fe80::1%eth0"],
+    ["audit", "example.org", "--timeout", "nan"],
+    ["audit", "--from-file", "/bin/sh"],
+    ["audit", "--from-file", "/"],
+    ["spool", "list", "--limit", "999999999999999999999"],
+    ["dkim", "keygen", "--domain", "example.org", "--selector", "x/../../escaped"],
+]
+
+
+@pytest.mark.parametrize("argv", PROCESS_CASES)
+def test_hostile_arguments_in_a_process(argv: list[str], workdir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mailcheck.cli.main", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr
