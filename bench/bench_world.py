@@ -77,15 +77,21 @@ def main() -> int:
     print(f"100 % placed: {sum(r['finished'] is not None for r, _, _ in rows)}/{n}")
     print(f"within 1.5x optimum: {sum(x <= 1.5 for x in ratios)}/{n}"
           f" (ratio median {statistics.median(ratios):.2f}, max {max(ratios):.2f})")  # fmt: skip
-    print(f"0 blocks and 0 silent drops: {sum(c for _, _, c in rows)}/{n}"
-          f" (blocks {sum(r['blocks'] for r, _, _ in rows)},"
-          f" dropped {sum(r['dropped'] for r, _, _ in rows)})")
-    print(f"throttling replies: median {statistics.median(r['throttled'] for r, _, _ in rows)},"
-          f" max {max(r['throttled'] for r, _, _ in rows)}")
+    print(
+        f"0 blocks and 0 silent drops: {sum(c for _, _, c in rows)}/{n}"
+        f" (blocks {sum(r['blocks'] for r, _, _ in rows)},"
+        f" dropped {sum(r['dropped'] for r, _, _ in rows)})"
+    )
+    print(
+        f"throttling replies: median {statistics.median(r['throttled'] for r, _, _ in rows)},"
+        f" max {max(r['throttled'] for r, _, _ in rows)}"
+    )
     tx = [r["transactional_max"] for r, _, _ in rows]
-    print(f"transactional delay: p50 of medians"
-          f" {statistics.median(r['transactional_p50'] for r, _, _ in rows):.0f}s,"
-          f" max {max(tx):.0f}s; seeds within 5 min: {sum(t <= 300 for t in tx)}/{n}")
+    print(
+        f"transactional delay: p50 of medians"
+        f" {statistics.median(r['transactional_p50'] for r, _, _ in rows):.0f}s,"
+        f" max {max(tx):.0f}s; seeds within 5 min: {sum(t <= 300 for t in tx)}/{n}"
+    )
     return 0
 
 
