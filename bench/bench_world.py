@@ -30,8 +30,9 @@ from mailcheck.sending.simulation.run import run_world
 def one(args: tuple[int, int, int, float, float]) -> dict[str, Any]:
     seed, messages, transactional, hours, drain = args
     started = time.perf_counter()
-    result = run_world(seed, messages=messages, transactional=transactional, hours=hours,
-                       drain_target=drain).to_dict()  # fmt: skip
+    result = run_world(
+        seed, messages=messages, transactional=transactional, hours=hours, drain_target=drain
+    ).to_dict()
     result["real_seconds"] = time.perf_counter() - started
     return result
 
@@ -47,8 +48,10 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", metavar="FILE", help="write every seed's result here")
     args = parser.parse_args()
-    work = [(s, args.messages, args.transactional, args.hours, args.drain_target)
-            for s in range(args.first_seed, args.first_seed + args.seeds)]  # fmt: skip
+    work = [
+        (s, args.messages, args.transactional, args.hours, args.drain_target)
+        for s in range(args.first_seed, args.first_seed + args.seeds)
+    ]
     with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
         results = list(pool.map(one, work))
     if args.json:
@@ -75,8 +78,10 @@ def main() -> int:
         placed = [r["placed_by"].get(hour, 0.0) for r, _, _ in rows]
         print(f"placed by {hour} h: median {statistics.median(placed):.1%}, min {min(placed):.1%}")
     print(f"100 % placed: {sum(r['finished'] is not None for r, _, _ in rows)}/{n}")
-    print(f"within 1.5x optimum: {sum(x <= 1.5 for x in ratios)}/{n}"
-          f" (ratio median {statistics.median(ratios):.2f}, max {max(ratios):.2f})")  # fmt: skip
+    print(
+        f"within 1.5x optimum: {sum(x <= 1.5 for x in ratios)}/{n}"
+        f" (ratio median {statistics.median(ratios):.2f}, max {max(ratios):.2f})"
+    )
     print(
         f"0 blocks and 0 silent drops: {sum(c for _, _, c in rows)}/{n}"
         f" (blocks {sum(r['blocks'] for r, _, _ in rows)},"

@@ -54,9 +54,11 @@ def main() -> int:
     def y(rate: float) -> float:
         return TOP + (H - TOP - BOTTOM) * (1 - rate / top)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
-           'font-family="sans-serif" font-size="12">',
-           f'<rect width="{W}" height="{H}" fill="white"/>']  # fmt: skip
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<rect width="{W}" height="{H}" fill="white"/>',
+    ]
     out.append(f'<line x1="{LEFT}" y1="{y(0)}" x2="{W - RIGHT}" y2="{y(0)}" stroke="#999"/>')
     out.append(f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{y(0)}" stroke="#999"/>')
     for hour in range(int(end // 3600) + 1):
@@ -68,30 +70,40 @@ def main() -> int:
     for i, (group, points) in enumerate(series.items()):
         colour = COLOURS[group]
         path = [f"M{x(points[0][0]):.1f},{y(points[0][1]):.1f}"]
-        for (t0, r0), (t1, r1) in zip(points, points[1:] + [(end, points[-1][1])], strict=True):
+        for (_, r0), (t1, r1) in zip(points, [*points[1:], (end, points[-1][1])], strict=True):
             path.append(f"L{x(t1):.1f},{y(r0):.1f} L{x(t1):.1f},{y(r1):.1f}")
         out.append(f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2"/>')
         if group in hidden and hidden[group] <= top:
-            out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(hidden[group]):.1f}" '
-                       f'y2="{y(hidden[group]):.1f}" stroke="{colour}" stroke-dasharray="4 4" '
-                       'stroke-opacity="0.6"/>')  # fmt: skip
+            out.append(
+                f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(hidden[group]):.1f}" '
+                f'y2="{y(hidden[group]):.1f}" stroke="{colour}" stroke-dasharray="4 4" '
+                'stroke-opacity="0.6"/>'
+            )
         for t, r in throttles.get(group, []):
             out.append(f'<circle cx="{x(t):.1f}" cy="{y(r):.1f}" r="4" fill="red"/>')
         label = html.escape(group.split(".")[1] if "." in group else group)
-        out.append(f'<rect x="{W - RIGHT + 15}" y="{TOP + 20 * i}" width="12" height="12" '
-                   f'fill="{colour}"/><text x="{W - RIGHT + 32}" y="{TOP + 20 * i + 11}">'
-                   f"{label}</text>")  # fmt: skip
+        out.append(
+            f'<rect x="{W - RIGHT + 15}" y="{TOP + 20 * i}" width="12" height="12" '
+            f'fill="{colour}"/><text x="{W - RIGHT + 32}" y="{TOP + 20 * i + 11}">'
+            f"{label}</text>"
+        )
     n = len(series)
-    out.append(f'<circle cx="{W - RIGHT + 21}" cy="{TOP + 20 * n + 6}" r="4" fill="red"/>'
-               f'<text x="{W - RIGHT + 32}" y="{TOP + 20 * n + 11}">throttling reply</text>')  # fmt: skip
-    out.append(f'<line x1="{W - RIGHT + 15}" x2="{W - RIGHT + 27}" y1="{TOP + 20 * n + 26}" '
-               f'y2="{TOP + 20 * n + 26}" stroke="#333" stroke-dasharray="4 4"/>'
-               f'<text x="{W - RIGHT + 32}" y="{TOP + 20 * n + 30}">hidden limit</text>')  # fmt: skip
+    out.append(
+        f'<circle cx="{W - RIGHT + 21}" cy="{TOP + 20 * n + 6}" r="4" fill="red"/>'
+        f'<text x="{W - RIGHT + 32}" y="{TOP + 20 * n + 11}">throttling reply</text>'
+    )
+    out.append(
+        f'<line x1="{W - RIGHT + 15}" x2="{W - RIGHT + 27}" y1="{TOP + 20 * n + 26}" '
+        f'y2="{TOP + 20 * n + 26}" stroke="#333" stroke-dasharray="4 4"/>'
+        f'<text x="{W - RIGHT + 32}" y="{TOP + 20 * n + 30}">hidden limit</text>'
+    )
     out.append("</svg>")
     with open(args.out, "w", encoding="utf-8") as svg:
         svg.write("\n".join(out) + "\n")
-    print(f"{args.out}: finished {result.finished:.0f} s, optimum {result.optimum:.0f} s, "
-          f"throttled {result.throttled}, blocks {result.blocks}, dropped {result.dropped}")  # fmt: skip
+    print(
+        f"{args.out}: finished {result.finished:.0f} s, optimum {result.optimum:.0f} s, "
+        f"throttled {result.throttled}, blocks {result.blocks}, dropped {result.dropped}"
+    )
     return 0
 
 
