@@ -17,7 +17,6 @@ _EXPORTS = {
     "CheckResult": "mailcheck.model",
     "CheckStatus": "mailcheck.model",
     "ConfigError": "mailcheck.errors",
-    "DeliveryError": "mailcheck.errors",
     "DnsAnswer": "mailcheck.lookup",
     "DnsResolver": "mailcheck.lookup",
     "DnsStatus": "mailcheck.lookup",
@@ -58,7 +57,6 @@ if typing.TYPE_CHECKING:
     from mailcheck.bulk import audit_many, check_many
     from mailcheck.errors import (
         ConfigError,
-        DeliveryError,
         DnsTimeout,
         KeyFileError,
         MailcheckError,
@@ -84,7 +82,6 @@ __all__ = [
     "CheckResult",
     "CheckStatus",
     "ConfigError",
-    "DeliveryError",
     "DnsAnswer",
     "DnsResolver",
     "DnsStatus",

@@ -12,7 +12,6 @@ exceptions. The tree::
      +-- SigningError (also ValueError)      a message that must not be signed as it is
      +-- TempError                           DNS could not answer (SERVFAIL, REFUSED, ...)
      |    +-- DnsTimeout (also TimeoutError) no answer in time
-     +-- DeliveryError                       SMTP delivery could not be done
      +-- SpoolError                          the spool's database failed, or no such id
      +-- SyncCallError (also RuntimeError)   a ``*_sync`` twin called inside an event loop
 
@@ -79,10 +78,6 @@ class TempError(MailcheckError):
 
 class DnsTimeout(TempError, TimeoutError):
     """No DNS answer arrived in time."""
-
-
-class DeliveryError(MailcheckError):
-    """A message could not be handed to the next hop."""
 
 
 class SpoolError(MailcheckError):

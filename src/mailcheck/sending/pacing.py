@@ -23,6 +23,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mailcheck.errors import ConfigError
+
 __all__ = [
     "DEFAULT_LADDER",
     "PacePolicy",
@@ -98,9 +100,9 @@ class PacePolicy:
         for name in ("first_contact", "floor", "step_every", "window", "drain_target"):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
-                raise ValueError(f"{name} must be positive and finite, not {value!r}")
+                raise ConfigError(f"{name} must be positive and finite, not {value!r}")
         if not 0 < self.decrease < 1 or not 0 < self.margin <= 1:
-            raise ValueError("decrease must be in (0, 1) and margin in (0, 1]")
+            raise ConfigError("decrease must be in (0, 1) and margin in (0, 1]")
 
     @property
     def increase(self) -> float:
@@ -175,7 +177,7 @@ class PaceState:
         """The state :meth:`to_dict` wrote (ValueError/TypeError/KeyError on junk)."""
         rate = float(data["rate"])
         if not (rate > 0 and math.isfinite(rate)):
-            raise ValueError(f"rate must be positive, not {rate!r}")
+            raise ConfigError(f"rate must be positive, not {rate!r}")
         throttled = data.get("throttled_at")
         return cls(
             rate=rate,

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from mailcheck.errors import ConfigError
 from mailcheck.lookup import DnsResolver, Resolver
 from mailcheck.sending.delivery import Classify, Delivery
 from mailcheck.sending.events import Listeners, SendEvent
@@ -120,9 +121,9 @@ class Sender:
         linger: float = 2.0,
     ) -> None:
         if tls not in ("opportunistic", "required", "off"):
-            raise ValueError(f"tls must be opportunistic, required or off, not {tls!r}")
+            raise ConfigError(f"tls must be opportunistic, required or off, not {tls!r}")
         if not (drain_target > 0 and math.isfinite(drain_target)):
-            raise ValueError("drain_target must be a positive number of seconds")
+            raise ConfigError("drain_target must be a positive number of seconds")
         self.spool, self.signer, self.clock = spool, signer, clock
         self.egress = tuple(egress) or (Egress(source_address, helo),)
         self.providers = providers if providers is not None else ProviderSet.load()

@@ -18,6 +18,7 @@ import dataclasses
 import math
 from typing import Any
 
+from mailcheck.errors import ConfigError
 from mailcheck.sending.local_share import Gcra
 
 __all__ = ["WarmupPlan"]
@@ -41,13 +42,13 @@ class WarmupPlan:
 
     def __post_init__(self) -> None:
         if self.start < 1 or self.ceiling < self.start or not self.factor > 1:
-            raise ValueError("warm-up needs start >= 1, ceiling >= start and factor > 1")
+            raise ConfigError("warm-up needs start >= 1, ceiling >= start and factor > 1")
 
     def daily_cap(self, day: int, group: str = "", /) -> int:
         """The cap of day ``day`` (0 = the IP's first day) for ``group``."""
         start = self.overrides.get(group, self.start)
         if day < 0:
-            raise ValueError("day must be >= 0")
+            raise ConfigError("day must be >= 0")
         # Past the ceiling the doubling stops; compare in logs to avoid huge powers.
         if day * math.log(self.factor) >= math.log(self.ceiling / start):
             return self.ceiling
