@@ -207,3 +207,21 @@ def test_round_trip(code: int, enhanced: str | None, lines: list[str]) -> None:
     lines = [line for line in lines if not line.startswith(tuple("0123456789"))] or ["x"]
     reply = SmtpReply(code=code, enhanced=enhanced, lines=tuple(lines))
     assert parse_reply(reply.to_text()) == reply
+
+
+def test_hostile_replies_are_read_up_to_a_bound() -> None:
+    """A server chooses its reply: normalisation reads at most MAX_REPLY_CHARS of it (the
+    pattern is linear; bench/bench_replies.py measures the time)."""
+    from mailcheck.sending.replies import MAX_REPLY_CHARS, classify_text
+
+    for hostile in ("a" * 50_000, "a-" * 25_000, "1:" * 25_000, "x@" * 25_000):
+        text = "450 " + hostile
+        assert len(normalize_reply(text)) <= MAX_REPLY_CHARS
+        assert classify_text(450, hostile).action is Action.RETRY
+
+
+@pytest.mark.parametrize("row", TABLE, ids=lambda row: row[1][:40])
+def test_masking_keeps_codes_and_hides_variables(row: tuple[object, ...]) -> None:
+    normalized = normalize_reply(str(row[1]))
+    assert "203.0.113.5" not in normalized
+    assert normalized[:3] == str(row[1])[:3]

@@ -220,7 +220,7 @@ def normalize_reply(reply: SmtpReply | str, /) -> str:
         line = head + reply.text[:MAX_REPLY_CHARS]
     else:
         line = " ".join(reply[: MAX_REPLY_CHARS * 2].split())
-    return " ".join(_MASK_RE.sub(_mask, line[:MAX_REPLY_CHARS]).split())
+    return " ".join(_MASK_RE.sub(_mask, line[:MAX_REPLY_CHARS]).split())[:MAX_REPLY_CHARS]
 
 
 def retry_hint(text: str, /) -> float | None:
