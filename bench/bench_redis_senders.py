@@ -54,6 +54,7 @@ async def sink(out: Path) -> None:
 async def sender(args: argparse.Namespace) -> None:
     from mailcheck.lookup.zonefile import ZoneResolver
     from mailcheck.sending.local_share import Gcra
+    from mailcheck.sending.pacing import PacePolicy
     from mailcheck.sending.redis_backend import RedisBackend
     from mailcheck.sending.sender import Sender
     from mailcheck.sending.shaping import Budget
@@ -72,6 +73,7 @@ async def sender(args: argparse.Namespace) -> None:
             default_budget=budget,
             mx_override={"mx.bench.test": ("127.0.0.1", args.port)},
             tls="off",
+            pacing=lambda group: PacePolicy(first_contact=1e6),  # the budget alone shapes
         )
         for n in range(args.messages):
             raw = f"From: news@h{args.host}.example\r\nSubject: {n}\r\n\r\nhello\r\n".encode()

@@ -63,8 +63,8 @@ def main() -> int:
         clean = r["blocks"] == 0 and r["dropped"] == 0
         rows.append((r, ratio, clean))
         print(
-            f"seed {r['seed']:3d}  placed 1h {r['placed_by'].get('1', 0):6.1%}"
-            f" 2h {r['placed_by'].get('2', 0):6.1%} 4h {r['placed_by'].get('4', 0):6.1%}"
+            f"seed {r['seed']:3d}  placed 1h {r['placed_by'].get(1, 0):6.1%}"
+            f" 2h {r['placed_by'].get(2, 0):6.1%} 4h {r['placed_by'].get(4, 0):6.1%}"
             f"  finished {r['finished'] or float('nan'):7.0f}s optimum {r['optimum']:7.0f}s"
             f" ({ratio:4.2f}x)  throttled {r['throttled']:2d} blocks {r['blocks']}"
             f" dropped {r['dropped']}  tx p50 {r['transactional_p50']:5.0f}s"
@@ -74,9 +74,14 @@ def main() -> int:
     ratios = [ratio for _, ratio, _ in rows]
     print()
     print(f"seeds: {n}")
-    for hour in ("1", "2", "4"):
+    for hour in (1, 2, 4):
         placed = [r["placed_by"].get(hour, 0.0) for r, _, _ in rows]
         print(f"placed by {hour} h: median {statistics.median(placed):.1%}, min {min(placed):.1%}")
+    optimum = [r["optimum"] / 3600 for r, _, _ in rows]
+    print(
+        f"optimum: median {statistics.median(optimum):.2f} h"
+        f" (min {min(optimum):.2f}, max {max(optimum):.2f})"
+    )
     print(f"100 % placed: {sum(r['finished'] is not None for r, _, _ in rows)}/{n}")
     print(
         f"within 1.5x optimum: {sum(x <= 1.5 for x in ratios)}/{n}"
