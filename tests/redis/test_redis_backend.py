@@ -189,7 +189,8 @@ async def test_override_deleted_on_every_host(pair: tuple[RedisBackend, RedisBac
 async def test_learned_pace_and_its_pause_are_shared_between_hosts(
     pair: tuple[RedisBackend, RedisBackend],
 ) -> None:
-    """A throttling reply seen by one host cuts the pace and pauses the budget on both."""
+    """A throttling reply seen by one host cuts the pace on both; from the ladder step
+    where transactional mail waits too, the pause is a suspension both obey."""
     one, two = pair
     policy = PacePolicy(first_contact=20.0)
     shaper_one, shaper_two = Shaper(one), Shaper(two)
@@ -198,6 +199,7 @@ async def test_learned_pace_and_its_pause_are_shared_between_hosts(
     seen = two.generation
     throttle = await shaper_one.throttle(KEY, policy, rule="r", reply="421 slow down")
     assert throttle.rate == pytest.approx(10.0)  # nothing measured: half the pace
+    assert not throttle.hold_all  # a first step: each host pauses its own bulk mail
     assert await two.changed(timeout=5.0, since=seen)  # the announcement reached host two
     pace = await shaper_two.pace(KEY, policy)
     assert pace.reason is PaceReason.BACKED_OFF
@@ -207,6 +209,11 @@ async def test_learned_pace_and_its_pause_are_shared_between_hosts(
     assert state["paused_until"] is not None
     slowed = await shaper_two.effective(KEY, budget, policy)
     assert dict(slowed.message_rates)["pace"].interval == pytest.approx(0.1)
+    assert (await two.take_message(KEY, SLOW)).granted  # not suspended: the pace brakes
+    # Repeated, the reply climbs the ladder to a step that suspends the shared budget.
+    while not throttle.hold_all:
+        throttle = await shaper_one.throttle(KEY, policy, rule="r", reply="421 slow down")
+    assert throttle.level == policy.transactional_through + 1
     held = await two.take_message(KEY, SLOW)
     assert not held.granted
     assert held.suspended == "budget"
