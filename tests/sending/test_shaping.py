@@ -160,7 +160,8 @@ async def test_rule_caps_end_after_exit_after_successes() -> None:
     assert not await shaper.restrict(KEY, seconds=3600, connections=1, exit_after=3)
     capped = await shaper.effective(KEY, Budget(connections=5), POLICY)
     assert capped.connections == 1
-    for _ in range(3):
+    for _ in range(3):  # deliveries are judged together at most once a second
+        clock.now += 1
         await shaper.success(KEY, POLICY, backlog=0)
     assert (await shaper.effective(KEY, Budget(connections=5), POLICY)).connections == 5
 

@@ -147,6 +147,7 @@ class Sender:
             monotonic=_loop_time,
         )
         self.routes: dict[BudgetKey, Route] = {}
+        self._base: dict[str, Budget] = {}  # group -> its configured budget
         self.judge = Judge(providers=self.providers, shaper=self.shaper, backend=self.backend,
                            listeners=self.listeners, clock=clock, hold=self._hold)  # fmt: skip
         self.feeder = Feeder(self, fairness or FairnessConfig(), prefetch)
@@ -272,12 +273,15 @@ class Sender:
     async def budget_of(self, route: Route) -> Budget:
         """The budget of ``route`` now: its limits, learned pace and a rule's caps."""
         group = route.key[1]
-        if group in self.budgets:
-            budget = self.budgets[group]
-        elif route.provider is not None:
-            budget = route.provider.limits.budget()
-        else:
-            budget = self.default_budget
+        budget = self._base.get(group)
+        if budget is None:
+            if group in self.budgets:
+                budget = self.budgets[group]
+            elif route.provider is not None:
+                budget = route.provider.limits.budget()
+            else:
+                budget = self.default_budget
+            self._base[group] = budget
         if self.warmup is not None:
             day = max(0, int((self.clock() - self.warmup_start) // 86400))
             cap = ("warmup", self.warmup.limit(day, group))

@@ -32,6 +32,10 @@ STATE_TTL = 14 * 86400.0
 TOUCH_EVERY = 300.0
 #: Shortest span (seconds) over which an accepted rate is measured.
 MIN_SPAN = 10.0
+#: Seconds between two reads of a budget's state on the delivery path: deliveries in
+#: between are counted and judged together (a busy budget costs one read a second, not one
+#: per message; another host's change is seen within a second).
+CHECK_EVERY = 1.0
 
 
 class Shaper:
@@ -47,6 +51,10 @@ class Shaper:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._accepted: dict[BudgetKey, collections.deque[float]] = {}
+        # key -> (wall time until which it holds, the effective budget's inputs, budget)
+        self._effective: dict[BudgetKey, tuple[float, Budget, PacePolicy, Budget]] = {}
+        self._pending: collections.Counter[BudgetKey] = collections.Counter()
+        self._checked: dict[BudgetKey, float] = {}
 
     async def _read(self, key: BudgetKey) -> dict[str, Any]:
         return dict(await self.backend.override(key) or {})
@@ -73,7 +81,13 @@ class Shaper:
         return state
 
     async def effective(self, key: BudgetKey, budget: Budget, policy: PacePolicy, /) -> Budget:
-        """``budget`` with the learned pace as one more rate, and a rule's caps in force."""
+        """``budget`` with the learned pace as one more rate, and a rule's caps in force
+        (recomputed at most every second, and at once after a change made here)."""
+        now = self.clock()
+        cached = self._effective.get(key)
+        if cached is not None and cached[0] > now and cached[1] == budget and cached[2] == policy:
+            return cached[3]
+        original = budget
         data = await self._read(key)
         budget = budget.paced(self._pace(data, policy).rate)
         limits = data.get("limits") or {}
@@ -83,7 +97,12 @@ class Shaper:
                 messages_per_connection=limits.get("messages_per_connection"),
                 message_interval=limits.get("message_interval"),
             )
+        self._effective[key] = (now + CHECK_EVERY, original, policy, budget)
         return budget
+
+    def _changed(self, key: BudgetKey) -> None:
+        self._effective.pop(key, None)
+        self._checked.pop(key, None)
 
     def measured(self, key: BudgetKey, policy: PacePolicy, /) -> float | None:
         """Messages per second this process saw accepted over the policy's window."""
@@ -108,6 +127,11 @@ class Shaper:
         now = self.clock()
         seen = self._accepted.setdefault(key, collections.deque(maxlen=100_000))
         seen.extend([now] * count)
+        self._pending[key] += count
+        if now < self._checked.get(key, -math.inf):
+            return None
+        self._checked[key] = now + CHECK_EVERY
+        count, self._pending[key] = self._pending[key], 0
         async with self._lock:
             data = await self._read(key)
             old = self._pace(data, policy)
@@ -123,6 +147,8 @@ class Shaper:
             if changed or stale >= TOUCH_EVERY:
                 data["pace"] = new.to_dict()
                 await self._write(key, data)
+                if changed:
+                    self._effective.pop(key, None)
         return new if new.rate > old.rate else None
 
     async def throttle(
@@ -156,6 +182,7 @@ class Shaper:
             )
             data["pace"] = state.to_dict()
             await self._write(key, data)
+        self._changed(key)
         self._accepted.pop(key, None)  # measure afresh at the new pace
         if throttle.hold_all:
             await self.backend.suspend(key, throttle.pause, reason=state.pause_reason)
@@ -191,6 +218,7 @@ class Shaper:
             data.update(limits=limits, limits_until=max(until, now + seconds), successes=0)
             data["exit_after"] = max(exit_after, int(data.get("exit_after", 0)))
             await self._write(key, data)
+            self._changed(key)
             return True
 
     async def state(self, key: BudgetKey, policy: PacePolicy, /) -> dict[str, Any]:
