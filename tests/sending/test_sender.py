@@ -61,6 +61,42 @@ async def test_delivers_signed_and_reports_once(tmp_path: Path, smtp_sink: Sink)
     assert [e.kind for e in events].count("attempt") == 1
 
 
+@pytest.mark.smtp_replies(rcpt={"no@plain.sending.test": ["550 5.1.1 no such user"]})
+async def test_stats_per_budget(tmp_path: Path, smtp_sink: Sink) -> None:
+    """stats(): counters since start and the shaping state, per budget, as plain JSON."""
+    events: list[SendEvent] = []
+    async with sender(tmp_path, {"mx.plain.sending.test": smtp_sink}, events) as s:
+        rcpts = ["ok@plain.sending.test", "no@plain.sending.test"]
+        await s.submit(MSG, mail_from="a@s.test", rcpt_to=rcpts)
+        await s.run_until_idle()
+        stats = await s.stats()
+    policy = fast_pace("mx.plain.sending.test")
+    assert json.loads(json.dumps(stats)) == stats
+    assert stats == {
+        "default|mx.plain.sending.test": {
+            "egress": "default",
+            "group": "mx.plain.sending.test",
+            "attempts": 1,
+            "delivered": 1,
+            "deferred": 0,
+            "bounced": 1,
+            "expired": 0,
+            "connections": 1,
+            "rules": {},
+            "waiting": 0,
+            "suspended_for": 0.0,
+            "pace": {
+                "rate_per_hour": policy.first_contact * 3600,
+                "reason": "enough",  # one message waited: the first-contact pace drains it
+                "paused_until": None,
+                "pause_reason": "",
+                "throttled_at_per_hour": None,
+                "limits": {},
+            },
+        }
+    }
+
+
 @pytest.mark.smtp_replies(rcpt={"slow@plain.sending.test": ["450 4.2.1 receiving mail too fast"]})
 async def test_recipient_scoped_450_does_not_slow_provider(tmp_path: Path, smtp_sink: Sink) -> None:
     events: list[SendEvent] = []
