@@ -22,10 +22,12 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import math
 import signal
 import sqlite3
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,6 +185,7 @@ def _sender(args: argparse.Namespace, opts: Options, spool: Any, backend: Any) -
         extra["default_budget"] = Budget(message_rates=((f"{args.rate}/s", gcra),))
     return Sender(
         spool=spool,
+        clock=_clock(),
         resolver=make_resolver(args),
         providers=opts.providers,
         egress=opts.egress,
@@ -203,7 +206,7 @@ async def _main(args: argparse.Namespace, opts: Options) -> tuple[dict[str, Any]
             backend = await stack.enter_async_context(
                 await redis_backend(args.redis, safe_url(args.redis), hosts=args.redis_hosts)
             )
-        spool = open_spool(args.spool)
+        spool = open_spool(args.spool, clock=_clock())
         stack.callback(spool.close)
         sender = await stack.enter_async_context(_sender(args, opts, spool, backend))
         settled = Settled()
@@ -301,11 +304,28 @@ def _print_text(result: dict[str, Any], progress: SendProgress, now: float) -> N
         print(f"  {result['resume']}")
 
 
+def _clock() -> Callable[[], float]:
+    """The wall clock of the running loop: a scaled one under ``--time-scale``."""
+    wall: Callable[[], float] = getattr(asyncio.get_running_loop(), "wall", time.time)
+    return wall
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit code."""
     opts = check_options(args)
+    scale = args.time_scale
+    if scale is not None and not (0 < scale <= 10_000 and math.isfinite(scale)):
+        raise ConfigError("--time-scale must be a number above 0 (at most 10000)")
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if scale is not None:
+        from mailcheck.sending.simulation import ScaledClockLoop
+
+        def factory() -> asyncio.AbstractEventLoop:
+            return ScaledClockLoop(speed=scale)
+
     try:
-        result, progress = asyncio.run(_main(args, opts))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            result, progress = runner.run(_main(args, opts))
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"--spool {args.spool}: {clean(str(exc))}") from None
     if args.format == "json":

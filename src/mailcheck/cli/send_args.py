@@ -148,6 +148,14 @@ def add_send_parser(subparsers: Any, *, run: Callable[[argparse.Namespace], int]
         metavar="DURATION",
         help="seconds between progress lines when stderr is not a terminal (default 60s)",
     )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        metavar="N",
+        help="for simulations: run the clock N times faster than real time (the spool, "
+        "shaping and pauses follow it); never for real mail",
+    )
     parser.add_argument("--status", action="store_true", help="print recipients per state")
     parser.add_argument(
         "--format",

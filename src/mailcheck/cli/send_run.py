@@ -16,7 +16,8 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ __all__ = ["Control", "Settled", "deliver", "open_spool", "redis_backend", "subm
 REDIS_CONNECT = 3.0
 
 
-def open_spool(value: str) -> SqliteSpool:
+def open_spool(value: str, *, clock: Callable[[], float] = time.time) -> SqliteSpool:
     """The spool ``--spool`` names: a directory (``spool.db`` inside, made 0700) or a file.
 
     A foreign SQLite file is refused by the spool before anything is written.
@@ -48,7 +49,7 @@ def open_spool(value: str) -> SqliteSpool:
             raise ConfigError(f"--spool {value!r}: cannot create ({exc.strerror})") from None
         path = path / "spool.db"
     try:
-        return SqliteSpool(str(path))
+        return SqliteSpool(str(path), clock=clock)
     except (OSError, sqlite3.Error) as exc:
         raise ConfigError(f"--spool {value!r}: cannot open ({clean(str(exc))})") from None
 
