@@ -43,7 +43,8 @@ def main() -> int:
          "--speed", str(args.speed)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert servers.stdin is not None and servers.stdout is not None
+    assert servers.stdin is not None
+    assert servers.stdout is not None
     world = json.loads(servers.stdout.readline())
     try:
         with tempfile.TemporaryDirectory() as tmp:

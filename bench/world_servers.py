@@ -30,7 +30,7 @@ class Handler:
     def __init__(self, provider: SimProvider) -> None:
         self.p = provider
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd hook namesself, server: SMTP, session: Session, envelope: Envelope,
                           address: str, options: list[str]) -> str:  # fmt: skip
         if self.p.blocked():
             self.p.tally.refused_blocked += 1
@@ -40,7 +40,7 @@ class Handler:
         envelope.dropped = []  # type: ignore[attr-defined]
         return "250 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+    async def handle_RCPT(  # noqa: N802self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, options: list[str]) -> str:  # fmt: skip
         if self.p.blocked():
             self.p.tally.refused_blocked += 1
@@ -54,7 +54,9 @@ class Handler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    async def handle_DATA(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
         dropped = getattr(envelope, "dropped", [])
         self.p.tally.dropped += len(dropped)
         for rcpt in envelope.rcpt_tos:
