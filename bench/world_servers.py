@@ -30,8 +30,9 @@ class Handler:
     def __init__(self, provider: SimProvider) -> None:
         self.p = provider
 
-    async def handle_MAIL(  # noqa: N802 - aiosmtpd hook namesself, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, options: list[str]) -> str:  # fmt: skip
+    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook names
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if self.p.blocked():
             self.p.tally.refused_blocked += 1
             return _reply(self.p.hidden.block)
@@ -40,8 +41,9 @@ class Handler:
         envelope.dropped = []  # type: ignore[attr-defined]
         return "250 OK"
 
-    async def handle_RCPT(  # noqa: N802self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, options: list[str]) -> str:  # fmt: skip
+    async def handle_RCPT(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         if self.p.blocked():
             self.p.tally.refused_blocked += 1
             return _reply(self.p.hidden.block)
