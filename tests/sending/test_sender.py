@@ -19,7 +19,7 @@ from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.pacing import PaceReason
 from mailcheck.sending.sender import Sender
 from mailcheck.sending.shaping import Budget, MemoryBackend
-from mailcheck.sending.spool import SqliteSpool
+from mailcheck.sending.spool import TRANSACTIONAL, SqliteSpool
 from tests.sending.conftest import MakeSink, Sink, fast_pace
 
 ZONE = str(Path(__file__).parent.parent / "zones" / "sending.test.zone")
@@ -164,6 +164,35 @@ async def test_yahoo_tss04_pauses_persisted_and_no_attempt_burned(
     assert await again.spool.claim() == []  # parked until the pause ends
     counts = await again.spool.counts()
     assert counts["deferred"] == 2
+
+
+@pytest.mark.smtp_replies(data=["421 4.7.0 [TSS04] Messages temporarily deferred", "250 OK"])
+async def test_a_run_started_again_within_a_pause_keeps_bulk_mail_paused(
+    tmp_path: Path, smtp_sink: Sink
+) -> None:
+    """A cron run (``--until-idle`` every minute) must not send through the pause the
+    previous run took: new bulk mail waits for its end; transactional mail goes on at
+    the cut pace, as in the run that drew the reply."""
+    events: list[SendEvent] = []
+    mx = {"mta5.am0.yahoodns.net": smtp_sink, "mta6.am0.yahoodns.net": smtp_sink}
+    s = sender(tmp_path, mx, events)
+    await s.submit(MSG, mail_from="a@s.test", rcpt_to=["a@ymail.sending.test"])
+    await s.run_until_idle()
+    s.spool.close()
+    again = sender(tmp_path, mx, events)
+    bulk = await again.submit(MSG, mail_from="a@s.test", rcpt_to=["b@ymail2.sending.test"])
+    urgent = await again.submit(
+        MSG, mail_from="a@s.test", rcpt_to=["c@ymail2.sending.test"], priority=TRANSACTIONAL
+    )
+    await again.run_until_idle()
+    assert smtp_sink.delivered_to() == ["c@ymail2.sending.test"]
+    assert await again.spool.recipients(bulk) == {"b@ymail2.sending.test": "deferred"}
+    assert await again.spool.recipients(urgent) == {"c@ymail2.sending.test": "delivered"}
+    due = await again.spool.next_due()
+    pace = await again.shaper.pace(("default", "yahoo"), fast_pace("yahoo"))
+    assert due is not None
+    assert due >= pace.paused_until - 1.0  # due when the pause ends, not before
+    again.spool.close()
 
 
 @pytest.mark.smtp_replies(data=["451 4.7.650 The mail server has been temporarily rate limited"])

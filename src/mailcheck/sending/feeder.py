@@ -204,7 +204,7 @@ class Feeder:
         loop = asyncio.get_running_loop()
         egress = sender.egress[job.message_id % len(sender.egress)]
         key: BudgetKey = (egress.ip or "default", group)
-        route = sender.route(key, egress)
+        route = await sender.open_route(key, egress)
         self.held[(job.domain, job.tenant or "")] += 1  # given back or sent: released
         urgent = route.bulk_only and job.priority >= TRANSACTIONAL
         if route.paused_until > loop.time() and not urgent:

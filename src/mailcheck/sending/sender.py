@@ -297,6 +297,21 @@ class Sender:
                                              policy=self._pacing(key[1]))  # fmt: skip
         return route
 
+    async def open_route(self, key: BudgetKey, egress: Egress) -> Route:
+        """As :meth:`route`; a route created here resumes the pause its budget's learned
+        state still holds (a run started again within a pause does not send through it)."""
+        route = self.routes.get(key)
+        if route is not None:
+            return route
+        route = self.route(key, egress)
+        left = (await self.shaper.pace(key, route.policy)).paused_until - self.clock()
+        if left > 0 and route.paused_until == -math.inf:
+            # A first ladder step pauses bulk mail only; a later one is also a suspension
+            # in the backend, which holds the rest.
+            route.paused_until = asyncio.get_running_loop().time() + left
+            route.bulk_only = True
+        return route
+
     async def _hold(
         self, route: Route, seconds: float, reason: str, bulk_only: bool = False
     ) -> None:
