@@ -14,6 +14,7 @@ from typing import Any
 from mailcheck.cli import render
 from mailcheck.cli.common import (
     add_dns_options,
+    add_format_option,
     add_output_options,
     fails,
     make_resolver,
@@ -40,9 +41,11 @@ def register(subparsers: Any) -> None:
     commands = parser.add_subparsers(dest="dkim_command", required=True)
 
     keygen = commands.add_parser("keygen", help="generate a key (file 0600) and print its record")
-    keygen.add_argument("--domain", required=True)
-    keygen.add_argument("--selector", required=True)
-    keygen.add_argument("--type", choices=("rsa", "ed25519"), default="rsa")
+    keygen.add_argument("--domain", required=True, help="the signing domain (d=)")
+    keygen.add_argument("--selector", required=True, help="the selector (s=), e.g. 202612")
+    keygen.add_argument(
+        "--type", choices=("rsa", "ed25519"), default="rsa", help="key type (default: rsa)"
+    )
     keygen.add_argument("--bits", type=int, default=2048, help="RSA: 2048 (default), 3072, 4096")
     keygen.add_argument("--force", action="store_true", help="allow RSA from 1024 to 2047 bits")
     keygen.add_argument(
@@ -55,16 +58,16 @@ def register(subparsers: Any) -> None:
     keygen.set_defaults(run=run_keygen)
 
     record = commands.add_parser("record", help="print the DNS record of a key file")
-    record.add_argument("keyfile", metavar="KEYFILE")
-    record.add_argument("--selector", required=True)
-    record.add_argument("--domain", required=True)
+    record.add_argument("keyfile", metavar="KEYFILE", help="a private key file (PEM)")
+    record.add_argument("--selector", required=True, help="the selector (s=)")
+    record.add_argument("--domain", required=True, help="the signing domain (d=)")
     _record_options(record)
     record.set_defaults(run=run_record)
 
     check = commands.add_parser("check", help="is the key published at the selector?")
-    check.add_argument("--domain", required=True)
-    check.add_argument("--selector", required=True)
-    check.add_argument("--key", required=True, metavar="FILE")
+    check.add_argument("--domain", required=True, help="the signing domain (d=)")
+    check.add_argument("--selector", required=True, help="the selector to look up")
+    check.add_argument("--key", required=True, metavar="FILE", help="the private key it must match")
     add_dns_options(check)
     add_output_options(check)
     check.set_defaults(run=run_check)
@@ -72,11 +75,17 @@ def register(subparsers: Any) -> None:
     sign = commands.add_parser(
         "sign", help="sign a message (stdout); repeat --selector/--key to dual-sign"
     )
-    sign.add_argument("--domain", required=True)
-    sign.add_argument("--selector", action="append", required=True)
-    sign.add_argument("--key", action="append", required=True, metavar="FILE")
+    sign.add_argument("--domain", required=True, help="the signing domain (d=)")
+    sign.add_argument(
+        "--selector", action="append", required=True, help="the selector (repeatable, with --key)"
+    )
+    sign.add_argument(
+        "--key", action="append", required=True, metavar="FILE", help="its private key file"
+    )
     sign.add_argument("--third-party", action="store_true", help="allow a From in another domain")
-    sign.add_argument("message", nargs="?", default="-", metavar="MESSAGE|-")
+    sign.add_argument(
+        "message", nargs="?", default="-", metavar="MESSAGE|-", help="the message (default: stdin)"
+    )
     sign.set_defaults(run=run_sign)
 
 
@@ -86,7 +95,7 @@ def _record_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ttl", type=_ttl, default=3600, help="TTL of the zone line, seconds (default: 3600)"
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    add_format_option(parser)
 
 
 # RFC 2181 §8: a TTL is "an unsigned number, with a minimum value of 0, and a maximum

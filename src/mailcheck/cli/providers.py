@@ -18,7 +18,13 @@ import dataclasses
 import sys
 from typing import Any
 
-from mailcheck.cli.common import add_dns_options, make_resolver, print_json
+from mailcheck.cli.common import (
+    add_dns_options,
+    add_format_option,
+    add_providers_option,
+    make_resolver,
+    print_json,
+)
 from mailcheck.model import to_dict
 from mailcheck.sending.providers import Limits, Provider, ProviderSet, lint_provider_file
 
@@ -32,18 +38,24 @@ def register(subparsers: Any) -> None:
         "lint provider files: regexes compile, values well-formed, no overlapping MX "
         "suffixes, durations bounded.",
     )
-    many.add_argument("--check", action="append", default=[], metavar="FILE")
-    many.add_argument("--providers", action="append", default=[], metavar="FILE")
-    many.add_argument("--format", choices=("text", "json"), default="text")
+    many.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="lint a provider file instead of listing (repeatable; exit 1 on problems)",
+    )
+    add_providers_option(many)
+    add_format_option(many)
     many.set_defaults(run=run_providers)
     one = subparsers.add_parser(
         "provider",
         help="show which provider group a domain belongs to and its limits",
         description="Resolve DOMAIN's MX hosts and show its provider group and limits.",
     )
-    one.add_argument("domain")
-    one.add_argument("--providers", action="append", default=[], metavar="FILE")
-    one.add_argument("--format", choices=("text", "json"), default="text")
+    one.add_argument("domain", help="a recipient domain (its MX hosts decide)")
+    add_providers_option(one)
+    add_format_option(one)
     add_dns_options(one)
     one.set_defaults(run=run_provider)
 

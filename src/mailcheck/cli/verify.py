@@ -15,7 +15,7 @@ from typing import Any
 from rich.text import Text
 
 from mailcheck.cli import render
-from mailcheck.cli.common import add_dns_options, make_resolver, print_json
+from mailcheck.cli.common import add_dns_options, add_format_option, make_resolver, print_json
 from mailcheck.errors import ConfigError
 from mailcheck.model import to_dict
 from mailcheck.verify import DEFAULT_AUTHSERV_ID, VerifyResult, verify_message
@@ -29,12 +29,16 @@ def register(subparsers: Any) -> None:
         description="Verify DKIM, SPF (with --ip) and DMARC of a message and print the "
         "Authentication-Results header. Exit 1 when DMARC fails.",
     )
-    parser.add_argument("message", metavar="MESSAGE|-")
+    parser.add_argument("message", metavar="MESSAGE|-", help="the message file, or - for stdin")
     parser.add_argument("--ip", help="the connecting client's IP (enables SPF)")
     parser.add_argument("--mail-from", metavar="ADDR", help="the SMTP MAIL FROM address")
     parser.add_argument("--helo", metavar="NAME", help="the HELO/EHLO name")
-    parser.add_argument("--authserv-id", default=DEFAULT_AUTHSERV_ID)
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--authserv-id",
+        default=DEFAULT_AUTHSERV_ID,
+        help=f"the name in the Authentication-Results header (default: {DEFAULT_AUTHSERV_ID})",
+    )
+    add_format_option(parser)
     add_dns_options(parser)
     parser.set_defaults(run=run)
 
