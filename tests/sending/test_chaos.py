@@ -24,12 +24,12 @@ from pathlib import Path
 
 import pytest
 
+from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.pacing import PacePolicy
 from mailcheck.sending.providers import ProviderSet
 from mailcheck.sending.sender import Sender
 from mailcheck.sending.session import Egress, Session, SmtpDisconnected, SmtpReplyError
 from mailcheck.sending.shaping import Budget
-from mailcheck.sending.local_share import Gcra
 from mailcheck.sending.simulation import VirtualClockLoop
 from mailcheck.sending.simulation.run import zone_resolver
 from mailcheck.sending.spool import SqliteSpool
