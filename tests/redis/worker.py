@@ -15,7 +15,8 @@ import sys
 import time
 
 from mailcheck.sending.local_share import Gcra
-from mailcheck.sending.redis_backend import BackendEvent, Lease, RedisBackend
+from mailcheck.sending.redis_backend import BackendEvent, RedisBackend
+from mailcheck.sending.types import Lease
 
 KEY = ("192.0.2.10", "google")
 
