@@ -15,13 +15,13 @@ from mailcheck.lookup import DnsResolver
 from mailcheck.lookup.zonefile import ZoneResolver
 from mailcheck.sending.events import SendEvent
 from mailcheck.sending.pacing import PaceReason
+from mailcheck.sending.provider_lint import lint_provider_file
 from mailcheck.sending.providers import (
     MAX_DURATION,
     Action,
     ProviderSet,
     Rate,
     Scope,
-    lint_provider_file,
     parse_duration,
     parse_rate,
 )

@@ -26,7 +26,8 @@ from mailcheck.cli.common import (
     print_json,
 )
 from mailcheck.model import to_dict
-from mailcheck.sending.providers import Limits, Provider, ProviderSet, lint_provider_file
+from mailcheck.sending.provider_lint import lint_provider_file
+from mailcheck.sending.providers import Limits, Provider, ProviderSet
 
 
 def register(subparsers: Any) -> None:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from mailcheck.sending.fairness import FairnessConfig
     from mailcheck.sending.pacing import PacePolicy, PaceReason
     from mailcheck.sending.progress import ProviderProgress, SendProgress
-    from mailcheck.sending.providers import ProviderSet, lint_provider_file
+    from mailcheck.sending.provider_lint import lint_provider_file
+    from mailcheck.sending.providers import ProviderSet
     from mailcheck.sending.redis_backend import RedisBackend
     from mailcheck.sending.replies import Classification, SmtpReply, classify_reply, parse_reply
     from mailcheck.sending.sender import Egress, Sender
@@ -65,7 +66,7 @@ _WHERE = {
     "ProviderProgress": "progress",
     "SendProgress": "progress",
     "ProviderSet": "providers",
-    "lint_provider_file": "providers",
+    "lint_provider_file": "provider_lint",
     "RedisBackend": "redis_backend",
     "WarmupPlan": "warmup",
 }

@@ -38,7 +38,6 @@ __all__ = [
     "Rate",
     "Rule",
     "Scope",
-    "lint_provider_file",
     "parse_duration",
     "parse_rate",
 ]
@@ -283,7 +282,7 @@ def _pace_keys(name: str, raw: Mapping[str, Any], base: Provider) -> dict[str, A
     }
 
 
-def _read(path: Path | None) -> dict[str, Any]:
+def read_tables(path: Path | None) -> dict[str, Any]:
     """The ``provider`` tables of a TOML file (None = the built-in file)."""
     try:
         if path is None:
@@ -318,7 +317,7 @@ class ProviderSet:
         layers: list[Path | None] = [None] if builtin else []
         layers += [Path(f) for f in user_files]
         for layer in layers:
-            for name, raw in _read(layer).items():
+            for name, raw in read_tables(layer).items():
                 if not isinstance(raw, dict):
                     raise ConfigError(f"{layer}: provider {name!r} must be a table")
                 found[name] = _provider(name, raw, found.get(name))
@@ -397,50 +396,3 @@ class ProviderSet:
             group=self.group_of(domain, hosts),
             mx_hosts=hosts,
         )
-
-
-def lint_provider_file(path: str | Path, /, *, builtin: bool = True) -> tuple[str, ...]:
-    """Check a provider file; returns the problems found (empty when the file is fine).
-
-    Checks that the file loads (regexes compile, values well-formed), that every provider but
-    the default has MX suffixes, that no suffix belongs to two providers, that durations are
-    bounded and that rule names are unique.
-    """
-    problems: list[str] = []
-    try:
-        raw = _read(Path(path))
-        merged = ProviderSet.load(builtin=builtin, user_files=(path,))
-    except ConfigError as exc:
-        return (str(exc),)
-    owners: dict[str, str] = {}
-    names: set[str] = set()
-    for provider in merged.providers.values():
-        if provider.name in raw and provider.name != DEFAULT_NAME and not provider.mx:
-            problems.append(f"provider {provider.name!r} has rules but matches no MX host")
-        for suffix in provider.mx:
-            for other, owner in owners.items():
-                if owner != provider.name and (suffix.endswith(other) or other.endswith(suffix)):
-                    problems.append(f"mx {suffix!r} of {provider.name!r} overlaps {owner!r}")
-            owners[suffix] = provider.name
-        for rule in provider.rules:
-            if rule.duration > MAX_DURATION:
-                problems.append(f"rule {rule.name!r}: duration above {MAX_DURATION:.0f} s")
-            if rule.ladder and rule.action is not Action.SLOW:
-                problems.append(f"rule {rule.name!r}: a ladder applies to slow rules only")
-            if any(step > MAX_DURATION for step in rule.ladder):
-                problems.append(f"rule {rule.name!r}: ladder step above {MAX_DURATION:.0f} s")
-            caps = rule.connections or rule.messages_per_connection or rule.message_rate
-            if rule.action is Action.SLOW and rule.duration and not caps:
-                problems.append(
-                    f"rule {rule.name!r}: a slow rule pauses by its ladder; its duration "
-                    "only bounds caps (connections, messages_per_connection, message_rate)"
-                )
-        if any(step > MAX_DURATION for step in provider.ladder):
-            problems.append(f"provider {provider.name!r}: ladder step above {MAX_DURATION:.0f} s")
-    for name, table in raw.items():
-        for index, rule_table in enumerate(table.get("rule", ())):
-            rule_name = str(rule_table.get("name") or f"{name}-{index}")
-            if rule_name in names:
-                problems.append(f"rule name {rule_name!r} used twice")
-            names.add(rule_name)
-    return tuple(dict.fromkeys(problems))
