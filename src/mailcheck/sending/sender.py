@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from mailcheck.errors import ConfigError
+from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.lookup import DnsResolver, Resolver
 from mailcheck.sending.delivery import Classify, Delivery
 from mailcheck.sending.events import Listeners, SendEvent
@@ -39,6 +39,10 @@ from mailcheck.sending.types import BudgetKey, Clock
 from mailcheck.sending.warmup import WarmupPlan
 
 __all__ = ["Egress", "Sender"]
+
+#: Most domains :meth:`Sender.progress` routes in one call (the rest stay "not routed yet").
+PROGRESS_ROUTES = 200
+WAITING = ("queued", "deferred", "sending")
 
 #: The drain target: the rate rises only when the mail waiting for a provider would not
 #: leave within this many seconds at the current rate.
@@ -331,6 +335,7 @@ class Sender:
     async def progress(self) -> SendProgress:
         """Where the spool stands, per provider group (see :class:`SendProgress`)."""
         rows = await self.spool.domain_states()
+        await self._route_waiting(rows)
         shaping: dict[str, dict[str, Any]] = {}
         now = self.clock()
         for key, route in list(self.routes.items()):
@@ -341,6 +346,23 @@ class Sender:
                 state["pause_reason"] = state["pause_reason"] or "suspended"
             shaping[key[1]] = state
         return build_progress(rows, self.router.groups, shaping)
+
+    async def _route_waiting(self, rows: Sequence[tuple[str, str, int, Any, str]]) -> None:
+        """Route the domains whose recipients wait but that this process has not routed
+        yet (after a restart, mail deferred by a pause), so that progress counts them under
+        their provider. A DNS failure leaves a domain unrouted; bounded per call."""
+        known = self.router.groups
+        domains = sorted({d for d, state, *_ in rows if state in WAITING and d not in known})
+        if not domains:
+            return
+
+        async def one(domain: str) -> None:
+            with contextlib.suppress(MailcheckError):
+                await self.router.route(domain)
+
+        async with asyncio.TaskGroup() as group:
+            for domain in domains[:PROGRESS_ROUTES]:
+                group.create_task(one(domain))
 
     async def stats(self) -> dict[str, Any]:
         """Counters since start and the shaping state, per budget (JSON-serialisable):
