@@ -10,29 +10,22 @@ outcome; only the spool failing to commit escapes, and reaches the caller of ``r
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from mailcheck.sending.events import EventKind, Listeners, SendEvent
+from mailcheck.sending.events import Listeners
 from mailcheck.sending.judge import Judge
 from mailcheck.sending.lanes import Lane, Route
 from mailcheck.sending.providers import ProviderSet
-from mailcheck.sending.replies import Classification, classify_text
 from mailcheck.sending.routing import Router
-from mailcheck.sending.session import (
-    Session,
-    SmtpDisconnected,
-    SmtpFailure,
-    SmtpReplyError,
-    Transport,
-)
+from mailcheck.sending.session import Session, SmtpFailure, SmtpReplyError, Transport
 from mailcheck.sending.shaper import Shaper
 from mailcheck.sending.shaping import Budget, ShapingBackend
-from mailcheck.sending.spool import TRANSACTIONAL, Job, SqliteSpool
-from mailcheck.sending.types import Action, Clock, Decision, Lease
+from mailcheck.sending.spool import Job, SqliteSpool
+from mailcheck.sending.transaction import Classify, Counters, Reconnect, Transactions
+from mailcheck.sending.types import Clock, Decision, Lease
 
-__all__ = ["Counters", "Delivery"]
+__all__ = ["Delivery"]
 
 #: Seconds of message grants a worker may reserve ahead: a transactional message submitted
 #: now waits at most this long behind grants already promised to bulk mail.
@@ -46,35 +39,11 @@ SETTLING = 4
 LEASE_POLL = 1.0
 #: Shortest wait before asking again (a lane's only worker, waiting for another lane's).
 LEASE_MIN = 0.25
-#: Seconds before a transactional message throttled during a bulk-only pause tries again.
-TRANSACTIONAL_RETRY = 60.0
 #: Seconds given to QUIT before the connection is simply dropped.
 QUIT_TIMEOUT = 2.0
 
-Classify = Callable[[int, str], Classification]
 
-
-@dataclasses.dataclass
-class Counters:
-    """What happened to one budget since the Sender started."""
-
-    attempts: int = 0
-    delivered: int = 0
-    deferred: int = 0
-    bounced: int = 0
-    expired: int = 0
-    connections: int = 0
-
-
-class _Reconnect(Exception):
-    """The server closed the connection: open another one."""
-
-
-def _needs_utf8(job: Job) -> bool:
-    return not job.mail_from.isascii() or any(not r.isascii() for _, r, _ in job.recipients)
-
-
-class Delivery:
+class Delivery(Transactions):
     """Runs the workers of lanes. The Sender owns it and everything it is given."""
 
     def __init__(
@@ -108,11 +77,6 @@ class Delivery:
         self.stopping = False  # stop(): no new transaction starts
         self.stopped = asyncio.Event()  # set with ``stopping``: wakes every wait
         self.news = asyncio.Event()  # recipient states to report
-
-    def _count(self, route: Route) -> Counters:
-        return self.counters.setdefault(route.key, Counters())
-
-    # -- a lane's worker ----------------------------------------------------------------------
 
     async def worker(self, route: Route, lane: Lane) -> None:
         """Send the lane's messages until none waits (or a stop, or a suspension)."""
@@ -158,10 +122,6 @@ class Delivery:
                 await self.stopped.wait()
         except TimeoutError:
             pass
-
-    def paused_for(self, route: Route) -> float:
-        """Seconds the route's pause still lasts (0 when it is not paused)."""
-        return max(0.0, route.paused_until - asyncio.get_running_loop().time())
 
     async def give_back(self, jobs: Sequence[Job], reason: str, *, at: float) -> None:
         """Return claimed jobs to the spool, due at ``at``, without burning an attempt."""
@@ -245,7 +205,7 @@ class Delivery:
                     continue
                 try:
                     stop = await self._send(route, session, got, settling)
-                except _Reconnect:
+                except Reconnect:
                     if sent == 0:  # closed before any message: a failure, not a reconnect
                         self.release(got)
                         await self._defer_all(route, got, "connection closed by the server")
@@ -315,125 +275,3 @@ class Delivery:
         return True
 
     # -- one transaction -----------------------------------------------------------------------
-
-    def _classify(self, route: Route, code: int, text: str) -> Classification:
-        if self.classify is not None:
-            return self.classify(code, text)
-        return classify_text(code, text, route.provider or self.providers.default)
-
-    async def _defer_all(self, route: Route, job: Job, reply: str) -> None:
-        states = await asyncio.gather(
-            *(self.spool.defer(rid, reply) for rid, _, _ in job.recipients)
-        )
-        for state in states:
-            self._tally(route, state)
-
-    def _tally(self, route: Route, state: str) -> None:
-        self.news.set()
-        counters = self._count(route)
-        if state == "expired":
-            counters.expired += 1
-        else:
-            counters.deferred += 1
-
-    async def _send(
-        self, route: Route, session: Session, job: Job, settling: list[asyncio.Future[Any]]
-    ) -> bool:
-        """Send one job; True when the connection must not be reused. The commit of a
-        delivery is appended to ``settling`` rather than awaited."""
-        counters = self._count(route)
-        counters.attempts += 1
-        if self.listeners:
-            rcpts = ",".join(rcpt for _, rcpt, _ in job.recipients)
-            self.listeners.emit(SendEvent(kind=EventKind.ATTEMPT, message_id=job.message_id,
-                                          rcpt=rcpts, key=route.key, at=self.clock()))  # fmt: skip
-        utf8 = _needs_utf8(job)
-        if utf8 and not session.smtputf8:
-            # RFC 6531 §3.5: without the server's SMTPUTF8 the message cannot be sent.
-            reply = "553 5.6.7 non-ASCII address and the server does not offer SMTPUTF8"
-            await self._reply(
-                route, job, [r for r, _, _ in job.recipients], SmtpReplyError(553, reply[4:])
-            )
-            return False
-        accepted: list[int] = []
-        try:
-            await session.mail(job.mail_from, smtputf8=utf8)
-            for i, (rid, _, _) in enumerate(job.recipients):
-                try:
-                    await session.rcpt(job.recipients[i][1])
-                    accepted.append(rid)
-                except SmtpReplyError as exc:
-                    stop = await self._reply(route, job, [rid], exc)
-                    if stop or exc.code == 421:
-                        rest = accepted + [r for r, _, _ in job.recipients[i + 1 :]]
-                        await asyncio.gather(*(self._defer_one(route, r, exc.line) for r in rest))
-                        return True
-            if not accepted:
-                await session.rset()
-                return False
-            reply = await session.data(job.raw)
-        except SmtpDisconnected as exc:
-            raise _Reconnect from exc
-        except SmtpReplyError as exc:
-            rids = accepted or [rid for rid, _, _ in job.recipients]
-            return await self._reply(route, job, rids, exc) or exc.code == 421
-        except SmtpFailure as exc:  # timeouts, protocol errors: try later
-            await self._defer_all(route, job, f"smtp: {exc}")
-            return True
-        # Concurrent calls share one commit (the spool's group commit).
-        done = [self.spool.finish_nowait(rid, "delivered", reply) for rid in accepted]
-        future = done[0] if len(done) == 1 else asyncio.gather(*done)
-        future.add_done_callback(self.settled)
-        settling.append(future)
-        counters.delivered += len(accepted)
-        backlog = max(route.backlog, route.waiting())  # the spool count includes ours
-        rose = await self.shaper.success(
-            route.key, route.policy, backlog=backlog, count=len(accepted)
-        )
-        if rose is not None and self.listeners:
-            self.listeners.emit(SendEvent(kind=EventKind.PROBING, key=route.key,
-                                          rate=rose.rate * 3600, at=self.clock()))  # fmt: skip
-        return False
-
-    async def _defer_one(self, route: Route, rid: int, reply: str) -> None:
-        self._tally(route, await self.spool.defer(rid, reply))
-
-    async def _reply(
-        self, route: Route, job: Job, rids: Sequence[int], exc: SmtpReplyError
-    ) -> bool:
-        """Apply a failure reply to ``rids``; True when the connection must not be reused."""
-        verdict = self._classify(route, exc.code, exc.message)
-        line = exc.line
-        if verdict.action is Action.BOUNCE or exc.code >= 500:
-            # 5xx is permanent for this message (RFC 5321) even when it also judges the IP.
-            await asyncio.gather(*(self.spool.finish(rid, "bounced", line) for rid in rids))
-            self._count(route).bounced += len(rids)
-            self.news.set()
-        elif verdict.shapes:
-            # The provider judges us, not the message: wait for the budget's pause without
-            # burning an attempt.
-            tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
-            stop = await self.judge.judge(
-                route, verdict, line, tenant=tenant, message_id=job.message_id
-            )
-            wait = self.paused_for(route)
-            if route.bulk_only and job.priority >= TRANSACTIONAL:
-                wait = min(wait, TRANSACTIONAL_RETRY)  # goes on at the cut pace
-            at = self.clock() + max(1.0, wait)
-            await asyncio.gather(
-                *(self.spool.defer(rid, line, at=at, attempt=False) for rid in rids)
-            )
-            for _ in rids:
-                self._tally(route, "deferred")
-            return stop
-        else:
-            at = None
-            if verdict.action is Action.RETRY and verdict.retry_after:
-                at = self.clock() + verdict.retry_after  # the server said when
-            states = await asyncio.gather(*(self.spool.defer(rid, line, at=at) for rid in rids))
-            for state in states:
-                self._tally(route, state)
-        tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
-        return await self.judge.judge(
-            route, verdict, line, tenant=tenant, message_id=job.message_id
-        )

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.lookup import DnsResolver, Resolver
-from mailcheck.sending.delivery import Classify, Delivery
+from mailcheck.sending.delivery import Delivery
 from mailcheck.sending.events import Listeners, SendEvent
 from mailcheck.sending.fairness import FairnessConfig
 from mailcheck.sending.feeder import Feeder
@@ -35,6 +35,7 @@ from mailcheck.sending.session import Egress, SmtpTransport, Transport
 from mailcheck.sending.shaper import Shaper
 from mailcheck.sending.shaping import Budget, MemoryBackend, ShapingBackend
 from mailcheck.sending.spool import SqliteSpool, Submitted, submission_key
+from mailcheck.sending.transaction import Classify
 from mailcheck.sending.types import BudgetKey, Clock
 from mailcheck.sending.warmup import WarmupPlan
 

@@ -1,0 +1,197 @@
+"""One SMTP transaction of the Sender's workers, and what its replies do: recipient
+states in the spool, shaping through the :class:`~mailcheck.sending.judge.Judge`.
+
+Every per-recipient error of a transaction (a reply, an address the client refuses) is
+that recipient's outcome; a dropped connection is the caller's to handle (a reconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mailcheck.sending.events import EventKind, Listeners, SendEvent
+from mailcheck.sending.judge import Judge
+from mailcheck.sending.lanes import Route
+from mailcheck.sending.providers import ProviderSet
+from mailcheck.sending.replies import Classification, classify_text
+from mailcheck.sending.session import Session, SmtpDisconnected, SmtpFailure, SmtpReplyError
+from mailcheck.sending.shaper import Shaper
+from mailcheck.sending.spool import TRANSACTIONAL, Job, SqliteSpool
+from mailcheck.sending.types import Action, Clock
+
+__all__ = ["Classify", "Counters", "Reconnect", "Transactions"]
+
+#: Seconds before a transactional message throttled during a bulk-only pause tries again.
+TRANSACTIONAL_RETRY = 60.0
+
+Classify = Callable[[int, str], Classification]
+
+
+@dataclasses.dataclass
+class Counters:
+    """What happened to one budget since the Sender started."""
+
+    attempts: int = 0
+    delivered: int = 0
+    deferred: int = 0
+    bounced: int = 0
+    expired: int = 0
+    connections: int = 0
+
+
+class Reconnect(Exception):
+    """The server closed the connection: open another one."""
+
+
+def _needs_utf8(job: Job) -> bool:
+    return not job.mail_from.isascii() or any(not r.isascii() for _, r, _ in job.recipients)
+
+
+class Transactions:
+    """The transaction half of :class:`~mailcheck.sending.delivery.Delivery` (its base
+    class): the attributes below are set by ``Delivery.__init__``."""
+
+    spool: SqliteSpool
+    shaper: Shaper
+    judge: Judge
+    providers: ProviderSet
+    listeners: Listeners
+    clock: Clock
+    classify: Classify | None
+    counters: dict[tuple[str, str], Counters]
+    news: asyncio.Event
+    settled: Callable[[asyncio.Future[Any]], None]
+
+    def _count(self, route: Route) -> Counters:
+        return self.counters.setdefault(route.key, Counters())
+
+    # -- a lane's worker ----------------------------------------------------------------------
+
+    def paused_for(self, route: Route) -> float:
+        """Seconds the route's pause still lasts (0 when it is not paused)."""
+        return max(0.0, route.paused_until - asyncio.get_running_loop().time())
+
+    def _classify(self, route: Route, code: int, text: str) -> Classification:
+        if self.classify is not None:
+            return self.classify(code, text)
+        return classify_text(code, text, route.provider or self.providers.default)
+
+    async def _defer_all(self, route: Route, job: Job, reply: str) -> None:
+        states = await asyncio.gather(
+            *(self.spool.defer(rid, reply) for rid, _, _ in job.recipients)
+        )
+        for state in states:
+            self._tally(route, state)
+
+    def _tally(self, route: Route, state: str) -> None:
+        self.news.set()
+        counters = self._count(route)
+        if state == "expired":
+            counters.expired += 1
+        else:
+            counters.deferred += 1
+
+    async def _send(
+        self, route: Route, session: Session, job: Job, settling: list[asyncio.Future[Any]]
+    ) -> bool:
+        """Send one job; True when the connection must not be reused. The commit of a
+        delivery is appended to ``settling`` rather than awaited."""
+        counters = self._count(route)
+        counters.attempts += 1
+        if self.listeners:
+            rcpts = ",".join(rcpt for _, rcpt, _ in job.recipients)
+            self.listeners.emit(SendEvent(kind=EventKind.ATTEMPT, message_id=job.message_id,
+                                          rcpt=rcpts, key=route.key, at=self.clock()))  # fmt: skip
+        utf8 = _needs_utf8(job)
+        if utf8 and not session.smtputf8:
+            # RFC 6531 §3.5: without the server's SMTPUTF8 the message cannot be sent.
+            reply = "553 5.6.7 non-ASCII address and the server does not offer SMTPUTF8"
+            await self._reply(
+                route, job, [r for r, _, _ in job.recipients], SmtpReplyError(553, reply[4:])
+            )
+            return False
+        accepted: list[int] = []
+        try:
+            await session.mail(job.mail_from, smtputf8=utf8)
+            for i, (rid, _, _) in enumerate(job.recipients):
+                try:
+                    await session.rcpt(job.recipients[i][1])
+                    accepted.append(rid)
+                except SmtpReplyError as exc:
+                    stop = await self._reply(route, job, [rid], exc)
+                    if stop or exc.code == 421:
+                        rest = accepted + [r for r, _, _ in job.recipients[i + 1 :]]
+                        await asyncio.gather(*(self._defer_one(route, r, exc.line) for r in rest))
+                        return True
+            if not accepted:
+                await session.rset()
+                return False
+            reply = await session.data(job.raw)
+        except SmtpDisconnected as exc:
+            raise Reconnect from exc
+        except SmtpReplyError as exc:
+            rids = accepted or [rid for rid, _, _ in job.recipients]
+            return await self._reply(route, job, rids, exc) or exc.code == 421
+        except SmtpFailure as exc:  # timeouts, protocol errors: try later
+            await self._defer_all(route, job, f"smtp: {exc}")
+            return True
+        # Concurrent calls share one commit (the spool's group commit).
+        done = [self.spool.finish_nowait(rid, "delivered", reply) for rid in accepted]
+        future = done[0] if len(done) == 1 else asyncio.gather(*done)
+        future.add_done_callback(self.settled)
+        settling.append(future)
+        counters.delivered += len(accepted)
+        backlog = max(route.backlog, route.waiting())  # the spool count includes ours
+        rose = await self.shaper.success(
+            route.key, route.policy, backlog=backlog, count=len(accepted)
+        )
+        if rose is not None and self.listeners:
+            self.listeners.emit(SendEvent(kind=EventKind.PROBING, key=route.key,
+                                          rate=rose.rate * 3600, at=self.clock()))  # fmt: skip
+        return False
+
+    async def _defer_one(self, route: Route, rid: int, reply: str) -> None:
+        self._tally(route, await self.spool.defer(rid, reply))
+
+    async def _reply(
+        self, route: Route, job: Job, rids: Sequence[int], exc: SmtpReplyError
+    ) -> bool:
+        """Apply a failure reply to ``rids``; True when the connection must not be reused."""
+        verdict = self._classify(route, exc.code, exc.message)
+        line = exc.line
+        if verdict.action is Action.BOUNCE or exc.code >= 500:
+            # 5xx is permanent for this message (RFC 5321) even when it also judges the IP.
+            await asyncio.gather(*(self.spool.finish(rid, "bounced", line) for rid in rids))
+            self._count(route).bounced += len(rids)
+            self.news.set()
+        elif verdict.shapes:
+            # The provider judges us, not the message: wait for the budget's pause without
+            # burning an attempt.
+            tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
+            stop = await self.judge.judge(
+                route, verdict, line, tenant=tenant, message_id=job.message_id
+            )
+            wait = self.paused_for(route)
+            if route.bulk_only and job.priority >= TRANSACTIONAL:
+                wait = min(wait, TRANSACTIONAL_RETRY)  # goes on at the cut pace
+            at = self.clock() + max(1.0, wait)
+            await asyncio.gather(
+                *(self.spool.defer(rid, line, at=at, attempt=False) for rid in rids)
+            )
+            for _ in rids:
+                self._tally(route, "deferred")
+            return stop
+        else:
+            at = None
+            if verdict.action is Action.RETRY and verdict.retry_after:
+                at = self.clock() + verdict.retry_after  # the server said when
+            states = await asyncio.gather(*(self.spool.defer(rid, line, at=at) for rid in rids))
+            for state in states:
+                self._tally(route, state)
+        tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
+        return await self.judge.judge(
+            route, verdict, line, tenant=tenant, message_id=job.message_id
+        )
