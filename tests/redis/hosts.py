@@ -37,10 +37,19 @@ class Host:
         lines = self.out.read_text().splitlines(keepends=True)
         return [json.loads(line) for line in lines if line.endswith("\n")]
 
-    def wait_for(self, kind: str, timeout: float = 20.0) -> None:
-        """Block until the host wrote a record of ``kind`` (or fail)."""
+    def wait_for(self, kind: str, timeout: float = 20.0, *, count: int = 1, **fields: Any) -> None:
+        """Block until the host wrote ``count`` records of ``kind`` with ``fields`` (or fail):
+        the tests wait for what the hosts did, not for a length of time."""
         deadline = time.monotonic() + timeout
-        while not any(r["kind"] == kind for r in self.records()):
+
+        def seen() -> int:
+            return sum(
+                1
+                for r in self.records()
+                if r["kind"] == kind and all(r.get(k) == v for k, v in fields.items())
+            )
+
+        while seen() < count:
             assert self.process.poll() is None, f"host {self.number} exited early"
             assert time.monotonic() < deadline, f"host {self.number} wrote no {kind!r}"
             time.sleep(0.05)
