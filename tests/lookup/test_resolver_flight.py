@@ -60,11 +60,14 @@ def test_questions_in_flight_cancelled_with_their_loop(dns_server: DnsTestServer
     resolver = DnsResolver([dns_server.address], timeout=5.0)
     dns_server.behave("www.lookup.test", delay=0.5)
 
+    left: list[asyncio.Future[object]] = []
+
     async def leave_in_flight() -> None:
-        asyncio.ensure_future(resolver.query("www.lookup.test", "A"))
+        left.append(asyncio.ensure_future(resolver.query("www.lookup.test", "A")))
         await asyncio.sleep(0.05)  # on the wire; then asyncio.run cancels it
 
     asyncio.run(leave_in_flight())
+    assert left[0].cancelled()
     dns_server.behave("www.lookup.test")  # answers at once now
     answer = asyncio.run(resolver.query("www.lookup.test", "A"))
     assert answer.ok
