@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["UNROUTED", "ProviderProgress", "SendProgress", "build_progress"]
+__all__ = ["UNROUTED", "ProviderProgress", "SendProgress", "build_progress", "merge_shaping"]
 
 #: The group of recipients whose domain has not been routed yet (DNS failed, or not tried).
 UNROUTED = "(not routed yet)"
@@ -136,3 +136,18 @@ def build_progress(
         waiting=sum(p.waiting for p in providers),
         providers=tuple(providers),
     )
+
+
+def merge_shaping(seen: dict[str, Any] | None, state: dict[str, Any]) -> dict[str, Any]:
+    """One group's shaping over several egress IPs: the paces add up; the longest pause
+    (and its reason) is the one shown."""
+    if seen is None:
+        return state
+    merged = dict(seen)
+    merged["rate_per_hour"] = round(seen["rate_per_hour"] + state["rate_per_hour"], 1)
+    if (state.get("paused_until") or 0.0) > (seen.get("paused_until") or 0.0):
+        merged["paused_until"], merged["pause_reason"] = (
+            state["paused_until"],
+            state["pause_reason"],
+        )
+    return merged

@@ -28,7 +28,7 @@ from mailcheck.sending.feeder import Feeder
 from mailcheck.sending.judge import Judge
 from mailcheck.sending.lanes import Route
 from mailcheck.sending.pacing import PacePolicy
-from mailcheck.sending.progress import SendProgress, build_progress
+from mailcheck.sending.progress import SendProgress, build_progress, merge_shaping
 from mailcheck.sending.providers import ProviderSet
 from mailcheck.sending.routing import Router
 from mailcheck.sending.session import Egress, SmtpTransport, Transport
@@ -345,7 +345,7 @@ class Sender:
             if held.suspended == "budget" and held.wait > 0:
                 state["paused_until"] = now + held.wait
                 state["pause_reason"] = state["pause_reason"] or "suspended"
-            shaping[key[1]] = state
+            shaping[key[1]] = merge_shaping(shaping.get(key[1]), state)
         return build_progress(rows, self.router.groups, shaping)
 
     async def _route_waiting(self, rows: Sequence[tuple[str, str, int, Any, str]]) -> None:
