@@ -236,7 +236,7 @@ async def deliver(
     if max_time is not None and (args.forever or args.until_idle):
         timer = loop.call_later(max_time, control.on_timeout)
     reporter = asyncio.ensure_future(
-        report_progress(sender.progress, stream=sys.stderr, every=every)
+        report_progress(sender.progress, stream=sys.stderr, every=every, clock=sender.clock)
     )
     try:
         await control.task
