@@ -8,8 +8,9 @@ are imported on first use (PEP 562), so ``import mailcheck.sending`` stays cheap
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mailcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mailcheck.sending.events import SendEvent
@@ -72,13 +73,9 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, _ = lazy_exports(
+    __name__, {name: f"{__name__}.{module}" for name, module in _WHERE.items()}
+)
 
 
 def __dir__() -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from mailcheck.sending.events import Listeners
 from mailcheck.sending.judge import Judge
-from mailcheck.sending.lanes import Lane, Route
+from mailcheck.sending.lanes import Lane, Route, tenant_of
 from mailcheck.sending.providers import ProviderSet
 from mailcheck.sending.routing import Router
 from mailcheck.sending.session import Session, SmtpFailure, SmtpReplyError, Transport
@@ -252,7 +252,7 @@ class Delivery(Transactions):
                         await asyncio.sleep(decision.wait)
                     return taken
                 if decision.suspended == "tenant":
-                    tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
+                    tenant = tenant_of(job)
                     jobs = lane.waiting.suspend(tenant, loop.time() + decision.wait)
                     await self.give_back(jobs, "tenant suspended", at=self.clock() + decision.wait)
                     continue

@@ -149,7 +149,7 @@ class Classification:
     @property
     def shapes(self) -> bool:
         """Whether it should change the provider budget (never for recipient/message)."""
-        return self.scope in (Scope.CONNECTION, Scope.IP, Scope.DOMAIN) and self.action in (
+        return self.scope.shapes and self.action in (
             Action.SLOW,
             Action.SUSPEND,
             Action.SUSPEND_TENANT,

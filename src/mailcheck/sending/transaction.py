@@ -14,7 +14,7 @@ from typing import Any
 
 from mailcheck.sending.events import EventKind, Listeners, SendEvent
 from mailcheck.sending.judge import Judge
-from mailcheck.sending.lanes import Route
+from mailcheck.sending.lanes import Route, tenant_of
 from mailcheck.sending.providers import ProviderSet
 from mailcheck.sending.replies import Classification, classify_text
 from mailcheck.sending.session import Session, SmtpDisconnected, SmtpFailure, SmtpReplyError
@@ -161,7 +161,7 @@ class Transactions:
     ) -> bool:
         """Apply a failure reply to ``rids``; True when the connection must not be reused."""
         verdict = self._classify(route, exc.code, exc.message)
-        line = exc.line
+        line, tenant = exc.line, tenant_of(job)
         if verdict.action is Action.BOUNCE or exc.code >= 500:
             # 5xx is permanent for this message (RFC 5321) even when it also judges the IP.
             await asyncio.gather(*(self.spool.finish(rid, "bounced", line) for rid in rids))
@@ -169,8 +169,7 @@ class Transactions:
             self.news.set()
         elif verdict.shapes:
             # The provider judges us, not the message: wait for the budget's pause without
-            # burning an attempt.
-            tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
+            # burning an attempt (judged first: the pause sets when it is due).
             stop = await self.judge.judge(
                 route, verdict, line, tenant=tenant, message_id=job.message_id
             )
@@ -191,7 +190,6 @@ class Transactions:
             states = await asyncio.gather(*(self.spool.defer(rid, line, at=at) for rid in rids))
             for state in states:
                 self._tally(route, state)
-        tenant = job.tenant or job.mail_from.rpartition("@")[2].lower()
         return await self.judge.judge(
             route, verdict, line, tenant=tenant, message_id=job.message_id
         )
