@@ -58,7 +58,8 @@ def _state(value: str, allowed: Sequence[RecipientState], what: str) -> Recipien
 
 
 class SpoolAdmin:
-    """Inspect, retry, purge and drop recipients; mixed into :class:`SqliteSpool`."""
+    """Read counts and states; inspect, retry, purge and drop recipients; mixed into
+    :class:`SqliteSpool`."""
 
     clock: Callable[[], float]
 
@@ -215,6 +216,33 @@ class SpoolAdmin:
             "next_due": min((d["next_due"] for d in per_domain.values()), default=None),
             "domains": per_domain,
         }
+
+    async def counts(self) -> dict[str, int]:
+        """Recipients per state (every state listed)."""
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT state, COUNT(*) FROM recipients GROUP BY state"
+            ).fetchall()
+        )
+        return {str(s): 0 for s in STATES} | {str(s): int(n) for s, n in rows}
+
+    async def next_due(self) -> float | None:
+        """When the earliest waiting recipient is due, or None when nothing waits."""
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT MIN(next_attempt) FROM recipients WHERE state IN ('queued','deferred')"
+            ).fetchone()
+        )
+        return None if row[0] is None else float(row[0])
+
+    async def recipients(self, message_id: int, /) -> dict[str, str]:
+        """State of each recipient of a message."""
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT rcpt, state FROM recipients WHERE message_id=?", (message_id,)
+            ).fetchall()
+        )
+        return {str(r): RecipientState(s) for r, s in rows}
 
     async def domain_states(self) -> builtins.list[tuple[str, str, int, float | None, str]]:
         """Recipients per (domain, state): count, the earliest next attempt and the last

@@ -26,7 +26,6 @@ from mailcheck.sending.spool.commit import GroupCommit, Work
 from mailcheck.sending.spool.records import (
     BULK,
     FINAL_STATES,
-    STATES,
     TRANSACTIONAL,
     EventKind,
     Job,
@@ -375,33 +374,6 @@ class SqliteSpool(SpoolAdmin):
                 (chosen,),
             )
         )
-
-    async def counts(self) -> dict[str, int]:
-        """Recipients per state (every state listed)."""
-        rows = await self._run(
-            lambda db: db.execute(
-                "SELECT state, COUNT(*) FROM recipients GROUP BY state"
-            ).fetchall()
-        )
-        return {str(s): 0 for s in STATES} | {str(s): int(n) for s, n in rows}
-
-    async def next_due(self) -> float | None:
-        """When the earliest waiting recipient is due, or None when nothing waits."""
-        row = await self._run(
-            lambda db: db.execute(
-                "SELECT MIN(next_attempt) FROM recipients WHERE state IN ('queued','deferred')"
-            ).fetchone()
-        )
-        return None if row[0] is None else float(row[0])
-
-    async def recipients(self, message_id: int, /) -> dict[str, str]:
-        """State of each recipient of a message."""
-        rows = await self._run(
-            lambda db: db.execute(
-                "SELECT rcpt, state FROM recipients WHERE message_id=?", (message_id,)
-            ).fetchall()
-        )
-        return {str(r): RecipientState(s) for r, s in rows}
 
     # -- StateStore for shaping suspensions and overrides ------------------------------------
 
