@@ -6,9 +6,9 @@ code class. A per-recipient signal (``450 4.2.1 ... receiving mail too quickly``
 full) has scope ``recipient`` and never slows the provider.
 
 :class:`Classification` is the one result type the Sender acts on. Replies are untrusted
-text of up to a few KiB: normalisation reads at most :data:`MAX_REPLY_CHARS` of them and
-every pattern runs in time linear in its input (a hostile reply cannot stall the event
-loop; ``bench/bench_replies.py`` measures it).
+text of up to a few KiB: their text is read by :mod:`~mailcheck.sending.reply_text`, at
+most ``MAX_REPLY_CHARS`` of it, in time linear in its input (a hostile reply cannot stall
+the event loop; ``bench/bench_replies.py`` measures it).
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ from collections.abc import Callable, Sequence
 
 from mailcheck.errors import ParseError
 from mailcheck.sending.providers import Provider
+from mailcheck.sending.reply_text import (
+    MAX_REPLY_CHARS,
+    mask_line,
+    provider_code,
+    retry_hint,
+)
 from mailcheck.sending.types import Action, Rate, Scope
 
 __all__ = [
@@ -33,43 +39,12 @@ __all__ = [
     "parse_reply",
 ]
 
-#: Characters of a reply that normalisation and classification read: providers put their
-#: codes in the first line; aiosmtplib lets a reply grow to several 8 KiB lines.
-MAX_REPLY_CHARS = 2048
-
 # RFC 5321 §4.2: "Reply-code = %x32-35 %x30-35 %x30-39" followed by SP or "-" on all lines
 # but the last.
 _LINE_RE = re.compile(r"^([2-5][0-9][0-9])(?:([ -])(.*))?$", re.DOTALL)
 # RFC 3463 §2: "status-code = class "." subject "." detail", class 2/4/5, subject and detail
 # up to three digits; read only right after the reply code.
 _ENHANCED_RE = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?=\s|$)")
-_PROVIDER_CODE_RE = re.compile(
-    r"\b(?:OFR\d*_\d+|LPN[A-Z0-9]*_\d+|SFR_IN_\w+|GU_EIB_\d+|(?:RP|SC|DY|OU)-\d{3})\b"
-    r"|(?<=\[)(?:TSS?\d+|IPTS\d+|BL\d+|PH\d+|HCM\d+|BS\d+|HME\d+|CS\d+)(?=\])"
-    r"|(?<=\()(?:S\d{3,4}|AS\d{3})(?=\))"
-    r"|(?<=c=)r\d{4}\b"
-)
-# Every alternative either starts only at the beginning of a run (a lookbehind refuses the
-# middle of one) or is bounded, so a long run is scanned once, not once per position: the
-# pattern is linear in its input (the older one, with an unanchored ``[^...]+@`` and a
-# ``(?=[\w-]*\d)`` lookahead, was quadratic).
-_ADDR_CHARS = r"[^\s<>@\[\](),;:\"]"
-_MASK_RE = re.compile(
-    r"(?P<keep>^[2-5]\d\d\b|(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])|"
-    + _PROVIDER_CODE_RE.pattern
-    + rf")|(?P<addr>(?<!{_ADDR_CHARS}){_ADDR_CHARS}+@{_ADDR_CHARS}+)"
-    r"|(?P<ip>(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])"
-    r"|(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:]))"
-    r"|(?P<id>(?<![\w-])[\w-]{8,})"
-    r"|(?P<n>\d+)",
-    re.IGNORECASE,
-)
-_RETRY_IN_RE = re.compile(
-    r"(?:try again|retry|resend|come back|r[ée]essayer|revenez)"
-    r"\D{0,20}?(?:in|after|dans)\s+(\d{1,6})\s*"
-    r"(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|heures?)\b",
-    re.IGNORECASE,
-)
 
 
 class Category(enum.StrEnum):
@@ -192,24 +167,6 @@ def parse_reply(reply: str | Sequence[str], /) -> SmtpReply:
     return SmtpReply(code=int(code), enhanced=enhanced, lines=tuple(texts))
 
 
-def provider_code(text: str, /) -> str | None:
-    """A provider's own code in ``text`` (``OFR004_104``, ``TSS04``, ``S3140``...), or None."""
-    m = _PROVIDER_CODE_RE.search(text)
-    return m.group(0) if m else None
-
-
-def _mask(m: re.Match[str]) -> str:
-    kind = m.lastgroup
-    if kind == "keep" or kind is None:
-        return m.group(0)
-    if kind == "id":
-        # A run of 8+ word characters is an id when it holds a digit; otherwise a word,
-        # whose digits (if any) would have been masked as numbers: none here.
-        word = m.group(0)
-        return "<id>" if any(c.isdigit() for c in word) else word
-    return {"addr": "<addr>", "ip": "<ip>"}.get(kind, "<n>")
-
-
 def normalize_reply(reply: SmtpReply | str, /) -> str:
     """One line with IPs, addresses, ids and numbers masked, so replies can be counted.
 
@@ -217,20 +174,8 @@ def normalize_reply(reply: SmtpReply | str, /) -> str:
     """
     if isinstance(reply, SmtpReply):
         head = f"{reply.code} {reply.enhanced} " if reply.enhanced else f"{reply.code} "
-        line = head + reply.text[:MAX_REPLY_CHARS]
-    else:
-        line = " ".join(reply[: MAX_REPLY_CHARS * 2].split())
-    return " ".join(_MASK_RE.sub(_mask, line[:MAX_REPLY_CHARS]).split())[:MAX_REPLY_CHARS]
-
-
-def retry_hint(text: str, /) -> float | None:
-    """Seconds from a "try again in N minutes" in ``text``, or None."""
-    m = _RETRY_IN_RE.search(text[:MAX_REPLY_CHARS])
-    if not m:
-        return None
-    unit = m.group(2).lower()
-    factor = 3600.0 if unit.startswith("h") else 60.0 if unit.startswith("m") else 1.0
-    return int(m.group(1)) * factor
+        return mask_line(head + reply.text[:MAX_REPLY_CHARS])
+    return mask_line(" ".join(reply[: MAX_REPLY_CHARS * 2].split()))
 
 
 # Suspension length when neither a rule nor the reply says how long.
