@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from mailcheck.sending.simulation.run import zone_text
+
 PROVIDERS = """# The bench's servers offer no STARTTLS: TLS stays opportunistic here.
 [provider.google]
 tls = "opportunistic"
@@ -108,10 +110,7 @@ def _send(work: Path, world: dict, args: argparse.Namespace) -> tuple[int, dict,
     zones = []
     for domain, (host, _) in world["domains"].items():
         zone = work / f"{domain}.zone"
-        zone.write_text(
-            f"$ORIGIN {domain}.\n@ 3600 IN SOA ns. h. 1 3600 600 86400 300\n"
-            f"@ 3600 IN NS ns.\n@ 3600 IN MX 10 {host}.\n"
-        )
+        zone.write_text(zone_text(domain, host))
         zones += ["--zone", str(zone)]
     overrides = []
     for host, port in world["ports"].items():

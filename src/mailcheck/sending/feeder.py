@@ -19,6 +19,7 @@ from mailcheck.errors import TempError
 from mailcheck.sending.events import EventKind, SendEvent
 from mailcheck.sending.fairness import FairnessConfig
 from mailcheck.sending.lanes import Lane, Route, tenant_of
+from mailcheck.sending.progress import build_progress
 from mailcheck.sending.routing import NoMail
 from mailcheck.sending.spool import TRANSACTIONAL, Job
 from mailcheck.sending.types import BudgetKey
@@ -260,11 +261,8 @@ class Feeder:
             return
         self._counted = loop.time()
         rows = await self.sender.spool.domain_states()
-        groups = self.sender.router.groups
-        per_group: collections.Counter[str] = collections.Counter()
-        for domain, state, count, _, _ in rows:
-            if state in ("queued", "deferred", "sending") and domain in groups:
-                per_group[groups[domain]] += count
+        waiting = build_progress(rows, self.sender.router.groups, {}).providers
+        per_group = {p.group: p.waiting for p in waiting}
         egresses = max(1, len(self.sender.egress))
         for key, route in list(self.sender.routes.items()):
             route.backlog = per_group.get(key[1], 0) // egresses

@@ -23,7 +23,7 @@ from mailcheck.sending.simulation.clock import VirtualClockLoop
 from mailcheck.sending.simulation.world import SimProvider, SimTransport, draw_world
 from mailcheck.sending.spool import TRANSACTIONAL, SqliteSpool
 
-__all__ = ["WorldResult", "run_world", "zone_resolver"]
+__all__ = ["WorldResult", "run_world", "zone_resolver", "zone_text"]
 
 _MESSAGE = (
     "From: Asso <news@asso.example>\r\nTo: {rcpt}\r\nSubject: {subject}\r\n"
@@ -71,14 +71,19 @@ class WorldResult:
 
 def zone_resolver(mx: Mapping[str, str]) -> ZoneResolver:
     """A resolver answering MX for each domain -> its one MX host."""
-    zones = []
-    for domain, host in mx.items():
-        text = (
-            f"$ORIGIN {domain}.\n@ 3600 IN SOA ns. h. 1 3600 600 86400 300\n"
-            f"@ 3600 IN NS ns.\n@ 3600 IN MX 10 {host}.\n"
-        )
-        zones.append(dns.zone.from_text(text, origin=domain, relativize=False))
+    zones = [
+        dns.zone.from_text(zone_text(domain, host), origin=domain, relativize=False)
+        for domain, host in mx.items()
+    ]
     return ZoneResolver(ZoneSet(zones))
+
+
+def zone_text(domain: str, host: str) -> str:
+    """A zone file for ``domain`` whose one MX host is ``host``."""
+    return (
+        f"$ORIGIN {domain}.\n@ 3600 IN SOA ns. h. 1 3600 600 86400 300\n"
+        f"@ 3600 IN NS ns.\n@ 3600 IN MX 10 {host}.\n"
+    )
 
 
 def run_world(
