@@ -293,24 +293,18 @@ class Sender:
             budget = dataclasses.replace(budget, message_rates=(*budget.message_rates, cap))
         return await self.shaper.effective(route.key, budget, route.policy)
 
-    def route(self, key: BudgetKey, egress: Egress) -> Route:
-        """The route of budget ``key``, created when missing."""
-        route = self.routes.get(key)
-        if route is None:
-            provider = self.providers.providers.get(key[1])
-            route = self.routes[key] = Route(key=key, egress=egress, provider=provider,
-                                             policy=self._pacing(key[1]))  # fmt: skip
-        return route
-
     async def open_route(self, key: BudgetKey, egress: Egress) -> Route:
-        """As :meth:`route`; a route created here resumes the pause its budget's learned
-        state still holds (a run started again within a pause does not send through it)."""
+        """The route of budget ``key``, created when missing. A route created here resumes
+        the pause its budget's learned state still holds (a run started again within a
+        pause does not send through it)."""
         route = self.routes.get(key)
         if route is not None:
             return route
-        route = self.route(key, egress)
+        provider = self.providers.providers.get(key[1])
+        route = self.routes[key] = Route(key=key, egress=egress, provider=provider,
+                                         policy=self._pacing(key[1]))  # fmt: skip
         left = (await self.shaper.pace(key, route.policy)).paused_until - self.clock()
-        if left > 0 and route.paused_until == -math.inf:
+        if left > 0:
             # A first ladder step pauses bulk mail only; a later one is also a suspension
             # in the backend, which holds the rest.
             route.paused_until = asyncio.get_running_loop().time() + left
