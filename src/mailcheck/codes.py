@@ -274,3 +274,15 @@ RBL_PUBLIC_RESOLVER = _code(
 )
 DBL_LISTED = _code("dbl.listed", E, "A domain name is on a domain blocklist", "RFC 5782 §2.3")
 # --- end reputation -------------------------------------------------------------------------
+
+# --- DMARC aggregate and TLS reports (section owned by reports/) ---------------------------------
+# --- end reports ---------------------------------------------------------------------------------
+
+# --- list hygiene: bounces, complaints, suppression (section owned by hygiene/) ------------------
+# --- end hygiene ---------------------------------------------------------------------------------
+
+# --- message lint and lists: lint.*, list.*, arc.* (section owned by lint/, lists/, arc) ---------
+# --- end lint ------------------------------------------------------------------------------------
+
+# --- transport security: tls.*, mtasts.*, tlsrpt.*, dnssec.*, dane.* (section owned by tls/) -----
+# --- end tls -------------------------------------------------------------------------------------

@@ -33,10 +33,10 @@ def test_demo_runs_again_without_setting_up() -> None:
     assert "needs Python" not in result.stderr
 
 
-def test_tox_docs_and_lint_do_not_install_redis() -> None:
+def test_tox_docs_and_lint_do_not_install_system_packages() -> None:
     tox = configparser.ConfigParser(interpolation=None)
     tox.read(ROOT / "tox.ini")
-    assert "need-redis" in tox["testenv"]["commands_pre"]
+    assert "need-system" in tox["testenv"]["commands_pre"]
     for env in ("testenv:docs", "testenv:lint"):
         assert tox[env].get("commands_pre", "missing").strip() == "", env
 
