@@ -15,6 +15,9 @@ from mailcheck.errors import ConfigError
 from mailcheck.hygiene.tokens import (
     TokenError,
     TokenProblem,
+    recipient_id_from_token,
+    recipient_token,
+    tracking_header,
     unsubscribe_headers,
     unsubscribe_token,
     verify_unsubscribe,
@@ -254,3 +257,18 @@ def test_headers_refuse_bad_mailto() -> None:
 def test_recipient_with_newline_is_refused() -> None:
     with pytest.raises(ConfigError):
         unsubscribe_token("ana@example.net\r\nBcc: x", list="news", secret=SECRET)
+
+
+@given(ids)
+def test_tracking_header_round_trip(recipient_id: int) -> None:
+    name, value = tracking_header(recipient_id, secret=SECRET)
+    assert name == "X-Mailcheck-Id"
+    assert recipient_id_from_token(f"  {value.upper()} ", secret=SECRET) == recipient_id
+    assert recipient_id_from_token(value, secret=OTHER) is None
+    address = verp_address(recipient_id, domain="example.org", secret=SECRET)
+    assert address == f"bounces+{recipient_token(recipient_id, secret=SECRET)}@example.org"
+
+
+@given(st.text(max_size=100))
+def test_token_parser_never_raises_on_junk(text: str) -> None:
+    assert recipient_id_from_token(text, secret=SECRET) is None

@@ -44,9 +44,13 @@ from mailcheck.errors import ConfigError, MailcheckError
 __all__ = [
     "DEFAULT_UNSUBSCRIBE_LIFETIME",
     "MIN_SECRET_BYTES",
+    "TRACKING_HEADER",
     "TokenError",
     "TokenProblem",
     "UnsubscribeRequest",
+    "recipient_id_from_token",
+    "recipient_token",
+    "tracking_header",
     "unsubscribe_headers",
     "unsubscribe_token",
     "verify_unsubscribe",
@@ -61,6 +65,9 @@ DEFAULT_UNSUBSCRIBE_LIFETIME = dt.timedelta(days=90)
 """How long an unsubscribe link works. Mail is read weeks after it is sent, and a link that
 has expired forces the reader to the spam button; 90 days covers a monthly newsletter's
 archive with margin. Pass ``expires=`` to change it."""
+
+TRACKING_HEADER = "X-Mailcheck-Id"
+"""The header carrying :func:`recipient_token` in each recipient's copy."""
 
 # RFC 5321 §4.5.3.1.1: "The maximum total length of a user name or other local-part is 64
 # octets." The VERP local part "bounces+<29 chars>" stays far below it.
@@ -149,6 +156,55 @@ def _verp_mac(key: bytes, packed_id: bytes) -> bytes:
     return hmac.new(key, packed_id, hashlib.sha256).digest()[:_VERP_MAC_BYTES]
 
 
+def recipient_token(recipient_id: int, /, *, secret: bytes) -> str:
+    """The signed token naming one spool recipient: 29 lower-case base32 characters.
+
+    It is the part after ``+`` in :func:`verp_address` and the value of the
+    :data:`TRACKING_HEADER` a sender adds, so a bounce or a complaint that quotes either
+    names its recipient. It reveals the id (a row number), never the address.
+
+    Raises:
+        ConfigError: an id outside 0..2**63-1, or a bad secret.
+    """
+    if isinstance(recipient_id, bool) or not 0 <= recipient_id < 2**63:
+        raise ConfigError(f"recipient id {recipient_id!r} is not in 0..2**63-1")
+    packed = recipient_id.to_bytes(_VERP_ID_BYTES, "big")
+    return _b32(packed + _verp_mac(_derive(secret, b"verp"), packed))
+
+
+def recipient_id_from_token(token: str, /, *, secret: bytes) -> int | None:
+    """The recipient id a :func:`recipient_token` names, or ``None`` if it does not verify.
+
+    Any letter case and surrounding spaces are accepted; the MAC is compared in constant
+    time. ``None`` for anything else (forged, truncated, another secret, junk).
+
+    Raises:
+        ConfigError: the secret is unusable (a caller's mistake, not the mail's).
+    """
+    key = _derive(secret, b"verp")
+    text = token.strip().lower()
+    if not _VERP_TOKEN_RE.fullmatch(text):
+        return None
+    try:
+        raw = base64.b32decode(text.upper() + "===")
+    except binascii.Error:
+        return None
+    packed, mac = raw[:_VERP_ID_BYTES], raw[_VERP_ID_BYTES:]
+    if len(mac) != _VERP_MAC_BYTES or not hmac.compare_digest(mac, _verp_mac(key, packed)):
+        return None
+    value = int.from_bytes(packed, "big")
+    return value if value < 2**63 else None
+
+
+def tracking_header(recipient_id: int, /, *, secret: bytes) -> tuple[str, str]:
+    """``("X-Mailcheck-Id", token)``: the tracking header for one recipient's copy.
+
+    Bounces and ARF reports usually quote the original headers; this one names the
+    recipient even when the return path was rewritten (forwarders, SRS).
+    """
+    return (TRACKING_HEADER, recipient_token(recipient_id, secret=secret))
+
+
 def verp_address(recipient_id: int, *, domain: str, secret: bytes, local: str = "bounces") -> str:
     """The VERP return path for one recipient: ``bounces+<token>@domain``.
 
@@ -161,16 +217,13 @@ def verp_address(recipient_id: int, *, domain: str, secret: bytes, local: str = 
     Raises:
         ConfigError: a bad id, domain, local part or secret.
     """
-    if isinstance(recipient_id, bool) or not 0 <= recipient_id < 2**63:
-        raise ConfigError(f"recipient id {recipient_id!r} is not in 0..2**63-1")
     if not _DOT_ATOM.fullmatch(local) or "+" in local:
         raise ConfigError(f"VERP local part {local!r} must be a dot-atom without '+'")
     if not _DOMAIN.fullmatch(domain) or len(domain) > 253:
         raise ConfigError(f"VERP domain {domain!r} is not a host name")
     if len(local) + 1 + _VERP_TOKEN_LEN > _LOCAL_PART_MAX:
         raise ConfigError(f"VERP local part {local!r} is too long for RFC 5321")
-    packed = recipient_id.to_bytes(_VERP_ID_BYTES, "big")
-    token = _b32(packed + _verp_mac(_derive(secret, b"verp"), packed))
+    token = recipient_token(recipient_id, secret=secret)
     return f"{local}+{token}@{domain.lower()}"
 
 
@@ -184,24 +237,15 @@ def verp_recipient_id(address: str, *, secret: bytes) -> int | None:
     Raises:
         ConfigError: the secret is unusable (a caller's mistake, not the mail's).
     """
-    key = _derive(secret, b"verp")
+    _derive(secret, b"verp")  # a bad secret is the caller's error, whatever the address
     text = address.strip().strip("<>").strip()
     local, at, _domain = text.rpartition("@")
     if not at or len(local) > _LOCAL_PART_MAX:
         return None
     _prefix, plus, token = local.rpartition("+")
-    token = token.lower()
-    if not plus or not _VERP_TOKEN_RE.fullmatch(token):
+    if not plus:
         return None
-    try:
-        raw = base64.b32decode(token.upper() + "===")
-    except binascii.Error:
-        return None
-    packed, mac = raw[:_VERP_ID_BYTES], raw[_VERP_ID_BYTES:]
-    if len(mac) != _VERP_MAC_BYTES or not hmac.compare_digest(mac, _verp_mac(key, packed)):
-        return None
-    value = int.from_bytes(packed, "big")
-    return value if value < 2**63 else None
+    return recipient_id_from_token(token, secret=secret)
 
 
 def _utc(now: dt.datetime | None) -> dt.datetime:
