@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from mailcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from mailcheck.reports.aggregate import parse_aggregate
+    from mailcheck.reports.ingest import ingest_report, looks_like_message, reports_in_message
+    from mailcheck.reports.tlsrpt import parse_tls
     from mailcheck.reports.types import (
         AggregateRecord,
         AggregateReport,
@@ -41,6 +44,11 @@ __all__ = [
     "TlsPolicyResult",
     "TlsPolicyType",
     "TlsReport",
+    "ingest_report",
+    "looks_like_message",
+    "parse_aggregate",
+    "parse_tls",
+    "reports_in_message",
 ]
 
 # name -> module (under mailcheck.reports); new public names are added here and to __all__.
@@ -58,6 +66,11 @@ _WHERE = {
     "TlsPolicyResult": "types",
     "TlsPolicyType": "types",
     "TlsReport": "types",
+    "ingest_report": "ingest",
+    "looks_like_message": "ingest",
+    "parse_aggregate": "aggregate",
+    "parse_tls": "tlsrpt",
+    "reports_in_message": "ingest",
 }
 
 __getattr__, _ = lazy_exports(

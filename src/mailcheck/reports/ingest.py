@@ -1,0 +1,154 @@
+"""From bytes to reports: one report blob, or every report a mail message carries.
+
+:func:`ingest_report` takes what a reporter attached (gzip, zip or plain; XML or JSON, told
+apart by content) and returns the parsed report. :func:`reports_in_message` takes a whole
+message (an ``.eml`` file, a Maildir entry, an IMAP fetch) and returns one entry per report
+attachment: the report, or the :class:`~mailcheck.reports.types.ReportError` saying why that
+part was refused, so one bad attachment never hides a good one.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import re
+
+from mailcheck.reports.aggregate import parse_aggregate
+from mailcheck.reports.tlsrpt import MAX_JSON_BYTES, parse_tls
+from mailcheck.reports.types import AggregateReport, ReportError, TlsReport
+from mailcheck.reports.unpack import MAX_COMPRESSED_BYTES, open_report, unpack
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MAX_MESSAGE_PARTS",
+    "REPORT_CONTENT_TYPES",
+    "ingest_report",
+    "looks_like_message",
+    "reports_in_message",
+]
+
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+"""A message carrying the largest accepted archive: 20 MiB in base64 is 26.7 MiB, plus
+headers and the explanation text."""
+
+MAX_MESSAGE_PARTS = 64
+"""MIME parts looked at per message. A report message has two or three (text, the report,
+sometimes a signature); past this the rest is refused with one ``too-large`` entry."""
+
+REPORT_CONTENT_TYPES = frozenset(
+    {
+        "application/zip",  # RFC 7489 §7.2.1.1: "application/zip" ... or "application/gzip"
+        "application/x-zip-compressed",
+        "application/x-zip",
+        "application/gzip",
+        "application/x-gzip",
+        "application/tlsrpt+gzip",  # RFC 8460 §5.3
+        "application/tlsrpt+json",
+        "text/xml",
+        "application/xml",
+    }
+)
+"""Attachments read as reports whatever their name. Any other part is read when its file
+name says it is one (``.zip``, ``.gz``, ``.xml``, ``.json``): ``application/octet-stream``
+is what many reporters send."""
+
+_REPORT_NAME = re.compile(r"\.(zip|gz|gzip|xml|json)\s*$", re.IGNORECASE)
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # expat reads UTF-16 XML that starts with one
+_COMPRESSED = (b"\x1f\x8b", b"PK\x03\x04", b"PK\x05\x06")
+# RFC 5322 §2.2: a header field name is printable US-ASCII except ":"; or an mbox "From ".
+_HEADER_LINE = re.compile(rb"^(?:[!-9;-~]+:|From )")
+
+
+def ingest_report(blob: bytes, /) -> AggregateReport | TlsReport:
+    """The report in ``blob``: decompressed if gzip or zip, then parsed as XML or JSON.
+
+    Example::
+
+        report = ingest_report(Path("google.com!example.org!1700000000!1700086399.zip")
+                               .read_bytes())
+        if isinstance(report, AggregateReport): ...
+
+    Raises:
+        ReportError: why the blob is refused; ``reason`` is one of ``too-large``, ``bomb``,
+            ``archive``, ``xml``, ``json``, ``schema``, ``too-many-records``,
+            ``not-a-report``.
+    """
+    stream = open_report(blob)
+    head = stream.peek()
+    start = head.removeprefix(_UTF8_BOM).lstrip()
+    if start.startswith(b"<") or head.startswith(_UTF16_BOMS):
+        return parse_aggregate(stream)
+    if start.startswith(b"{"):
+        # TLS reports are small: read at most MAX_JSON_BYTES, then parse in one go.
+        return parse_tls(unpack(blob, limit=MAX_JSON_BYTES))
+    if start.startswith(_COMPRESSED):
+        raise ReportError("archive", "an archive inside an archive is not a report")
+    raise ReportError("not-a-report", "neither XML nor JSON")
+
+
+def looks_like_message(blob: bytes, /, name: str | None = None) -> bool:
+    """Whether ``blob`` (a file named ``name``) is a mail message rather than a report.
+
+    ``.eml`` names are messages; otherwise the content decides: a report starts with an
+    archive's magic number, ``<`` or ``{``; a message with a header line.
+    """
+    if name is not None and name.lower().endswith(".eml"):
+        return True
+    head = blob[:1024].removeprefix(_UTF8_BOM)
+    if head.startswith(_COMPRESSED) or head.lstrip().startswith((b"<", b"{")):
+        return False
+    return _HEADER_LINE.match(head) is not None
+
+
+def reports_in_message(raw: bytes, /) -> list[AggregateReport | TlsReport | ReportError]:
+    """Every report attached to the message ``raw``, each parsed or refused on its own.
+
+    Returns one entry per report attachment, in message order: the report, or the
+    :class:`ReportError` telling why that attachment was refused. A message with no report
+    attachment gives one ``ReportError("not-a-report")``, so a caller always has something
+    to file the message under.
+    """
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return [ReportError("too-large", f"a {len(raw)}-byte message is over the limit")]
+    try:
+        message = email.message_from_bytes(raw)
+        parts = _report_parts(message)
+    except RecursionError:  # the email package recurses on nested multiparts
+        return [ReportError("not-a-report", "the message's MIME parts nest too deep")]
+    results: list[AggregateReport | TlsReport | ReportError] = []
+    for part in parts:
+        if isinstance(part, ReportError):
+            results.append(part)
+            continue
+        try:
+            results.append(ingest_report(part))
+        except ReportError as exc:
+            results.append(exc)
+    return results or [ReportError("not-a-report", "the message carries no report")]
+
+
+def _report_parts(message: email.message.Message) -> list[bytes | ReportError]:
+    """The decoded payloads of the report attachments, or why one could not be decoded."""
+    found: list[bytes | ReportError] = []
+    for index, part in enumerate(message.walk()):
+        if index >= MAX_MESSAGE_PARTS:
+            found.append(ReportError("too-large", f"over {MAX_MESSAGE_PARTS} MIME parts"))
+            break
+        if part.is_multipart() or not _is_report_part(part):
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) or not payload:
+            found.append(ReportError("not-a-report", "an empty report attachment"))
+        elif len(payload) > MAX_COMPRESSED_BYTES and payload.startswith(_COMPRESSED):
+            found.append(ReportError("too-large", "the attachment is over the limit"))
+        else:
+            found.append(payload)
+    return found
+
+
+def _is_report_part(part: email.message.Message) -> bool:
+    if part.get_content_type() in REPORT_CONTENT_TYPES:
+        return True
+    name = part.get_filename() or part.get_param("name")
+    return isinstance(name, str) and _REPORT_NAME.search(name) is not None
