@@ -64,6 +64,9 @@ def test_event_kinds() -> None:
         "deferred",
         "bounced",
         "expired",
+        "suppressed",  # list hygiene: the suppression list stopped a recipient
+        "tenant-paused",  # a complaint rate paused a tenant's bulk mail
+        "complaint-warning",
         "attempt",
         "rule",
         "slowed",

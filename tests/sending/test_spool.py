@@ -238,7 +238,8 @@ async def test_a_failing_call_fails_alone_in_its_group(tmp_path: Path) -> None:
     assert str(results[1]) == f"spool {spool.path}: no recipient 999999"
     assert isinstance(results[1].__cause__, KeyError)
     assert await spool.counts() == {
-        "queued": 0, "sending": 0, "delivered": 1, "deferred": 0, "bounced": 1, "expired": 0
+        "queued": 0, "sending": 0, "delivered": 1, "deferred": 0, "bounced": 1, "expired": 0,
+        "suppressed": 0,
     }  # fmt: skip
     assert sorted(e.kind for e in await spool.events()) == ["bounced", "delivered"]
 
@@ -396,7 +397,7 @@ def test_save_state_without_an_event_loop_writes_at_once(tmp_path: Path) -> None
 async def test_state_values_are_str_enums_with_the_stored_strings(tmp_path: Path) -> None:
     spool = make(tmp_path, Clock())
     assert [str(s) for s in STATES] == [
-        "queued", "sending", "delivered", "deferred", "bounced", "expired"
+        "queued", "sending", "delivered", "deferred", "bounced", "expired", "suppressed"
     ]  # fmt: skip
     await spool.submit(b"x", mail_from="a@s.test", rcpt_to=["b@d.test"])
     (job,) = await spool.claim()

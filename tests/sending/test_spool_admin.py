@@ -116,6 +116,7 @@ async def test_status_counts_states_and_waiting_per_domain(tmp_path: Path) -> No
         "deferred": 3,
         "bounced": 1,
         "expired": 0,
+        "suppressed": 0,
     }
     assert status["waiting"] == 4
     assert status["oldest_waiting_age"] == 120.0

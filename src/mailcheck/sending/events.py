@@ -17,13 +17,19 @@ class EventKind(enum.StrEnum):
     ``bounced``, ``expired``. ``attempt``: one SMTP transaction begins. Shaping changes:
     ``rule`` (a provider rule matched), ``slowed`` (the pace was cut), ``paused`` (a
     throttling reply paused the budget), ``suspended`` (an unambiguous block), ``probing``
-    (the pace was raised).
+    (the pace was raised). List hygiene: ``suppressed`` (a recipient the suppression list
+    stopped, reported once, the reason in ``reply``), ``tenant-paused`` (a complaint rate
+    paused a tenant's bulk mail: the tenant in ``rcpt``, the reason in ``reply``) and
+    ``complaint-warning`` (a tenant's complaint rate crossed the warning threshold).
     """
 
     DELIVERED = "delivered"
     DEFERRED = "deferred"
     BOUNCED = "bounced"
     EXPIRED = "expired"
+    SUPPRESSED = "suppressed"
+    TENANT_PAUSED = "tenant-paused"
+    COMPLAINT_WARNING = "complaint-warning"
     ATTEMPT = "attempt"
     RULE = "rule"
     SLOWED = "slowed"

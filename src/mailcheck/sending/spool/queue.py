@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from mailcheck.errors import ConfigError
 from mailcheck.sending.spool import schema
 from mailcheck.sending.spool.admin import SpoolAdmin, id_list
+from mailcheck.sending.spool.checks import SuppressionChecks
 from mailcheck.sending.spool.commit import GroupCommit, Work
 from mailcheck.sending.spool.records import (
     BULK,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteSpool"]
 
 
-class SqliteSpool(SpoolAdmin):
+class SqliteSpool(SpoolAdmin, SuppressionChecks):
     """A durable queue in one SQLite file.
 
     Args:
@@ -55,6 +56,11 @@ class SqliteSpool(SpoolAdmin):
         recover: put recipients left ``sending`` back to ``queued`` (crash recovery). Pass
             False when opening a spool that a running Sender uses (admin tools).
         readonly: open it read-only (see :meth:`open_readonly`).
+        suppression: honour the suppression list kept in this database
+            (:mod:`mailcheck.hygiene`): a recipient it stops is recorded ``suppressed``
+            when submitted or claimed instead of being queued or sent, and the bulk mail
+            of a tenant paused for its complaint rate is not claimed. On by default: with
+            an empty list it costs one probe per submission and claim.
 
     Raises:
         ConfigError: the file is not a spool (see :meth:`open_readonly`); it is never
@@ -79,8 +85,13 @@ class SqliteSpool(SpoolAdmin):
         rng: random.Random | None = None,
         recover: bool = True,
         readonly: bool = False,
+        suppression: bool = True,
     ) -> None:
         self.path, self.clock, self.readonly = path, clock, readonly
+        self.suppression = suppression
+        #: tenant -> (until, reason): the tenants whose bulk mail a complaint rate paused,
+        #: as read at the last claim (the Sender also holds the jobs it has in memory).
+        self.paused_tenants: dict[str, tuple[float, str]] = {}
         self.backoff, self.max_backoff, self.max_age, self.jitter = (
             backoff,
             max_backoff,
@@ -149,6 +160,20 @@ class SqliteSpool(SpoolAdmin):
         """Run ``fn`` in a transaction in a worker thread; return once it is committed."""
         return await self._engine.enqueue(fn)
 
+    async def transaction(self, work: Work, /) -> Any:
+        """Run ``work(connection)`` in one of the spool's transactions (possibly shared
+        with other calls) in a worker thread; its result once committed.
+
+        For the modules whose tables live in the spool's database
+        (:mod:`mailcheck.hygiene`): one connection, one writer, and the suppression list
+        read in the same transactions that queue and claim recipients. ``work`` must not
+        begin or end transactions itself.
+
+        Raises:
+            SpoolError: a database error (the whole of ``work`` is rolled back).
+        """
+        return await self._engine.enqueue(work)
+
     async def submit(
         self,
         raw: bytes,
@@ -158,16 +183,56 @@ class SqliteSpool(SpoolAdmin):
         rcpt_to: Sequence[str],
         tenant: str | None = None,
         priority: int = BULK,
+        list_id: str | None = None,
     ) -> int:
         """Queue a message; returns its id once committed.
 
         ``priority``: :data:`TRANSACTIONAL` goes before :data:`BULK` (higher = sooner).
-        Nothing is deduplicated (see :meth:`submit_once`).
+        ``list_id``: the mailing list it goes to (suppressions per list apply).
+        Nothing is deduplicated (see :meth:`submit_once`). Recipients the suppression
+        list stops are recorded ``suppressed`` (see :meth:`submit_checked`).
         """
+        return (
+            await self.submit_checked(
+                raw, mail_from=mail_from, rcpt_to=rcpt_to, tenant=tenant, priority=priority,
+                list_id=list_id,
+            )
+        ).message_id  # fmt: skip
+
+    async def submit_checked(
+        self,
+        raw: bytes,
+        /,
+        *,
+        mail_from: str,
+        rcpt_to: Sequence[str],
+        tenant: str | None = None,
+        priority: int = BULK,
+        list_id: str | None = None,
+    ) -> Submitted:
+        """As :meth:`submit`, and says which recipients were queued and which the
+        suppression list stopped (``duplicates`` is always empty)."""
         now = self.clock()
         rows = [(r, None) for r in rcpt_to]
-        return int(
-            await self._run(lambda db: insert(db, raw, mail_from, tenant, priority, rows, now))
+        mid, stopped = await self._run(
+            lambda db: insert(
+                db,
+                raw,
+                mail_from,
+                tenant,
+                priority,
+                rows,
+                now,
+                list_id=list_id,
+                check=self.suppression,
+            )
+        )
+        gone = {r for r, _ in stopped}
+        return Submitted(
+            message_id=int(mid),
+            queued=tuple(r for r in rcpt_to if r not in gone),
+            duplicates=(),
+            suppressed=tuple(stopped),
         )
 
     async def submit_once(
@@ -180,6 +245,7 @@ class SqliteSpool(SpoolAdmin):
         tenant: str | None = None,
         priority: int = BULK,
         key: str,
+        list_id: str | None = None,
     ) -> Submitted:
         """Queue a message for the recipients not yet submitted under ``key``.
 
@@ -196,7 +262,18 @@ class SqliteSpool(SpoolAdmin):
             raise ConfigError("submit_once: key must not be empty")
         now = self.clock()
         result: Submitted = await self._run(
-            lambda db: insert_once(db, raw, mail_from, tenant, priority, rcpt_to, key, now)
+            lambda db: insert_once(
+                db,
+                raw,
+                mail_from,
+                tenant,
+                priority,
+                rcpt_to,
+                key,
+                now,
+                list_id=list_id,
+                check=self.suppression,
+            )
         )
         return result
 
@@ -218,19 +295,26 @@ class SqliteSpool(SpoolAdmin):
         held = json.dumps(sorted({f"{d.lower()}\x00{t}" for d, t in hold}))
         floor = -(2**62) if min_priority is None else min_priority
 
+        check = self.suppression
+
         def work(db: sqlite3.Connection) -> builtins.list[Job]:
             # One walk of the ``recipients_waiting`` index in claim order: no sort, and
             # bodies are read once per claimed message, not per candidate row.
             rows = db.execute(
-                "SELECT r.id, r.message_id, r.rcpt, r.domain, r.attempts, r.priority"
+                "SELECT r.id, r.message_id, r.rcpt, r.domain, r.attempts, r.priority,"
+                " m.tenant, m.list_id"
                 " FROM recipients r INDEXED BY recipients_waiting JOIN messages m"
                 " ON m.id = r.message_id WHERE r.state IN ('queued','deferred')"
                 " AND r.next_attempt <= ? AND r.priority >= ?"
                 " AND (r.priority >= ? OR r.domain || char(0) || COALESCE(m.tenant, '')"
                 " NOT IN (SELECT value FROM json_each(?)))"
+                " AND (? = 0 OR r.priority >= ? OR COALESCE(m.tenant, '') NOT IN"
+                " (SELECT tenant FROM tenant_pauses WHERE until > ?))"
                 " ORDER BY r.priority DESC, r.next_attempt, r.id LIMIT ?",
-                (now, floor, TRANSACTIONAL, held, limit),
+                (now, floor, TRANSACTIONAL, held, int(check), TRANSACTIONAL, now, limit),
             ).fetchall()
+            if check:
+                rows = self._drop_suppressed(db, rows, now)
             groups: dict[tuple[int, str], builtins.list[Any]] = {}
             for row in rows:
                 groups.setdefault((row[1], row[3]), []).append(row)
@@ -240,8 +324,9 @@ class SqliteSpool(SpoolAdmin):
             )
             jobs = []
             for (mid, domain), rs in groups.items():
-                mail_from, tenant, raw, created = db.execute(
-                    "SELECT mail_from, tenant, raw, created FROM messages WHERE id=?", (mid,)
+                mail_from, tenant, raw, created, list_id = db.execute(
+                    "SELECT mail_from, tenant, raw, created, list_id FROM messages WHERE id=?",
+                    (mid,),
                 ).fetchone()
                 jobs.append(
                     Job(
@@ -253,6 +338,8 @@ class SqliteSpool(SpoolAdmin):
                         created=created,
                         priority=rs[0][5],
                         recipients=tuple((r[0], r[2], r[4]) for r in rs),
+                        list_id=list_id,
+                        claimed=now,
                     )
                 )
             return jobs

@@ -28,8 +28,11 @@ __all__ = [
 class RecipientState(enum.StrEnum):
     """Where a recipient is::
 
-        queued -> sending -> delivered | deferred | bounced | expired
+        queued -> sending -> delivered | deferred | bounced | expired | suppressed
         deferred -> sending (when its next attempt is due)
+
+    ``suppressed``: the suppression list stopped it, at submission (it was never queued)
+    or when it was claimed or about to be sent; the reason is its ``last_reply``.
 
     The values are what the spool stores and what JSON shows.
     """
@@ -40,21 +43,35 @@ class RecipientState(enum.StrEnum):
     DEFERRED = "deferred"
     BOUNCED = "bounced"
     EXPIRED = "expired"
+    SUPPRESSED = "suppressed"
 
 
 class EventKind(enum.StrEnum):
-    """The state changes the spool reports once each (the values are stored as they are)."""
+    """The state changes the spool reports once each (the values are stored as they are).
+
+    Besides recipient states: ``tenant-paused`` (a complaint rate paused a tenant's bulk
+    mail; ``rcpt`` holds the tenant, ``reply`` the reason) and ``complaint-warning`` (a
+    tenant's complaint rate crossed the warning threshold; same fields).
+    """
 
     DELIVERED = "delivered"
     DEFERRED = "deferred"
     BOUNCED = "bounced"
     EXPIRED = "expired"
+    SUPPRESSED = "suppressed"
+    TENANT_PAUSED = "tenant-paused"
+    COMPLAINT_WARNING = "complaint-warning"
 
 
 #: Every recipient state, in the order of the life of a recipient.
 STATES: tuple[RecipientState, ...] = tuple(RecipientState)
 #: States a recipient never leaves by itself: what ``purge`` may delete.
-FINAL_STATES = (RecipientState.DELIVERED, RecipientState.BOUNCED, RecipientState.EXPIRED)
+FINAL_STATES = (
+    RecipientState.DELIVERED,
+    RecipientState.BOUNCED,
+    RecipientState.EXPIRED,
+    RecipientState.SUPPRESSED,
+)
 #: States ``retry`` accepts: deferred by default; bounced or expired only when named.
 RETRY_STATES = (RecipientState.DEFERRED, RecipientState.BOUNCED, RecipientState.EXPIRED)
 #: States of recipients waiting for an attempt.
@@ -79,6 +96,8 @@ class Job:
     created: float
     recipients: tuple[tuple[int, str, int], ...]  # (recipient id, address, attempts so far)
     priority: int = BULK
+    list_id: str | None = None  # the mailing list named at submission
+    claimed: float = 0.0  # when it was claimed (wall clock): suppressions were checked then
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,11 +209,14 @@ class Submitted:
         queued: recipients queued now, as given.
         duplicates: recipients already submitted under the same key (whatever their
             state, delivered included), as given; they are not queued again.
+        suppressed: ``(recipient as given, reason)`` for the recipients the suppression
+            list stopped: recorded in the spool as ``suppressed``, never queued.
     """
 
     message_id: int
     queued: tuple[str, ...]
     duplicates: tuple[str, ...]
+    suppressed: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable fields."""
@@ -202,6 +224,7 @@ class Submitted:
             "message_id": self.message_id,
             "queued": list(self.queued),
             "duplicates": list(self.duplicates),
+            "suppressed": [{"rcpt": r, "reason": why} for r, why in self.suppressed],
         }
 
 

@@ -8,17 +8,43 @@ import urllib.parse
 
 from mailcheck.errors import ConfigError, SpoolError
 
-__all__ = ["SCHEMA", "check", "connect", "migrate", "open_spool", "spool_error"]
+__all__ = ["HYGIENE_SCHEMA", "SCHEMA", "check", "connect", "migrate", "open_spool", "spool_error"]
 
-SCHEMA = """
+#: The list-hygiene tables (:mod:`mailcheck.hygiene`): suppressions (looked up by the
+#: case-folded address key), soft bounces and complaints (counted over sliding windows),
+#: and the tenants whose bulk mail a complaint rate paused.
+HYGIENE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS suppressions (
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL, address TEXT NOT NULL, scope TEXT NOT NULL,
+    scope_value TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT '', created REAL NOT NULL, expires REAL);
+CREATE UNIQUE INDEX IF NOT EXISTS suppressions_key ON suppressions(key, scope, scope_value);
+CREATE TABLE IF NOT EXISTS soft_bounces (
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL, message_id INTEGER NOT NULL,
+    tenant TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT '', at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS soft_bounces_key ON soft_bounces(key, at);
+CREATE TABLE IF NOT EXISTS complaints (
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL, tenant TEXT NOT NULL,
+    provider TEXT NOT NULL DEFAULT '', recipient_id INTEGER, source TEXT NOT NULL DEFAULT '',
+    at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS complaints_tenant ON complaints(tenant, at);
+CREATE INDEX IF NOT EXISTS complaints_provider ON complaints(provider, at);
+CREATE UNIQUE INDEX IF NOT EXISTS complaints_once ON complaints(source, key) WHERE source != '';
+CREATE TABLE IF NOT EXISTS tenant_pauses (
+    tenant TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT NOT NULL, created REAL NOT NULL);
+"""
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY, tenant TEXT, mail_from TEXT NOT NULL, raw BLOB NOT NULL,
-    created REAL NOT NULL, priority INTEGER NOT NULL DEFAULT 0);
+    created REAL NOT NULL, priority INTEGER NOT NULL DEFAULT 0, list_id TEXT);
 CREATE TABLE IF NOT EXISTS recipients (
     id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES messages(id),
     rcpt TEXT NOT NULL, domain TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
     next_attempt REAL NOT NULL, last_reply TEXT NOT NULL DEFAULT '',
-    priority INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL DEFAULT 0, dedup TEXT);
+    priority INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL DEFAULT 0, dedup TEXT,
+    grp TEXT);
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt);
 CREATE INDEX IF NOT EXISTS recipients_waiting ON recipients(priority DESC, next_attempt)
     WHERE state IN ('queued','deferred');
@@ -35,6 +61,8 @@ CREATE TABLE IF NOT EXISTS shaping (
     kind TEXT NOT NULL, ip TEXT NOT NULL, grp TEXT NOT NULL, tenant TEXT NOT NULL,
     data TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (kind, ip, grp, tenant));
 """
+    + HYGIENE_SCHEMA
+)
 
 #: Columns every spool has had since its first version: a file whose tables lack one of
 #: these was not written by mailcheck.
@@ -44,8 +72,11 @@ _BASE = {
     "events": {"id", "recipient_id", "message_id", "rcpt", "kind", "reply", "at", "reported"},
 }
 #: Columns added since, which :func:`migrate` adds to an older spool.
-_ADDED = {"messages": {"priority"}, "recipients": {"priority", "updated", "dedup"}}
-_OURS = {*_BASE, "shaping"}
+_ADDED = {
+    "messages": {"priority", "list_id"},
+    "recipients": {"priority", "updated", "dedup", "grp"},
+}
+_OURS = {*_BASE, "shaping", "suppressions"}
 
 
 def connect(path: str, /, *, readonly: bool) -> sqlite3.Connection:
@@ -127,6 +158,10 @@ def migrate(db: sqlite3.Connection) -> None:
         )
     if recipients and "dedup" not in recipients:  # written before submit_once
         db.execute("ALTER TABLE recipients ADD COLUMN dedup TEXT")
+    if messages and "list_id" not in messages:  # written before suppressions per list
+        db.execute("ALTER TABLE messages ADD COLUMN list_id TEXT")
+    if recipients and "grp" not in recipients:  # no provider group of a final state
+        db.execute("ALTER TABLE recipients ADD COLUMN grp TEXT")
 
 
 def spool_error(path: str, exc: Exception) -> Exception:

@@ -1,11 +1,14 @@
-"""Inserting messages: plain, or once per (key, recipient)."""
+"""Inserting messages: plain, or once per (key, recipient); recipients the suppression
+list stops are recorded ``suppressed`` in the same transaction."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
 
-from mailcheck.sending.spool.records import Submitted
+from mailcheck.hygiene import store
+from mailcheck.hygiene.types import Suppression
+from mailcheck.sending.spool.records import TRANSACTIONAL, Submitted
 
 __all__ = ["insert", "insert_once"]
 
@@ -18,19 +21,55 @@ def insert(
     priority: int,
     rows: Sequence[tuple[str, str | None]],
     now: float,
-) -> int:
-    """Insert a message and its recipients ``(address, dedup value or None)``; its id."""
+    *,
+    list_id: str | None = None,
+    check: bool = False,
+) -> tuple[int, list[tuple[str, str]]]:
+    """Insert a message and its recipients ``(address, dedup value or None)``.
+
+    With ``check``, a recipient the suppression list stops is recorded ``suppressed``
+    (with an event, reported once) instead of ``queued``, in the same transaction.
+
+    Returns:
+        The message id, and ``(address, reason)`` for each suppressed recipient.
+    """
     cur = db.execute(
-        "INSERT INTO messages (tenant, mail_from, raw, created, priority) VALUES (?,?,?,?,?)",
-        (tenant, mail_from, raw, now, int(priority)),
+        "INSERT INTO messages (tenant, mail_from, raw, created, priority, list_id)"
+        " VALUES (?,?,?,?,?,?)",
+        (tenant, mail_from, raw, now, int(priority), list_id),
     )
     mid = int(cur.lastrowid or 0)
+    stops: list[Suppression | None] = [None] * len(rows)
+    if check:
+        urgent = priority >= TRANSACTIONAL
+        stops = store.find_many(db, [(r, tenant, list_id, urgent) for r, _ in rows], now=now)
     db.executemany(
         "INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt,"
         " priority, updated, dedup) VALUES (?,?,?,'queued',0,?,?,?,?)",
-        [(mid, r, r.rpartition("@")[2].lower(), now, int(priority), now, d) for r, d in rows],
+        [
+            (mid, r, r.rpartition("@")[2].lower(), now, int(priority), now, d)
+            for (r, d), stop in zip(rows, stops, strict=True)
+            if stop is None
+        ],
     )
-    return mid
+    suppressed: list[tuple[str, str]] = []
+    for (rcpt, dedup), stop in zip(rows, stops, strict=True):
+        if stop is None:
+            continue
+        why = store.describe(stop)
+        rid = db.execute(
+            "INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt,"
+            " last_reply, priority, updated, dedup) VALUES (?,?,?,'suppressed',0,?,?,?,?,?)"
+            " RETURNING id",
+            (mid, rcpt, rcpt.rpartition("@")[2].lower(), now, why, int(priority), now, dedup),
+        ).fetchone()[0]
+        db.execute(
+            "INSERT INTO events (recipient_id, message_id, rcpt, kind, reply, at)"
+            " VALUES (?,?,?,'suppressed',?,?)",
+            (rid, mid, rcpt, why, now),
+        )
+        suppressed.append((rcpt, why))
+    return mid, suppressed
 
 
 def insert_once(
@@ -42,6 +81,9 @@ def insert_once(
     rcpt_to: Sequence[str],
     key: str,
     now: float,
+    *,
+    list_id: str | None = None,
+    check: bool = False,
 ) -> Submitted:
     """Insert the message for the recipients not yet in the spool under ``key``.
 
@@ -63,8 +105,17 @@ def insert_once(
         else:
             fresh.append((rcpt, dedup))
             seen[dedup] = 0  # a second spelling in this call is a duplicate
+    suppressed: list[tuple[str, str]] = []
     if not fresh:
         mid = min((m for m in earlier if m), default=0)
     else:
-        mid = insert(db, raw, mail_from, tenant, priority, fresh, now)
-    return Submitted(message_id=mid, queued=tuple(r for r, _ in fresh), duplicates=tuple(dupes))
+        mid, suppressed = insert(
+            db, raw, mail_from, tenant, priority, fresh, now, list_id=list_id, check=check
+        )
+    stopped = {r for r, _ in suppressed}
+    return Submitted(
+        message_id=mid,
+        queued=tuple(r for r, _ in fresh if r not in stopped),
+        duplicates=tuple(dupes),
+        suppressed=tuple(suppressed),
+    )

@@ -1,0 +1,57 @@
+"""List hygiene: the suppression list the Sender obeys, bounce classification, complaints
+and their rates, VERP return paths and RFC 8058 unsubscribe tokens.
+
+- :mod:`.types`: the floor (:class:`Suppression`, reasons, scopes, address keys).
+- :mod:`.store`: the suppression list's SQL, run inside the spool's transactions.
+- :mod:`.suppression`: :class:`SuppressionList`, the library API.
+- :mod:`.csvio`: CSV import and export of the list.
+- :mod:`.classify`: SMTP replies and DSN status codes -> hard, soft, not the recipient's
+  fault (the data: ``bounce_codes.toml``).
+- :mod:`.complaints`: complaints and bounces counted, rates per tenant and provider, the
+  pause of a tenant's bulk mail above a complaint rate.
+- :mod:`.tokens`: VERP return paths and unsubscribe tokens.
+
+Names are imported on first use (PEP 562): the spool imports :mod:`.store` cheaply.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailcheck._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from mailcheck.hygiene.suppression import SuppressionList
+    from mailcheck.hygiene.types import (
+        Suppression,
+        SuppressionReason,
+        SuppressionScope,
+        address_key,
+        normalize_address,
+    )
+
+__all__ = [
+    "Suppression",
+    "SuppressionList",
+    "SuppressionReason",
+    "SuppressionScope",
+    "address_key",
+    "normalize_address",
+]
+
+_WHERE = {
+    "Suppression": "types",
+    "SuppressionReason": "types",
+    "SuppressionScope": "types",
+    "address_key": "types",
+    "normalize_address": "types",
+    "SuppressionList": "suppression",
+}
+
+__getattr__, _ = lazy_exports(
+    __name__, {name: f"{__name__}.{module}" for name, module in _WHERE.items()}
+)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
