@@ -466,6 +466,9 @@ MTASTS_POLICY_ADDRESS_REFUSED = _code(
     "The policy host resolves to a private or reserved address: not fetched",
     "RFC 8461 §3.3",
 )
+MTASTS_POLICY_HOST_MISSING = _code(
+    "mtasts.policy-host-missing", E, "mta-sts.<domain> has no address", "RFC 8461 §3.3"
+)
 MTASTS_POLICY_CERTIFICATE = _code(
     "mtasts.policy-certificate",
     E,

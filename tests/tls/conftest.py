@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP
 
 from tests.tls.certs import Issued, TestCa
+from tests.tls.https_server import CERT_NAMES, PolicyServer
 
 MX_HOST = "mx1.tlstest.test"
 
@@ -77,3 +78,23 @@ async def smtp_server() -> AsyncIterator[StartSmtp]:
     for server in servers:
         server.close()
         await server.wait_closed()
+
+
+@pytest.fixture(scope="session")
+def session_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCa:
+    return TestCa(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session")
+def policy_server(session_ca: TestCa) -> Iterator[PolicyServer]:
+    """The HTTPS server of MTA-STS policies, its certificate from ``session_ca``."""
+    issued = session_ca.issue("policy", CERT_NAMES)
+    server = PolicyServer(str(issued.certfile), str(issued.keyfile)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def policies(policy_server: PolicyServer) -> PolicyServer:
+    policy_server.requests.clear()
+    return policy_server
