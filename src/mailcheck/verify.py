@@ -28,6 +28,7 @@ from mailcheck.authresults import (
     drop_unsafe_characters,
     header_fields,
 )
+from mailcheck.dkim.arc_verify import ArcResult, ArcVerdict, verify_arc
 from mailcheck.dkim.verify import DkimResult, DkimSignatureResult, verify_dkim
 from mailcheck.dmarc.evaluate import DmarcEvaluation, evaluate_dmarc
 from mailcheck.errors import ParseError
@@ -49,6 +50,8 @@ class VerifyResult(ToDict):
         spf: the SPF evaluation, ``None`` without ``ip``.
         dmarc: the DMARC evaluation, ``None`` without a single From domain.
         dmarc_result: ``pass``, ``fail``, ``none``, ``temperror`` or ``permerror``.
+        arc: the ARC chain (RFC 8617): ``none`` without ARC header fields; otherwise
+            ``arc=`` (with ``header.oldest-pass``) is in the Authentication-Results.
         authentication_results: the header value (without the field name).
         header: the whole header line, ``Authentication-Results: ...``.
     """
@@ -58,6 +61,7 @@ class VerifyResult(ToDict):
     spf: SpfEvaluation | None = None
     dmarc: DmarcEvaluation | None = None
     dmarc_result: str = "none"
+    arc: ArcResult | None = None
     authentication_results: str = ""
     header: str = ""
 
@@ -102,6 +106,7 @@ async def verify_message(
     spf_sender = _spf_sender(mail_from, helo)
     async with asyncio.TaskGroup() as group:
         dkim_task = group.create_task(verify_dkim(message, resolver=resolver))
+        arc_task = group.create_task(verify_arc(message, resolver=resolver))
         spf_task = None
         if ip is not None and spf_sender is not None:
             spf_task = group.create_task(check_host(ip, spf_sender, helo=helo, resolver=resolver))
@@ -123,6 +128,9 @@ async def verify_message(
     results = _ar_results(dkim, spf_result if spf else None, spf_sender, helo, from_domain, dmarc)
     if dmarc is not None and results[-1].method == "dmarc":
         results[-1] = dataclasses.replace(results[-1], result=dmarc_result)
+    arc = arc_task.result()
+    if arc.result is not ArcVerdict.NONE:
+        results.append(_arc_result(arc, ip))
     value = build_authentication_results(authserv_id, results)
     return VerifyResult(
         from_domain=from_domain,
@@ -130,6 +138,7 @@ async def verify_message(
         spf=spf,
         dmarc=dmarc,
         dmarc_result=dmarc_result,
+        arc=arc,
         authentication_results=value,
         header=f"{AR_HEADER}: {value}",
     )
@@ -184,6 +193,16 @@ def _prop(ptype: str, name: str, value: str | None) -> tuple[AuthResultProperty,
     # Values from the message may hold anything: what a header cannot carry is dropped.
     clean = drop_unsafe_characters(value) if value else ""
     return (AuthResultProperty(ptype=ptype, name=name, value=clean),) if clean else ()
+
+
+def _arc_result(arc: ArcResult, ip: str | None) -> AuthResult:
+    # RFC 8617 §10.1 registers header.oldest-pass and smtp.remote-ip for the arc method.
+    props: tuple[AuthResultProperty, ...] = ()
+    if arc.oldest_pass is not None:
+        props += _prop("header", "oldest-pass", str(arc.oldest_pass))
+    props += _prop("smtp", "remote-ip", ip)
+    reason = drop_unsafe_characters(arc.reason) if arc.reason else None
+    return AuthResult(method="arc", result=str(arc.result), reason=reason, properties=props)
 
 
 def _ar_results(

@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mailcheck.cli.providers",
         "show which provider group a domain belongs to and its limits",
     ),
+    "arc": ("mailcheck.cli.arc", "ARC (RFC 8617): seal a message for a list or forwarder"),
     # New commands: one entry each, inserted just above this line.
 }
 

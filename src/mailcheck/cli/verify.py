@@ -88,5 +88,22 @@ def _print_text(result: VerifyResult) -> None:
     dmarc = Text(f"  dmarc   {result.dmarc_result:<10}")
     dmarc.append(render._clean(f"From domain {result.from_domain or '?'}"))
     lines.append(dmarc)
+    if result.arc is not None and result.arc.instances:
+        lines.extend(_arc_lines(result))
     lines.append(Text(render._clean(result.header)))
     render.print_lines(console, lines)
+
+
+def _arc_lines(result: VerifyResult) -> list[Text]:
+    """The chain's verdict, then what each upstream hop said (its ARC-Authentication-Results)."""
+    arc = result.arc
+    assert arc is not None
+    line = Text(f"  arc     {arc.result.value:<10}")
+    oldest = f"  oldest-pass={arc.oldest_pass}" if arc.oldest_pass is not None else ""
+    line.append(render._clean(f"{arc.instances} set(s){oldest}"))
+    if arc.reason:
+        line.append(render._clean(f"  ({arc.reason})"), style="dim")
+    lines = [line]
+    for s in arc.sets:
+        lines.append(Text(render._clean(f"    i={s.instance} {s.domain} cv={s.cv}: {s.results}")))
+    return lines
