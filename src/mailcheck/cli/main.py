@@ -55,6 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "show which provider group a domain belongs to and its limits",
     ),
     "arc": ("mailcheck.cli.arc", "ARC (RFC 8617): seal a message for a list or forwarder"),
+    "lint": (
+        "mailcheck.cli.lint",
+        "check a message against the bulk-sender rules of Gmail, Yahoo, Outlook.com",
+    ),
     # New commands: one entry each, inserted just above this line.
 }
 

@@ -83,8 +83,7 @@ def judge_profile(
             broken.append(_broken(rule, hit))
         elif any(c in uncertain for c in rule.codes):
             undecided.append(rule)
-        elif all(NEEDS.get(c) in missing for c in rule.codes):
-            not_checked.append(rule.name)
+        not_checked.extend(c for c in rule.codes if NEEDS.get(c) in missing)
     verdict = Verdict.ACCEPTED
     if any(b.action is RuleAction.REJECTED for b in broken):
         verdict = Verdict.REJECTED

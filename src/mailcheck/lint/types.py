@@ -131,9 +131,10 @@ class ProfileVerdict(ToDict):
         provider: who applies it.
         verdict: ``accepted``, ``at-risk``, ``unknown`` or ``rejected``.
         broken: the rules the message breaks (and those that could not be checked).
-        not_checked: rules this run could not judge for want of an input (``--ip`` for
-            reverse DNS and the SPF result, a resolver for DMARC, an envelope sender for
-            SPF alignment).
+        not_checked: the profile's codes this run could not check for want of an input
+            (the sending IP for ``rdns.*``; the IP and an envelope sender for
+            ``lint.spf-fail``; a resolver for ``lint.dmarc-missing``; an envelope sender
+            for ``lint.spf-not-aligned`` and ``lint.not-aligned``).
     """
 
     profile: str
