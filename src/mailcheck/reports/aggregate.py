@@ -30,7 +30,15 @@ from mailcheck.reports.types import (
     ReportError,
 )
 
-__all__ = ["MAX_DEPTH", "MAX_ERRORS", "MAX_RECORDS", "parse_aggregate"]
+__all__ = [
+    "ELEMENTS_PER_RECORD",
+    "MAX_BLOCK_ELEMENTS",
+    "MAX_DEPTH",
+    "MAX_ERRORS",
+    "MAX_GAP_BYTES",
+    "MAX_RECORDS",
+    "parse_aggregate",
+]
 
 MAX_RECORDS = 200_000
 """Rows per report. A row aggregates every message from one IP with one outcome, so even
@@ -44,12 +52,32 @@ MAX_DEPTH = 16
 
 MAX_ERRORS = 100  # report_metadata/error entries kept; the rest are dropped
 
+MAX_GAP_BYTES = 1024 * 1024
+"""XML read without a tag completing: a text, a tag, a comment longer than this is refused.
+The parser buffers such a token whole, so this bounds what a long one costs; the longest
+genuine value (an ``<error>`` or ``<human_result>`` sentence) is a few hundred bytes."""
+
+ELEMENTS_PER_RECORD = 25
+"""Elements per row allowed on average: a row with one DKIM and one SPF result has 22. The
+document may hold ``ELEMENTS_PER_RECORD * MAX_RECORDS`` elements (at least
+:data:`MAX_BLOCK_ELEMENTS`): without it, 100 MiB of ``<a/>`` would be 26 million elements,
+a minute of parsing; with it, the worst document costs what the largest genuine one does."""
+
+MAX_BLOCK_ELEMENTS = 10_000
+"""Elements inside one child of ``<feedback>`` (a record, the metadata, an extension). A
+record with 100 DKIM results has about 600; a million empty elements would cost gigabytes
+before the block ends and is dropped."""
+
 _METADATA = "report_metadata"
 _POLICY = "policy_published"
 
 
-def parse_aggregate(source: bytes | IO[bytes], /) -> AggregateReport:
+def parse_aggregate(
+    source: bytes | IO[bytes], /, *, max_records: int = MAX_RECORDS
+) -> AggregateReport:
     """The DMARC aggregate report in ``source`` (XML bytes or a binary stream).
+
+    ``max_records`` lowers the bound on rows (never above :data:`MAX_RECORDS`).
 
     Example::
 
@@ -57,14 +85,15 @@ def parse_aggregate(source: bytes | IO[bytes], /) -> AggregateReport:
         report.domain, report.message_count
 
     Raises:
-        ReportError: ``xml`` (malformed, a DTD, entities, too deep), ``schema`` (not a
+        ReportError: ``xml`` (malformed, a DTD, entities, too deep, too many elements, a
+            text over :data:`MAX_GAP_BYTES`), ``schema`` (not a
             ``<feedback>`` document, a required value missing or invalid),
             ``too-many-records`` (over :data:`MAX_RECORDS`), ``bomb`` (a stream past its
             bound).
     """
-    stream: IO[bytes] = _BytesStream(source) if isinstance(source, bytes) else source
+    stream = _Watched(_BytesStream(source) if isinstance(source, bytes) else source)
     try:
-        return _Reader().read(stream)
+        return _Reader(min(max_records, MAX_RECORDS)).read(stream)
     except (ET.ParseError, DefusedXmlException) as exc:
         raise ReportError("xml", f"not a readable XML report: {exc}") from exc
     except RecursionError as exc:  # defensive: nothing here recurses on the input's depth
@@ -84,23 +113,47 @@ class _BytesStream:
         return bytes(chunk)
 
 
+class _Watched:
+    """The input stream, counting the bytes read since the parser last completed a tag."""
+
+    def __init__(self, stream: _BytesStream | IO[bytes]) -> None:
+        self._stream = stream
+        self.gap = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.gap > MAX_GAP_BYTES:
+            raise ReportError("xml", f"over {MAX_GAP_BYTES} bytes without a complete tag")
+        data = self._stream.read(size)
+        self.gap += len(data)
+        return data
+
+
 class _Reader:
     """One pass over the document's events, keeping only what the report needs."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_records: int) -> None:
+        self.max_records = max_records
+        self.max_elements = max(ELEMENTS_PER_RECORD * max_records, MAX_BLOCK_ELEMENTS)
         self.metadata: ET.Element | None = None
         self.policy: ET.Element | None = None
         self.version: str | None = None
         self.records: list[AggregateRecord] = []
 
-    def read(self, stream: IO[bytes]) -> AggregateReport:
-        depth = 0
+    def read(self, stream: _Watched) -> AggregateReport:
+        depth = elements = total = 0
         root: ET.Element | None = None
         for event, element in self._events(stream):
+            stream.gap = 0
             if event == "start":
                 depth += 1
+                elements += 1
+                total += 1
+                if total > self.max_elements:
+                    raise ReportError("xml", f"over {self.max_elements} elements")
                 if depth > MAX_DEPTH:
                     raise ReportError("xml", f"elements nested over {MAX_DEPTH} deep")
+                if elements > MAX_BLOCK_ELEMENTS:
+                    raise ReportError("xml", f"over {MAX_BLOCK_ELEMENTS} elements in a block")
                 if root is None:
                     root = element
                     if local(root.tag) != "feedback":
@@ -110,12 +163,13 @@ class _Reader:
             if depth == 1 and root is not None:  # a child of <feedback> is complete
                 self._take(element)
                 root.remove(element)  # drop its XML: memory does not grow with the rows
+                elements = 0
         if root is None:
             raise ReportError("xml", "an empty document")
         return self._report()
 
     @staticmethod
-    def _events(stream: IO[bytes]) -> Iterator[tuple[str, ET.Element]]:
+    def _events(stream: _Watched) -> Iterator[tuple[str, ET.Element]]:
         # forbid_dtd: a report has no use for a DTD; entities and external references are
         # refused by defusedxml's defaults, kept explicit here.
         return SafeET.iterparse(  # type: ignore[no-any-return]
@@ -129,8 +183,8 @@ class _Reader:
     def _take(self, element: ET.Element) -> None:
         name = local(element.tag)
         if name == "record":
-            if len(self.records) >= MAX_RECORDS:
-                raise ReportError("too-many-records", f"over {MAX_RECORDS} records")
+            if len(self.records) >= self.max_records:
+                raise ReportError("too-many-records", f"over {self.max_records} records")
             self.records.append(parse_record(element))
         elif name == _METADATA and self.metadata is None:
             self.metadata = element

@@ -10,6 +10,7 @@ keywords; a value that cannot be a report's (an invalid source IP, a negative co
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import xml.etree.ElementTree as ET
 
@@ -36,7 +37,9 @@ __all__ = [
 ]
 
 MAX_TEXT_CHARS = 1000  # a value longer than this is clipped (a domain is at most 253)
-MAX_AUTH_RESULTS = 32  # DKIM (or SPF) results kept per record; a message rarely has 3
+MAX_AUTH_RESULTS = 100
+"""DKIM (or SPF) results kept per record. RFC 9990 §2.1: "A report SHOULD contain no more
+than 100 signatures for a given 'row'"; the rest are dropped, the record kept."""
 MAX_REASONS = 8  # override reasons kept per record; the schema defines six types
 MAX_COUNT = 10**12  # messages per row: more than the world sends in a day
 MAX_TIMESTAMP = 2**33  # seconds: year 2242; beyond it a date is garbage
@@ -46,6 +49,7 @@ class DateRangeError(ValueError):
     """A date range or timestamp that is missing or not a date."""
 
 
+@functools.lru_cache(maxsize=512)  # a report uses a few dozen tags, millions of times
 def local(tag: str) -> str:
     """The local name of ``tag`` in lower case: ``{urn:...:dmarc-2.0}Record`` -> ``record``."""
     return tag.rpartition("}")[2].lower()
