@@ -1,0 +1,203 @@
+"""Reports as rows of the store, and the rows written in one batch.
+
+Pure functions of a connection inside the caller's transaction: no commit, no I/O of
+their own. Kept apart from :mod:`.store` so the class stays about lifecycle and threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+
+from mailcheck.model import ToDict
+from mailcheck.reports.types import (
+    AggregateRecord,
+    AggregateReport,
+    AuthResult,
+    Report,
+    ReportError,
+    TlsReport,
+)
+
+__all__ = [
+    "QUARANTINE_BLOB_MAX",
+    "IngestOutcome",
+    "Rejected",
+    "insert_rejected",
+    "insert_report",
+    "is_managed",
+]
+
+#: Bytes of a quarantined blob kept for an operator to look at; the size and hash are
+#: always kept. A megabyte shows any report's header and first records, and a flood of
+#: junk to the ``rua`` address cannot fill the disk faster than one such row per blob.
+QUARANTINE_BLOB_MAX = 1 << 20
+
+#: Override reasons that say the receiver saw a forwarder or a list (RFC 7489 appendix C,
+#: ``PolicyOverrideType``), recorded as such.
+FORWARDING_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder"})
+
+
+class IngestOutcome(enum.StrEnum):
+    """What the store did with one incoming report or blob."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    """Already in the store (same kind, reporter and report id): not stored twice."""
+    FOREIGN = "foreign"
+    """Stored apart: about a domain the store does not manage."""
+    QUARANTINED = "quarantined"
+    """Not a readable report: kept in quarantine with the reason."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Rejected(ToDict):
+    """A blob that did not give a report, and why (for :meth:`ReportStore.ingest`).
+
+    Attributes:
+        error: the parser's error; its ``reason`` is kept with the blob.
+        blob: the bytes as received (the store keeps at most :data:`QUARANTINE_BLOB_MAX`).
+    """
+
+    error: ReportError
+    blob: bytes = dataclasses.field(repr=False)
+
+
+def is_managed(domain: str, managed: frozenset[str]) -> bool:
+    """True when ``domain`` is one of ``managed`` or below one; every domain when empty."""
+    if not managed:
+        return True
+    name = domain.lower().rstrip(".")
+    labels = name.split(".")
+    return any(".".join(labels[i:]) in managed for i in range(len(labels)))
+
+
+def _auth(results: Iterable[AuthResult]) -> str:
+    return json.dumps([r.to_dict() for r in results], separators=(",", ":"))
+
+
+def _record_row(report_id: int, record: AggregateRecord) -> tuple[object, ...]:
+    dkim_pass = any(r.result.lower() == "pass" for r in record.dkim_results)
+    dkim_domain = next((r.domain.lower() for r in record.dkim_results if r.domain), None)
+    spf_domain = next((r.domain.lower() for r in record.spf_results if r.domain), None)
+    return (
+        report_id,
+        record.source_ip,
+        record.count,
+        record.disposition.lower(),
+        (record.dkim or "").lower() or None,
+        (record.spf or "").lower() or None,
+        record.header_from.lower(),
+        record.envelope_from,
+        record.envelope_to,
+        " ".join(r.type.lower() for r in record.reasons),
+        _auth(record.dkim_results),
+        _auth(record.spf_results),
+        int(dkim_pass),
+        dkim_domain,
+        spf_domain,
+    )
+
+
+_INSERT_REPORT = (
+    "INSERT INTO reports (kind, reporter, report_id, domain, foreign_domain, begin, end,"
+    " email, policy, errors, messages, passed, source, ingested)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id"
+)
+_INSERT_RECORD = "INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_TLS = "INSERT INTO tls_policies VALUES (?,?,?,?,?,?,?)"
+
+
+def insert_report(
+    db: sqlite3.Connection, report: Report, *, source: str, managed: frozenset[str], now: float
+) -> IngestOutcome:
+    """Insert ``report`` and its rows unless it is already there (same reporter and id)."""
+    if isinstance(report, AggregateReport):
+        domain = report.domain
+        messages = report.message_count
+        passed = sum(r.count for r in report.records if r.dmarc_pass)
+        policy: str | None = json.dumps(report.policy.to_dict(), separators=(",", ":"))
+        email: str | None = report.email
+        errors = json.dumps(list(report.errors))
+        foreign = not is_managed(domain, managed)
+    else:
+        domains = report.domains
+        domain = domains[0] if domains else ""
+        messages = sum(p.successful + p.failed for p in report.policies)
+        passed = sum(p.successful for p in report.policies)
+        policy, email, errors = None, report.contact_info, "[]"
+        foreign = not any(is_managed(d, managed) for d in domains)
+    row = db.execute(
+        _INSERT_REPORT,
+        (
+            report.kind.value,
+            report.reporter,
+            report.report_id,
+            domain,
+            int(foreign),
+            report.date_range.begin,
+            report.date_range.end,
+            email,
+            policy,
+            errors,
+            messages,
+            passed,
+            source,
+            now,
+        ),
+    ).fetchone()
+    if row is None:
+        return IngestOutcome.DUPLICATE
+    report_id = int(row[0])
+    if isinstance(report, AggregateReport):
+        db.executemany(_INSERT_RECORD, (_record_row(report_id, r) for r in report.records))
+    else:
+        _insert_tls(db, report_id, report)
+    return IngestOutcome.FOREIGN if foreign else IngestOutcome.STORED
+
+
+def _insert_tls(db: sqlite3.Connection, report_id: int, report: TlsReport) -> None:
+    db.executemany(
+        _INSERT_TLS,
+        (
+            (
+                report_id,
+                p.policy_domain.lower().rstrip("."),
+                p.policy_type,
+                p.successful,
+                p.failed,
+                json.dumps(list(p.mx_hosts)),
+                json.dumps([f.to_dict() for f in p.failures], separators=(",", ":")),
+            )
+            for p in report.policies
+        ),
+    )
+
+
+def insert_rejected(
+    db: sqlite3.Connection, rejected: Rejected, *, source: str, now: float
+) -> IngestOutcome:
+    """Keep a blob in quarantine (once per content: a second copy updates its last sighting)."""
+    digest = hashlib.sha256(rejected.blob).hexdigest()
+    kept = rejected.blob[:QUARANTINE_BLOB_MAX]
+    db.execute(
+        "INSERT INTO quarantine (sha256, size, source, reason, message, blob, truncated,"
+        " first_seen, last_seen, seen) VALUES (?,?,?,?,?,?,?,?,?,1)"
+        " ON CONFLICT (sha256) DO UPDATE SET last_seen=excluded.last_seen, seen=seen+1",
+        (
+            digest,
+            len(rejected.blob),
+            source,
+            rejected.error.reason,
+            str(rejected.error)[:500],
+            kept,
+            int(len(kept) < len(rejected.blob)),
+            now,
+            now,
+        ),
+    )
+    return IngestOutcome.QUARANTINED
