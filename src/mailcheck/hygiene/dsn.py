@@ -20,7 +20,7 @@ import logging
 import re
 from email.message import Message
 
-from mailcheck.hygiene.classify_fallback import bounce_kind
+from mailcheck.hygiene.bounce_kind import bounce_kind
 from mailcheck.hygiene.inbound_types import (
     MAX_RECIPIENT_BLOCKS,
     Bounce,
