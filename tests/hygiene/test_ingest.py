@@ -99,8 +99,14 @@ async def test_soft_bounces_count_then_suppress(suppressions: SuppressionList) -
     kinds = []
     for n in range(2):  # two newsletters, each soft-bounced (policy: 2 distinct messages)
         ids = await newsletter(suppressions.spool)
-        raw = dsn(ids["cy@mailbox.example"], "cy@mailbox.example", status="4.2.2",
-                  action="delayed", diagnostic="smtp; 452 4.2.2 Mailbox full", serial=n)  # fmt: skip
+        raw = dsn(
+            ids["cy@mailbox.example"],
+            "cy@mailbox.example",
+            status="4.2.2",
+            action="delayed",
+            diagnostic="smtp; 452 4.2.2 Mailbox full",
+            serial=n,
+        )
         (action,) = (await ingest.ingest(raw, source=f"soft-{n}")).actions
         kinds.append((action.kind, action.reason))
     assert kinds == [
