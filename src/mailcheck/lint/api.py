@@ -35,7 +35,8 @@ def lint_offline(
     aspf: str = "r",
 ) -> LintReport:
     """Lint a message without DNS: RFC 5322, MIME, DKIM presence and alignment, SPF
-    alignment, one-click unsubscribe. Pure and synchronous (about 0.1 ms for a newsletter).
+    alignment, one-click unsubscribe. Pure and synchronous: about 0.4 ms for a 24 KB
+    newsletter (bench/bench_lint.py).
 
     Rules that need DNS or the sending IP are listed in each verdict's ``not_checked``.
 

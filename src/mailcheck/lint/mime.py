@@ -124,20 +124,25 @@ def split_multipart(body: bytes, boundary: bytes) -> tuple[list[bytes] | None, b
     delimiter is a line ``--boundary`` (``--boundary--`` closes), possibly followed by
     white space; the line break before it belongs to the delimiter.
     """
-    delimiter = re.compile(rb"^--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$", re.M)
+    marker = b"--" + boundary
     parts: list[bytes] = []
     start: int | None = None
     seen = False
-    for match in delimiter.finditer(body):
-        seen = True
-        if start is not None:
-            end = match.start()
-            # The CRLF before the delimiter is part of it.
-            end -= 2 if body[max(end - 2, 0) : end] == b"\r\n" else 1 if end else 0
-            parts.append(body[start : max(end, start)])
-        if match.group(1):
-            return parts, True
-        start = match.end() + 1
+    at = body.find(marker)
+    while at >= 0:
+        line_end = body.find(b"\n", at)
+        line_end = len(body) if line_end < 0 else line_end
+        rest = body[at + len(marker) : line_end].rstrip(b"\r").rstrip(b" \t")
+        if (at == 0 or body[at - 1] == 0x0A) and rest in (b"", b"--"):
+            seen = True
+            if start is not None:
+                # The CRLF (or LF) before the delimiter is part of it.
+                end = at - 2 if body[max(at - 2, 0) : at] == b"\r\n" else at - 1
+                parts.append(body[start : max(end, start)])
+            if rest == b"--":
+                return parts, True
+            start = line_end + 1
+        at = body.find(marker, line_end)
     return (parts if seen else None), False
 
 
