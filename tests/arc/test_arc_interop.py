@@ -51,6 +51,7 @@ async def test_rsa_chain_sealed_by_us_verifies_everywhere(
     ours = await verify_arc(sealed, resolver=resolver)
     assert (ours.result, ours.instances, ours.oldest_pass) == (ArcVerdict.PASS, 1, 0)
     assert ours.sets[0].results.startswith(f"{LIST}; dkim=pass")
+    assert b"ARC-Authentication-Results: i=1; lists.liststest;\r\n dkim=pass" in sealed
     assert dkimpy(sealed, dns_server) == ("pass", [True])
     assert perl_verify(dns_server.port, sealed) == "pass"
 
@@ -100,8 +101,8 @@ async def test_chain_sealed_by_perl_verifies_with_ours_then_we_extend_it(
         (b"Subject: Picnic", b"Subject: Picnic!"),  # a sealed header
         (b"ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed;\r\n d=lists",
          b"ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/simple;\r\n d=lists"),  # the AMS
-        (b"ARC-Authentication-Results: i=1; lists.liststest; dkim=pass",
-         b"ARC-Authentication-Results: i=1; lists.liststest; dkim=fail"),  # what the hop said
+        (b"ARC-Authentication-Results: i=1; lists.liststest;\r\n dkim=pass",
+         b"ARC-Authentication-Results: i=1; lists.liststest;\r\n dkim=fail"),  # what it said
     ],
 )  # fmt: skip
 async def test_tampering_fails_everywhere(

@@ -26,7 +26,11 @@ from collections.abc import Iterable
 
 import dkim
 
-from mailcheck.authresults import AuthResultsHeader, read_authentication_results
+from mailcheck.authresults import (
+    AuthResultsHeader,
+    build_authentication_results,
+    read_authentication_results,
+)
 from mailcheck.dkim.arc_sets import ARC_FIELDS, ARC_MAX_SETS, ArcChain, read_arc_sets
 from mailcheck.dkim.canon import relaxed_body, relaxed_headers, select_headers
 from mailcheck.dkim.keys import DkimKey
@@ -159,9 +163,16 @@ class ArcSealer:
             raise SigningError(
                 f"no Authentication-Results from {self.authserv_id}: verify the message first"
             )
-        # The most recent (top) header of this ADMD, as written: RFC 8617 §4.1.1.
-        value = " ".join(ours[0].raw.split())
-        return value.encode("utf-8")
+        # The most recent (top) header of this ADMD (RFC 8617 §4.1.1), one result a line so
+        # that many signatures never make a line over 998 characters (RFC 5322 §2.1.1).
+        try:
+            clauses = [
+                build_authentication_results(self.authserv_id, [r]).split("; ", 1)[1]
+                for r in ours[0].results
+            ]
+        except ParseError:
+            return " ".join(ours[0].raw.split()).encode("utf-8")
+        return ";\r\n ".join([self.authserv_id, *clauses]).encode("utf-8")
 
     def _ams(
         self, headers: list[tuple[bytes, bytes]], body: bytes, instance: int, now: bytes
