@@ -59,6 +59,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mailcheck.cli.lint",
         "check a message against the bulk-sender rules of Gmail, Yahoo, Outlook.com",
     ),
+    "serve": (
+        "mailcheck.cli.serve",
+        "serve the JSON API and the report pages (French and English) over HTTP",
+    ),
     # New commands: one entry each, inserted just above this line.
 }
 

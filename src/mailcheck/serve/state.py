@@ -1,0 +1,52 @@
+"""What the request handlers share: one :class:`Service` per app."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from starlette.requests import Request
+
+from mailcheck.locale import LANGUAGES, negotiate
+from mailcheck.serve.auditor import Auditor
+from mailcheck.serve.config import ServeConfig
+from mailcheck.serve.guard import RateLimiter, TokenGuard
+from mailcheck.serve.sending_view import SpoolWatcher
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class Service:
+    """The app's shared objects (``request.app.state.service``)."""
+
+    config: ServeConfig
+    guard: TokenGuard
+    limiter: RateLimiter
+    page_limiter: RateLimiter
+    auditor: Auditor
+    watcher: SpoolWatcher | None
+
+
+#: Scope key holding the prefix the app is served under (``root_path`` at the app's entry).
+ROOT_KEY = "mailcheck.root"
+
+
+def root_of(request: Request) -> str:
+    """The prefix the app is served under (``""`` at the root of its host)."""
+    return str(request.scope.get(ROOT_KEY, ""))
+
+
+def service_of(request: Request) -> Service:
+    """The :class:`Service` of the app handling ``request``."""
+    service: Any = request.app.state.service
+    assert isinstance(service, Service)
+    return service
+
+
+def language_of(request: Request) -> str:
+    """``?lang=`` when it names a known language, else ``Accept-Language``, else the
+    service's default."""
+    asked = request.query_params.get("lang", "")
+    if asked in LANGUAGES:
+        return asked
+    default = service_of(request).config.language
+    return negotiate(request.headers.get("accept-language"), default=default)
