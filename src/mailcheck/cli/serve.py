@@ -87,7 +87,10 @@ def register(subparsers: Any) -> None:
         "--no-reputation", action="store_true", help=_("skip reverse DNS and blocklists in audits")
     )
     parser.add_argument(
-        "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help=_("uvicorn's log level (default: %(default)s)"),
     )
     add_dns_options(parser)
     add_blocklist_options(parser)
