@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.conftest import ZONES
 from tests.tls.certs import Issued, TestCa
+from tests.tls.dnssec_server import SignedZone, SigningDnsServer, sign_zone_file
 from tests.tls.https_server import CERT_NAMES, PolicyServer
+from tests.tls.unbound import Unbound
 
 MX_HOST = "mx1.tlstest.test"
 
@@ -98,3 +104,80 @@ def policy_server(session_ca: TestCa) -> Iterator[PolicyServer]:
 def policies(policy_server: PolicyServer) -> PolicyServer:
     policy_server.requests.clear()
     return policy_server
+
+
+# --- DNSSEC and DANE -------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class DaneWorld:
+    """Signed zones, the DNS server that serves their signatures, and the MX certificate.
+
+    ``tlssec.test`` (signed) has hosts mx1..mx6 whose TLSA records cover the cases:
+    mx1 the current key only, mx2 current + next key, mx3 another key, mx4 PKIX-EE,
+    mx5 no TLSA, mx6 a TLSA RRset changed after signing (bogus). ``tlsbogus.test`` has an
+    MX RRset changed after signing. ``tlstest.test`` is unsigned.
+    """
+
+    server: SigningDnsServer
+    zones: tuple[SignedZone, ...]
+    certificate: Issued
+    anchors: tuple[str, ...]
+
+
+def _spki_sha256(key: ec.EllipticCurvePrivateKey) -> str:
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(spki).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def dane_world(session_ca: TestCa, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaneWorld]:
+    directory = tmp_path_factory.mktemp("signed")
+    current = ec.generate_private_key(ec.SECP256R1())
+    names = [f"mx{i}.tlssec.test" for i in range(1, 7)]
+    certificate = session_ca.issue("dane", names, key=current)
+    now, after, other = (
+        _spki_sha256(current),
+        _spki_sha256(ec.generate_private_key(ec.SECP256R1())),
+        _spki_sha256(ec.generate_private_key(ec.SECP256R1())),
+    )
+    hosts = "".join(f"mx{i} A 127.0.0.1\n" for i in range(1, 7))
+    body = (
+        "@ MX 10 mx1\n@ MX 20 mx2\n"
+        + hosts
+        + f"_25._tcp.mx1 TLSA 3 1 1 {now}\n"
+        + f"_25._tcp.mx2 TLSA 3 1 1 {now}\n_25._tcp.mx2 TLSA 3 1 1 {after}\n"
+        + f"_25._tcp.mx3 TLSA 3 1 1 {other}\n"
+        + f"_25._tcp.mx4 TLSA 1 1 1 {now}\n"
+        + f"_25._tcp.mx6 TLSA 3 1 1 {now}\n"
+    )
+    signed = sign_zone_file(
+        directory, "tlssec.test", body, tamper={"_25._tcp.mx6 TLSA": f"3 1 1 {other}"}
+    )
+    bogus = sign_zone_file(
+        directory,
+        "tlsbogus.test",
+        "@ MX 10 mx1\nmx1 A 127.0.0.1\n",
+        tamper={"@ MX": "10 evil.example."},
+    )
+    server = SigningDnsServer([signed.path, bogus.path, ZONES / "tlstest.test.zone"]).start()
+    yield DaneWorld(server, (signed, bogus), certificate, (signed.ds, bogus.ds))
+    server.stop()
+
+
+@pytest.fixture
+def dane(dane_world: DaneWorld) -> DaneWorld:
+    dane_world.server.reset()
+    return dane_world
+
+
+@pytest.fixture(scope="session")
+def unbound(dane_world: DaneWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unbound]:
+    """unbound validating with the test zones' DS as trust anchors, forwarding to their server."""
+    server = Unbound(
+        tmp_path_factory.mktemp("unbound"),
+        upstream=dane_world.server.address,
+        anchors=dane_world.anchors,
+    ).start()
+    yield server
+    server.stop()
