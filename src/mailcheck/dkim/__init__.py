@@ -12,6 +12,10 @@ from mailcheck import _lazy
 # Each name and the module it lives in, imported on first use (PEP 562): importing
 # the package stays cheap (no dkimpy, pyspf or DNS stack until a name needs them).
 _EXPORTS = {
+    "ArcResult": "mailcheck.dkim.arc_verify",
+    "ArcSealer": "mailcheck.dkim.arc_seal",
+    "ArcSetResult": "mailcheck.dkim.arc_verify",
+    "ArcVerdict": "mailcheck.dkim.arc_verify",
     "DkimAuditResult": "mailcheck.dkim.audit",
     "DkimDnsRecord": "mailcheck.dkim.keys",
     "DkimKey": "mailcheck.dkim.keys",
@@ -41,6 +45,8 @@ _EXPORTS = {
 __getattr__, __dir__ = _lazy.lazy_exports(__name__, _EXPORTS)
 
 if typing.TYPE_CHECKING:
+    from mailcheck.dkim.arc_seal import ArcSealer
+    from mailcheck.dkim.arc_verify import ArcResult, ArcSetResult, ArcVerdict
     from mailcheck.dkim.audit import DkimAuditResult, SelectorResult, audit_dkim
     from mailcheck.dkim.keys import DkimDnsRecord, DkimKey, KeyType, generate_key, load_key
     from mailcheck.dkim.keystore import KeyStore
@@ -57,6 +63,10 @@ if typing.TYPE_CHECKING:
     from mailcheck.sync import audit_dkim_sync, check_published_sync, verify_dkim_sync
 
 __all__ = [
+    "ArcResult",
+    "ArcSealer",
+    "ArcSetResult",
+    "ArcVerdict",
     "DkimAuditResult",
     "DkimDnsRecord",
     "DkimKey",
