@@ -388,6 +388,7 @@ LINT_DKIM_MISSING = _code("lint.dkim-missing", E, "No DKIM signature", "RFC 6376
 LINT_DKIM_MALFORMED = _code(
     "lint.dkim-malformed", E, "A DKIM-Signature field does not parse", "RFC 6376 §3.5"
 )
+LINT_DKIM_FAIL = _code("lint.dkim-fail", E, "No DKIM signature that counts verifies", "RFC 6376 §6")
 LINT_DKIM_NOT_ALIGNED = _code(
     "lint.dkim-not-aligned",
     W,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 from mailcheck.dkim import DkimSigner
-from mailcheck.dkim.keys import DkimKey, generate_key
+from mailcheck.dkim.keys import DkimKey, load_key
+
+KEY = Path(__file__).parent / "data" / "s2026.ed25519.pem"
 
 UNSUBSCRIBE = (
     b"List-Unsubscribe: <https://bulklint.test/u/tok3n>,\r\n <mailto:u+tok3n@bulklint.test>\r\n"
@@ -40,14 +43,20 @@ RETURN_PATH = b"Return-Path: <bounce+x@bulklint.test>\r\n"
 
 @functools.cache
 def key() -> DkimKey:
-    """One Ed25519 key for the whole run (the lint never fetches it)."""
-    return generate_key("ed25519")
+    """The Ed25519 key published as s2026._domainkey in tests/zones/bulklint.test.zone."""
+    return load_key(KEY)
 
 
-def sign(message: bytes, *, domain: str = "bulklint.test", headers: tuple[str, ...] = ()) -> bytes:
+def sign(
+    message: bytes,
+    *,
+    domain: str = "bulklint.test",
+    headers: tuple[str, ...] = (),
+    selector: str = "s2026",
+) -> bytes:
     """``message`` signed by mailcheck's DkimSigner (``headers``: h= instead of the default)."""
     options = {"headers": headers} if headers else {}
-    signer = DkimSigner(domain, "s2026", key(), third_party=True, **options)  # type: ignore[arg-type]
+    signer = DkimSigner(domain, selector, key(), third_party=True, **options)  # type: ignore[arg-type]
     return signer.sign(message, timestamp=1796544000)
 
 

@@ -120,3 +120,55 @@ async def test_caller_mistakes(resolver: DnsResolver) -> None:
         await lint_message(newsletter(), ip=GOOD_IP)
     with pytest.raises(ParseError):
         await lint_message(newsletter(), ip="not-an-ip", resolver=resolver)
+
+
+async def test_dkim_signatures_are_verified_with_dns(resolver: DnsResolver) -> None:
+    report = await lint(newsletter(), resolver)
+    assert report.findings == ()
+    tampered = newsletter().replace(b"here is the news.</p>", b"here is other news.</p>")
+    report = await lint(tampered, resolver)
+    (finding,) = report.findings
+    assert finding.code == "lint.dkim-fail"
+    assert finding.details["signatures"][0]["result"] == "fail"
+    assert finding.details["aligned_only"] is True
+    assert verdicts(report)["microsoft-bulk"] is Verdict.REJECTED
+    offline = await lint_message(tampered, profiles=ALL)
+    assert offline.findings == ()  # without DNS the signature is not verified
+    assert "lint.dkim-fail" in offline.verdicts[0].not_checked
+
+
+async def test_a_key_that_is_not_the_signers(resolver: DnsResolver) -> None:
+    message = b"Return-Path: <b@bulklint.test>\r\n" + sign(
+        HEADERS + UNSUBSCRIBE + MIME, selector="other"
+    )
+    report = await lint(message, resolver)
+    assert {f.code for f in report.findings} == {"lint.dkim-fail"}
+    unpublished = b"Return-Path: <b@bulklint.test>\r\n" + sign(
+        HEADERS + UNSUBSCRIBE + MIME, selector="nokey"
+    )
+    (finding,) = (await lint(unpublished, resolver)).findings
+    assert finding.code == "lint.dkim-fail"
+    assert finding.details["signatures"][0]["result"] == "permerror"
+
+
+async def test_an_aligned_signature_counts_over_a_passing_third_party_one(
+    resolver: DnsResolver,
+) -> None:
+    """A passing signature by another domain does not make DMARC pass."""
+    body = HEADERS + UNSUBSCRIBE + MIME
+    third = sign(body, domain="example.lintnodmarc")  # published, passes, not aligned
+    both = sign(third, selector="other")  # aligned, does not verify
+    report = await lint(b"Return-Path: <b@esp.example>\r\n" + both, resolver)
+    (finding,) = report.for_code("lint.dkim-fail")
+    assert finding.details["aligned_only"] is True
+
+
+async def test_a_dns_failure_on_the_dkim_key(
+    dns_server: DnsTestServer, resolver: DnsResolver
+) -> None:
+    dns_server.behave("s2026._domainkey.bulklint.test", servfail=True)
+    report = await lint(newsletter(), resolver)
+    (finding,) = report.findings
+    assert finding.code == "lint.temperror"
+    assert finding.details["codes"] == ["lint.dkim-fail"]
+    assert verdicts(report)["microsoft-bulk"] is Verdict.UNKNOWN

@@ -5,21 +5,18 @@ reverse DNS and the SPF result).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 from mailcheck import codes
-from mailcheck.dmarc.discover import Discovery, discover_policy
 from mailcheck.errors import ConfigError
-from mailcheck.lint import auth, mime, rfc5322
+from mailcheck.lint import auth, mime, network, rfc5322
 from mailcheck.lint.judge import build_report
 from mailcheck.lint.message import MAX_MESSAGE_BYTES, read_message
 from mailcheck.lint.profiles import DEFAULT_PROFILES, ProfileSet
 from mailcheck.lint.types import LintFacts, LintReport
 from mailcheck.lookup.resolver import Resolver
 from mailcheck.model import Finding
-from mailcheck.reputation.rdns import check_rdns, parse_ip
-from mailcheck.spf.evaluate import SpfVerdict, check_host
+from mailcheck.reputation.rdns import parse_ip
 
 _SUBJECT = "message"
 
@@ -77,10 +74,11 @@ async def lint_message(
     """Lint a message as the big receivers would before it is sent.
 
     Everything :func:`lint_offline` checks, plus, with a ``resolver``, the From domain's
-    DMARC policy (whose ``adkim``/``aspf`` then set the alignment modes) and, with an
-    ``ip``, the IP's forward-confirmed reverse DNS and the SPF result for the envelope
-    sender. A DNS failure is "could not check" (``lint.temperror``, ``rdns.temperror``):
-    the profiles it concerns say ``unknown``, never ``rejected``.
+    DMARC policy (whose ``adkim``/``aspf`` then set the alignment modes) and whether the
+    DKIM signatures verify, and, with an ``ip``, the IP's forward-confirmed reverse DNS
+    and the SPF result for the envelope sender. A DNS failure is "could not check"
+    (``lint.temperror``, ``rdns.temperror``): the profiles it concerns say ``unknown``,
+    never ``rejected``.
 
     Raises:
         ConfigError: ``ip`` without a ``resolver``, an unknown profile, ``raw`` not bytes.
@@ -100,30 +98,18 @@ async def lint_message(
     sender = _sender(data, mail_from)
     if sender is None:
         missing.add("ip+envelope")
-    async with asyncio.TaskGroup() as group:
-        dmarc_task = (
-            group.create_task(discover_policy(facts.from_domain, resolver=resolver))
-            if facts.from_domain
-            else None
-        )
-        rdns_task = group.create_task(check_rdns(address, resolver=resolver)) if address else None
-        spf_task = (
-            group.create_task(_spf(address, sender, resolver)) if address and sender else None
-        )
-    network: list[Finding] = []
-    record = None
-    if dmarc_task is not None:
-        network.extend(_dmarc_findings(dmarc_task.result()))
-        record = dmarc_task.result().record
-    if rdns_task is not None:
-        network.extend(rdns_task.result().findings)
-    if spf_task is not None:
-        network.extend(spf_task.result())
+    checks = await network.run_checks(data, facts, ip=address, sender=sender, resolver=resolver)
+    record = checks.dmarc_record
     if record is not None and (record.adkim, record.aspf) not in ((None, None), ("r", "r")):
         # The domain's own alignment modes (RFC 9989 adkim/aspf) replace the relaxed default.
         adkim, aspf = record.adkim or "r", record.aspf or "r"
         findings, facts, _ = _offline_findings(data, mail_from, adkim, aspf)
-    return build_report([*findings, *network], selected, facts, missing=frozenset(missing))
+    else:
+        adkim = "r"
+    extra = network.dkim_findings(checks.dkim, facts, adkim)
+    return build_report(
+        [*findings, *checks.findings, *extra], selected, facts, missing=frozenset(missing)
+    )
 
 
 def _bytes(raw: object) -> bytes:
@@ -194,55 +180,3 @@ def _sender(raw: bytes, mail_from: str | None) -> str | None:
     field = read_message(raw).first("return-path")
     value = field.value.strip("<> \t") if field is not None else ""
     return value if "@" in value else None
-
-
-async def _spf(ip: str, sender: str, resolver: Resolver) -> list[Finding]:
-    result = await check_host(ip, sender, resolver=resolver)
-    details = {"ip": ip, "sender": sender, "domain": result.domain, "result": result.result.value}
-    if result.result is SpfVerdict.TEMPERROR:
-        return [
-            codes.LINT_TEMPERROR.finding(
-                result.domain,
-                f"SPF for {ip} could not be checked: a DNS failure.",
-                details={
-                    **details,
-                    "check": "spf",
-                    "codes": ["lint.spf-fail"],
-                    "error": result.explanation,
-                },
-            )
-        ]
-    if result.result is SpfVerdict.PASS:
-        return []
-    return [
-        codes.LINT_SPF_FAIL.finding(
-            result.domain,
-            f"SPF gives {result.result.value} for {ip} sending as {sender}.",
-            details=details,
-            fix=f"Add {ip} to the SPF record of {result.domain} (ip4:/ip6:), or send from a "
-            "host it already lists.",
-        )
-    ]
-
-
-def _dmarc_findings(discovery: Discovery) -> list[Finding]:
-    if discovery.uncertain or (discovery.temperrors and discovery.location is None):
-        errors = [f"{name}: {error}" for name, error in discovery.temperrors]
-        return [
-            codes.LINT_TEMPERROR.finding(
-                discovery.domain,
-                "The DMARC policy could not be looked up: a DNS failure.",
-                details={"check": "dmarc", "codes": ["lint.dmarc-missing"], "errors": errors},
-            )
-        ]
-    if discovery.record is not None:
-        return []
-    return [
-        codes.LINT_DMARC_MISSING.finding(
-            discovery.domain,
-            f"{discovery.domain} has no usable DMARC policy: bulk senders must publish one.",
-            details={"location": discovery.location, "records": list(discovery.texts)},
-            fix=f"Publish _dmarc.{discovery.organizational_domain or discovery.domain}. IN TXT "
-            '"v=DMARC1; p=none; rua=mailto:dmarc@..." (p=none is enough to start).',
-        )
-    ]

@@ -33,6 +33,7 @@ NEEDS: dict[str, str] = {
     "rdns.multiple": "ip",
     "lint.spf-fail": "ip+envelope",
     "lint.dmarc-missing": "dns",
+    "lint.dkim-fail": "dns",
     "lint.spf-not-aligned": "envelope",
     "lint.not-aligned": "envelope",
 }
