@@ -63,6 +63,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mailcheck.cli.serve",
         "serve the JSON API and the report pages (French and English) over HTTP",
     ),
+    "reports": (
+        "mailcheck.cli.reports",
+        "ingest DMARC aggregate and TLS reports, explain them per domain, purge old ones",
+    ),
     # New commands: one entry each, inserted just above this line.
 }
 

@@ -103,8 +103,10 @@ def classify_source(
 def _network_name(name: str | None, known: bool) -> str:
     if name is None:
         return "no reverse name" if known else "name unknown (DNS failed)"
+    # The network the host is in: its name without the host label (o17.mailer.example ->
+    # mailer.example), so a reporter's many IPs of one sender group together.
     labels = name.split(".")
-    return ".".join(labels[-2:]) if len(labels) > 2 else name
+    return ".".join(labels[1:]) if len(labels) > 2 else name
 
 
 def _label(source: SourceSummary, domain: str) -> tuple[str, str | None]:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from mailcheck.mailbox.types import MailItem
 from mailcheck.reports.ingest import ingest_report, looks_like_message, reports_in_message
 from mailcheck.reports.store import Incoming, IngestSummary, IngestTally, ReportStore
 from mailcheck.reports.store_rows import Rejected
@@ -103,19 +104,14 @@ def read_paths(
             yield from parse_blob(name, blob)
 
 
-class _Item(Protocol):
-    key: str
-    raw: bytes | None
-
-
 class Mailbox(Protocol):
     """A mailbox to ingest from (see :mod:`mailcheck.mailbox`)."""
 
-    def messages(self) -> AsyncIterator[_Item]:
+    def messages(self) -> AsyncIterator[MailItem]:
         """Each message not handled yet."""
         ...
 
-    async def done(self, item: _Item) -> None:
+    async def done(self, item: MailItem) -> None:
         """Mark a message handled."""
         ...
 
@@ -136,7 +132,7 @@ async def ingest_mailbox(
     """
     tally = IngestTally()
     batch: list[Incoming] = []
-    pending: list[_Item] = []
+    pending: list[MailItem] = []
 
     async def flush() -> None:
         outcomes = await store.add_batch(batch)
@@ -152,7 +148,7 @@ async def ingest_mailbox(
     async for message in mailbox.messages():
         if message.raw is None:
             if on_skip is not None:
-                on_skip(message.key, str(getattr(message, "problem", "") or "not read"))
+                on_skip(message.key, message.problem or "not read")
             continue
         batch.extend(parse_blob(message.key, message.raw))
         pending.append(message)

@@ -96,6 +96,15 @@ class IngestTally:
             domain = item.domain if isinstance(item, AggregateReport) else (*item.domains, "")[0]
             self.foreign[domain] += 1
 
+    def merge(self, summary: IngestSummary) -> None:
+        """Add the totals of another ingest (several sources in one run)."""
+        self.outcomes[IngestOutcome.STORED] += summary.stored
+        self.outcomes[IngestOutcome.DUPLICATE] += summary.duplicates
+        self.outcomes[IngestOutcome.FOREIGN] += summary.foreign
+        self.outcomes[IngestOutcome.QUARANTINED] += summary.quarantined
+        self.reasons.update(summary.reasons)
+        self.foreign.update(summary.foreign_domains)
+
     def summary(self) -> IngestSummary:
         """The totals so far."""
         return IngestSummary(
