@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mailcheck.cli import reports_admin
 from mailcheck.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -34,7 +35,7 @@ from mailcheck.cli.common import (
     print_json,
     printable,
 )
-from mailcheck.errors import ConfigError, ParseError
+from mailcheck.errors import ConfigError
 
 if TYPE_CHECKING:
     from mailcheck.reports.store import IngestSummary, ReportStore
@@ -97,16 +98,24 @@ def register(subparsers: Any) -> None:
         help="a domain you manage, remembered in the store (repeatable; while none is "
         "given or stored, every domain is managed); reports about others are kept apart",
     )  # fmt: skip
-    ingest.add_argument("--format", choices=("text", "json"), default="text")
+    ingest.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, JSON for programs",
+    )
     ingest.set_defaults(run=run_ingest)
     summary = actions.add_parser(
         "summary", parents=[common], help="explain a domain's reports: sources, readiness, TLS"
     )
-    summary.add_argument("domain", metavar="DOMAIN")
+    summary.add_argument("domain", metavar="DOMAIN", help="the domain whose reports to explain")
     summary.add_argument(
         "--since", default="30d", metavar="DURATION", help="the period: 30d, 12h, 365d"
     )
-    summary.add_argument("--format", choices=("text", "json", "html"), default="text")
+    summary.add_argument(
+        "--format", choices=("text", "json", "html"), default="text",
+        help="text for people, JSON for programs, HTML: one self-contained page",
+    )  # fmt: skip
     summary.add_argument(
         "--output", metavar="FILE", help="write to FILE instead of stdout (for --format html)"
     )
@@ -134,39 +143,35 @@ def register(subparsers: Any) -> None:
     purge.add_argument(
         "--older-than", required=True, metavar="DURATION", help="e.g. 180d (reports ended before)"
     )
-    purge.add_argument("--format", choices=("text", "json"), default="text")
-    purge.set_defaults(run=run_purge)
+    purge.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, JSON for programs",
+    )
+    purge.set_defaults(run=reports_admin.run_purge)
     status = actions.add_parser(
         "status", parents=[common], help="reports stored, foreign domains, quarantine"
     )
-    status.add_argument("--format", choices=("text", "json"), default="text")
-    status.set_defaults(run=run_status)
+    status.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, JSON for programs",
+    )
+    status.set_defaults(run=reports_admin.run_status)
     domains = actions.add_parser(
         "domains", parents=[common], help="list, add or remove the managed domains"
     )
-    domains.add_argument("change", nargs="?", choices=("add", "remove"), metavar="add|remove")
-    domains.add_argument("names", nargs="*", metavar="DOMAIN")
-    domains.set_defaults(run=run_domains)
+    domains.add_argument(
+        "change", nargs="?", choices=("add", "remove"), metavar="add|remove",
+        help="add or remove the domains named (without: list the managed domains)",
+    )  # fmt: skip
+    domains.add_argument("names", nargs="*", metavar="DOMAIN", help="domain names")
+    domains.set_defaults(run=reports_admin.run_domains)
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def _duration(text: str, option: str) -> float:
-    from mailcheck.sending.types import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ParseError as exc:
-        raise ConfigError(f"{option} {printable(text)}: {exc.reason}") from None
-
-
-def _open(args: argparse.Namespace, *, create: bool) -> ReportStore:
-    from mailcheck.reports.store import ReportStore
-
-    if not create and not Path(args.db).exists():
-        raise ConfigError(f"{args.db}: no such report store (mailcheck reports ingest creates it)")
-    return ReportStore(args.db)
 
 
 def _tally_text(summary: IngestSummary) -> str:
@@ -228,7 +233,7 @@ async def _ingest(args: argparse.Namespace) -> int:
 
     progress = _Progress()
     totals: list[IngestSummary] = []
-    store = _open(args, create=True)
+    store = reports_admin.open_store(args, create=True)
     try:
         for domain in args.domain:
             await store.add_domain(domain)
@@ -292,12 +297,12 @@ def run_summary(args: argparse.Namespace) -> int:
     from mailcheck.cli.common import make_resolver
     from mailcheck.reports.services import load_services
 
-    period = _duration(args.since, "--since")
+    period = reports_admin.duration(args.since, "--since")
     if period <= 0:
         raise ConfigError("--since must be above 0")
     catalogue = load_services(*args.services)
     resolver = None if args.offline else make_resolver(args)
-    store = _open(args, create=False)
+    store = reports_admin.open_store(args, create=False)
 
     async def run() -> Any:
         from mailcheck.reports.summary import summarize
@@ -348,85 +353,3 @@ def _write_summary(args: argparse.Namespace, summary: Any) -> None:
         print_json(data)
     else:
         sys.stdout.write(text)
-
-
-# --- purge, status, domains ---------------------------------------------------------------
-
-
-def run_purge(args: argparse.Namespace) -> int:
-    """``mailcheck reports purge``."""
-    older_than = _duration(args.older_than, "--older-than")
-    store = _open(args, create=False)
-
-    async def run() -> int:
-        try:
-            return await store.purge(older_than=older_than)
-        finally:
-            await store.close()
-
-    count = asyncio.run(run())
-    if args.format == "json":
-        print_json({"purged": count})
-    else:
-        print(f"{count} report(s) purged")
-    return EXIT_OK
-
-
-def run_status(args: argparse.Namespace) -> int:
-    """``mailcheck reports status``."""
-    store = _open(args, create=False)
-
-    async def run() -> dict[str, Any]:
-        try:
-            return {
-                "reports": await store.count(),
-                "managed": sorted(store.managed),
-                "foreign_domains": await store.foreign_domains(),
-                "quarantine": [e.to_dict() for e in await store.quarantined(limit=20)],
-            }
-        finally:
-            await store.close()
-
-    data = asyncio.run(run())
-    if args.format == "json":
-        print_json(data)
-        return EXIT_OK
-    counts = data["reports"]
-    print(
-        f"{counts['aggregate']} aggregate report(s), {counts['tls']} TLS report(s), "
-        f"{counts['foreign']} foreign, {counts['quarantine']} quarantined"
-    )
-    print("managed: " + (", ".join(data["managed"]) or "every domain (none configured)"))
-    for domain, count in data["foreign_domains"].items():
-        print(f"  foreign  {printable(domain)}: {count} report(s)")
-    for entry in data["quarantine"]:
-        print(
-            f"  quarantined  {entry['sha256'][:12]}  {entry['reason']:<16} "
-            f"{printable(entry['source'])} ({entry['size']} bytes, seen {entry['seen']}x): "
-            f"{printable(entry['message'])}"
-        )
-    return EXIT_OK
-
-
-def run_domains(args: argparse.Namespace) -> int:
-    """``mailcheck reports domains [add|remove DOMAIN...]``."""
-    if args.change and not args.names:
-        raise ConfigError(f"domains {args.change}: name at least one domain")
-    if args.names and not args.change:
-        raise ConfigError("domains: say add or remove before the domain names")
-    store = _open(args, create=args.change == "add")
-
-    async def run() -> list[str]:
-        try:
-            for name in args.names:
-                if args.change == "add":
-                    await store.add_domain(name)
-                else:
-                    await store.remove_domain(name)
-            return sorted(store.managed)
-        finally:
-            await store.close()
-
-    for name in asyncio.run(run()):
-        print(name)
-    return EXIT_OK
