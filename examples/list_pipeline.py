@@ -31,11 +31,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 from mailcheck import DnsResolver, Resolver, ZoneResolver
+from mailcheck.authresults import header_fields
 from mailcheck.dkim.arc_seal import ArcSealer
 from mailcheck.dkim.keys import load_key
 from mailcheck.dkim.sign import DkimSigner
@@ -54,6 +56,7 @@ async def pipeline(
     raw: bytes, args: argparse.Namespace, resolver: Resolver
 ) -> tuple[dict[str, object], bytes]:
     """One post through the pipeline; returns what was done (the JSON line) and the message."""
+    args.list = args.list or _list_post(raw)
     list_domain = args.list.rpartition("@")[2].lower()
     # 1. verify, as the list's receiver; the header records it for the ARC Set.
     seen = await verify_message(
@@ -116,9 +119,20 @@ async def _send(signed: bytes, args: argparse.Namespace, resolver: Resolver) -> 
         spool.close()
 
 
-def _from_value(raw: bytes) -> str:
-    from mailcheck.authresults import header_fields
+def _list_post(raw: bytes) -> str:
+    """The list address from ``List-Post: <mailto:...>`` (RFC 2369; Mailman and Sympa add it)."""
+    for name, value in header_fields(raw):
+        match = (
+            re.search(r"<mailto:([^>?\s]+@[^>?\s]+)", value)
+            if name.lower() == "list-post"
+            else None
+        )
+        if match:
+            return match.group(1)
+    raise MitigationError("no --list given and no List-Post: <mailto:...> in the post")
 
+
+def _from_value(raw: bytes) -> str:
     values = [v for n, v in header_fields(raw) if n.lower() == "from"]
     if len(values) != 1:
         raise MitigationError("the post must have exactly one From header field")
@@ -128,7 +142,7 @@ def _from_value(raw: bytes) -> str:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="A mailing list's outgoing pipeline.")
     parser.add_argument("recipients", nargs="*", help="the members to deliver to")
-    parser.add_argument("--list", required=True, help="the list's posting address")
+    parser.add_argument("--list", help="the list's posting address (default: from List-Post)")
     parser.add_argument("--list-name", help="the list's display name (default: its local part)")
     parser.add_argument("--message", default="-", help="the post (default: stdin)")
     parser.add_argument("--wrap", action="store_true", help="wrap instead of rewriting From")

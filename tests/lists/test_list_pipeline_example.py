@@ -83,9 +83,12 @@ async def test_relay_delivers_to_every_member(
 ) -> None:
     controller, recorder = relay
     members = ["ana@members.example", "bob@others.example"]
-    done = run("--list", "friends@lists.example", "--wrap", "--relay",
+    post = POST.read_bytes().replace(
+        b"Subject:", b"List-Post: <mailto:friends@lists.example>\r\nSubject:"
+    )
+    done = run("--wrap", "--relay",
                f"127.0.0.1:{controller.port}", "-oi", "-f", "friends-owner@lists.example",
-               "--", *members, stdin=POST.read_bytes())  # fmt: skip
+               "--", *members, stdin=post)  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["mitigation"]["action"] == "wrap"
