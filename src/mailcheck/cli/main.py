@@ -67,6 +67,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mailcheck.cli.reports",
         "ingest DMARC aggregate and TLS reports, explain them per domain, purge old ones",
     ),
+    "bounces": (
+        "mailcheck.cli.bounces",
+        "ingest bounces, complaints (ARF) and mailto unsubscribes into the suppression list",
+    ),
     # New commands: one entry each, inserted just above this line.
 }
 

@@ -1,0 +1,326 @@
+"""``mailcheck bounces ingest``: read bounces, complaints and mailto unsubscribes that came
+back, and suppress what they prove.
+
+Examples::
+
+    mailcheck bounces ingest --maildir /var/mail/bounces --secret-file /etc/mailcheck/secret \\
+        --spool /var/spool/mailcheck
+    mailcheck bounces ingest --imap imaps://bounces@mail.asso.example/INBOX \\
+        --imap-credentials ~/.config/mailcheck/imap-password --secret-file secret --spool q.db
+    mailcheck bounces ingest saved/*.eml --secret-file secret --dry-run --format json
+
+Only reports whose signed VERP or tracking token verifies (``--secret-file``: the
+Sender's secret) act; a forged bounce suppresses nothing. A message that cannot be read
+never stops the batch: it is listed with its reason, left in the mailbox (or, with
+``--aside DIR``, copied there with a ``.reason`` file and marked handled).
+
+Exit codes: 0 every message was read; 1 some could not be read (listed); 2 a usage or
+operational error (bad secret file, no spool, the spool's database failed); 3 the IMAP
+mailbox could not be reached or was lost midway (what was read is still reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mailcheck.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN, print_json
+from mailcheck.cli.spool import clean, spool_file
+from mailcheck.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mailcheck.hygiene.ingest import IngestResult
+    from mailcheck.mailbox import MailItem
+
+#: Files larger than this are not read (the mailbox sources have the same default).
+MAX_FILE_BYTES = 25 * 1024 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._,:=+-]")
+
+
+def register(subparsers: Any) -> None:
+    """Add ``mailcheck bounces ingest``."""
+    parser = subparsers.add_parser(
+        "bounces",
+        help="ingest bounces, complaints (ARF) and mailto unsubscribes into the suppression list",
+        description="Read the mail that comes back to the bounce address (DSNs, non-standard "
+        "bounces, ARF feedback-loop reports, RFC 8058 mailto unsubscribes) and suppress what "
+        "it proves. Only reports whose signed token verifies act.",
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ingest = actions.add_parser(
+        "ingest", help="read messages from files, directories, a Maildir or an IMAP folder"
+    )
+    ingest.add_argument(
+        "paths", nargs="*", metavar="PATH", help="message files, or directories of them"
+    )
+    ingest.add_argument(
+        "--maildir", action="append", default=[], metavar="DIR",
+        help="a Maildir: new messages are read, and moved to cur/ once handled (repeatable)",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--imap", metavar="URL",
+        help="imaps://user@host/Folder: unseen messages are read, then flagged seen",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--imap-credentials", metavar="FILE",
+        help="file (chmod 600) whose first line is the IMAP password "
+        "(default: $MAILCHECK_IMAP_PASSWORD)",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--imap-move-to", metavar="FOLDER", help="move handled IMAP messages to this folder"
+    )
+    ingest.add_argument(
+        "--secret-file", required=True, metavar="FILE",
+        help="the secret (chmod 600) the Sender signs VERP, tracking and unsubscribe "
+        "tokens with",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--spool", default="mailcheck-spool", metavar="DIR|FILE",
+        help="the spool whose suppression list is updated (default: ./mailcheck-spool)",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--dry-run", action="store_true",
+        help="read and report only: nothing suppressed, nothing marked handled",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--aside", metavar="DIR",
+        help="copy mailbox messages that cannot be read here (with a .reason file) and mark "
+        "them handled; without it they stay in the mailbox",
+    )  # fmt: skip
+    ingest.add_argument(
+        "--format", choices=("text", "json"), default="text",
+        help="text for people, json for programs",
+    )  # fmt: skip
+    ingest.set_defaults(run=run_ingest)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """``mailcheck bounces ingest``."""
+    from mailcheck.hygiene.secret import read_secret
+
+    if not (args.paths or args.maildir or args.imap):
+        raise ConfigError("nothing to ingest: give PATH..., --maildir DIR or --imap URL")
+    if (args.imap_credentials or args.imap_move_to) and not args.imap:
+        raise ConfigError("--imap-credentials and --imap-move-to need --imap")
+    for path in args.paths:
+        if not Path(path).exists():
+            raise ConfigError(f"{path}: no such file or directory")
+    secret = read_secret(args.secret_file)
+    results: list[IngestResult] = []
+    stopped = asyncio.run(_ingest(args, secret, results))
+    _render(args.format, results, stopped)
+    if stopped:
+        sys.stderr.write(f"mailcheck: error: {_one_line(stopped)}\n")
+        return EXIT_UNKNOWN
+    return EXIT_FINDINGS if any(r.error for r in results) else EXIT_OK
+
+
+class _Files:
+    """PATH arguments as a source of :class:`MailItem` (nothing to mark handled)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    def _files(self) -> list[Path]:
+        files: list[Path] = []
+        for name in self.paths:
+            path = Path(name)
+            if path.is_dir():
+                files.extend(sorted(p for p in path.iterdir() if p.is_file()))
+            else:
+                files.append(path)
+        return files
+
+    def _read(self, path: Path) -> MailItem:
+        from mailcheck.mailbox import MailItem
+
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                return MailItem(str(path), None, size, f"larger than {MAX_FILE_BYTES} bytes")
+            return MailItem(str(path), path.read_bytes(), size)
+        except OSError as exc:
+            return MailItem(str(path), None, 0, f"unreadable: {exc.strerror or exc}")
+
+    async def messages(self) -> AsyncIterator[MailItem]:
+        for path in await asyncio.to_thread(self._files):
+            yield await asyncio.to_thread(self._read, path)
+
+    async def done(self, item: MailItem) -> None:
+        """Files stay where they are."""
+
+
+def _put_aside(folder: str, item: MailItem, reason: str) -> None:
+    """Copy an unreadable message to ``folder`` with a ``.reason`` file beside it."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    base = _UNSAFE.sub("_", item.key)[-120:] or "message"
+    name, n = base, 1
+    while (target / name).exists():
+        n += 1
+        name = f"{base}.{n}"
+    (target / name).write_bytes(item.raw or b"")
+    (target / f"{name}.reason").write_text(reason + "\n", encoding="utf-8")
+
+
+async def _ingest(args: argparse.Namespace, secret: bytes, results: list[IngestResult]) -> str:
+    """Run every source; append to ``results``; the reason the IMAP mailbox stopped, or
+    ``""``. A spool error propagates (exit 2) once what was done is in ``results``."""
+    from mailcheck.hygiene.ingest import BounceIngest
+    from mailcheck.hygiene.suppression import SuppressionList
+    from mailcheck.mailbox import MailboxError, MaildirSource
+    from mailcheck.sending.spool import SqliteSpool
+
+    sources: list[Any] = [_Files(args.paths)] if args.paths else []
+    for folder in args.maildir:
+        try:
+            sources.append(MaildirSource(folder))
+        except MailboxError as exc:
+            raise ConfigError(f"--maildir {folder}: {exc}") from None
+    spool = None if args.dry_run else SqliteSpool(spool_file(args.spool), recover=False)
+    try:
+        ingest = None if spool is None else BounceIngest(SuppressionList(spool), secret=secret)
+        for source in sources:
+            await _drain(source, ingest, secret, args, results)
+        if args.imap:
+            try:
+                await _drain_imap(ingest, secret, args, results)
+            except MailboxError as exc:
+                return f"--imap: {exc}"
+    finally:
+        if spool is not None:
+            spool.close()
+    return ""
+
+
+async def _drain_imap(
+    ingest: Any, secret: bytes, args: argparse.Namespace, results: list[IngestResult]
+) -> None:
+    from mailcheck.mailbox import ImapSource, read_password
+
+    password = read_password(args.imap_credentials)
+    async with ImapSource(args.imap, password=password, move_to=args.imap_move_to) as source:
+        await _drain(source, ingest, secret, args, results)
+
+
+async def _drain(
+    source: Any, ingest: Any, secret: bytes, args: argparse.Namespace, results: list[Any]
+) -> None:
+    from mailcheck.hygiene.inbound import read_inbound
+    from mailcheck.hygiene.inbound_types import InboundError
+    from mailcheck.hygiene.ingest import IngestResult
+
+    async for item in source.messages():
+        if item.raw is None:
+            result = IngestResult(source=item.key, error=f"unread: {item.problem}")
+        elif ingest is not None:
+            result = await ingest.ingest(item.raw, source=item.key)
+        else:  # --dry-run: read only
+            try:
+                result = IngestResult(
+                    source=item.key, inbound=read_inbound(item.raw, secret=secret)
+                )
+            except InboundError as exc:
+                result = IngestResult(source=item.key, error=str(exc))
+        results.append(result)
+        if args.dry_run:
+            continue
+        if result.error is None:
+            await source.done(item)
+        elif args.aside and not isinstance(source, _Files):
+            await asyncio.to_thread(_put_aside, args.aside, item, result.error)
+            await source.done(item)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
+def _tally(results: list[IngestResult]) -> dict[str, int]:
+    counts: dict[str, int] = {"messages": len(results), "unreadable": 0}
+    for result in results:
+        if result.error:
+            counts["unreadable"] += 1
+            continue
+        if result.inbound is not None:
+            kind = f"kind:{result.inbound.kind}"
+            counts[kind] = counts.get(kind, 0) + 1
+        for action in result.actions:
+            key = f"action:{action.kind}" + (f":{action.reason}" if action.reason else "")
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _render(fmt: str, results: list[IngestResult], stopped: str) -> None:
+    counts = _tally(results)
+    if fmt == "json":
+        print_json(
+            {
+                "summary": counts,
+                "messages": [r.to_dict() for r in results],
+                "stopped": stopped or None,
+            }
+        )
+        return
+    for result in results:
+        for line in _lines(result):
+            print(line)
+    print(_summary_text(counts))
+
+
+def _summary_text(counts: dict[str, int]) -> str:
+    """``3 message(s): 2 bounce, 1 complaint; suppressed 1 hard-bounce, 1 complaint; ...``"""
+    groups: dict[str, list[str]] = {"kind": [], "suppressed": [], "other": []}
+    for key, value in counts.items():
+        kind, _, rest = key.partition(":")
+        if kind == "kind":
+            groups["kind"].append(f"{value} {rest}")
+        elif rest.startswith("suppressed:"):
+            groups["suppressed"].append(f"{value} {rest.partition(':')[2]}")
+        elif kind == "action":
+            groups["other"].append(f"{value} {rest}")
+    parts = [", ".join(groups["kind"])] if groups["kind"] else []
+    if groups["suppressed"]:
+        parts.append("suppressed " + ", ".join(groups["suppressed"]))
+    parts.extend(groups["other"])
+    if counts["unreadable"]:
+        parts.append(f"{counts['unreadable']} could not be read")
+    return f"{counts['messages']} message(s): " + ("; ".join(parts) or "nothing")
+
+
+def _lines(result: IngestResult) -> list[str]:
+    where = _one_line(result.source)
+    if result.error:
+        return [f"{where}: could not read: {_one_line(result.error)}"]
+    inbound = result.inbound
+    assert inbound is not None
+    lines = [
+        f"{where}: {inbound.kind}" + (f" ({_one_line(inbound.problem)})" if inbound.problem else "")
+    ]
+    for bounce in inbound.bounces:
+        lines.append(
+            f"  {bounce.kind} bounce {bounce.status or '-'} {_one_line(bounce.recipient or '?')}"
+            f" [{bounce.matched_by}"
+            + (f" #{bounce.verp_recipient_id}]" if bounce.verp_recipient_id is not None else "]")
+        )
+    if inbound.complaint is not None:
+        c = inbound.complaint
+        lines.append(
+            f"  complaint {c.feedback_type} via {_one_line(c.provider or c.user_agent or '?')}"
+            f" [{c.matched_by}"
+            + (f" #{c.verp_recipient_id}]" if c.verp_recipient_id is not None else "]")
+        )
+    for action in result.actions:
+        what = f"{action.kind}" + (f" {action.reason}" if action.reason else "")
+        who = _one_line(action.address or "-")
+        tenant = f" tenant {_one_line(action.tenant)}" if action.tenant else ""
+        lines.append(
+            f"  -> {what}: {who}{tenant}"
+            + (f" ({_one_line(action.detail)})" if action.detail else "")
+        )
+    return lines
