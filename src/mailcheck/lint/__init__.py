@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from mailcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from mailcheck.lint.api import lint_message, lint_offline
+    from mailcheck.lint.api import lint_message, lint_message_sync
+    from mailcheck.lint.offline import lint_offline
     from mailcheck.lint.profiles import DEFAULT_PROFILES, ProfileSet
     from mailcheck.lint.types import (
         BrokenRule,
@@ -38,6 +39,7 @@ __all__ = [
     "RuleAction",
     "Verdict",
     "lint_message",
+    "lint_message_sync",
     "lint_offline",
 ]
 
@@ -45,7 +47,8 @@ _EXPORTS = {
     "DEFAULT_PROFILES": "mailcheck.lint.profiles",
     "ProfileSet": "mailcheck.lint.profiles",
     "lint_message": "mailcheck.lint.api",
-    "lint_offline": "mailcheck.lint.api",
+    "lint_message_sync": "mailcheck.lint.api",
+    "lint_offline": "mailcheck.lint.offline",
     **{
         name: "mailcheck.lint.types"
         for name in (

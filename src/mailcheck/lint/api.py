@@ -1,64 +1,21 @@
-"""The message lint: :func:`lint_offline` (no DNS, for the Sender at submission) and
-:func:`lint_message` (adds the From domain's DMARC policy and, given the sending IP, its
-reverse DNS and the SPF result).
+"""The message lint with DNS: :func:`lint_message` adds to :func:`lint_offline` the From
+domain's DMARC policy, the DKIM signatures verified, and, given the sending IP, its reverse
+DNS and the SPF result; :func:`lint_message_sync` is its blocking twin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mailcheck import codes
 from mailcheck.errors import ConfigError
-from mailcheck.lint import auth, mime, network, rfc5322
+from mailcheck.lint import network
 from mailcheck.lint.judge import build_report
-from mailcheck.lint.message import MAX_MESSAGE_BYTES, read_message
+from mailcheck.lint.offline import as_bytes, envelope_sender, offline_findings
 from mailcheck.lint.profiles import DEFAULT_PROFILES, ProfileSet
-from mailcheck.lint.types import LintFacts, LintReport
+from mailcheck.lint.types import LintReport
 from mailcheck.lookup.resolver import Resolver
-from mailcheck.model import Finding
 from mailcheck.reputation.rdns import parse_ip
-
-_SUBJECT = "message"
-
-
-def lint_offline(
-    raw: bytes,
-    /,
-    *,
-    profiles: Sequence[str] = DEFAULT_PROFILES,
-    mail_from: str | None = None,
-    profile_set: ProfileSet | None = None,
-    adkim: str = "r",
-    aspf: str = "r",
-) -> LintReport:
-    """Lint a message without DNS: RFC 5322, MIME, DKIM presence and alignment, SPF
-    alignment, one-click unsubscribe. Pure and synchronous: about 0.4 ms for a 24 KB
-    newsletter (bench/bench_lint.py).
-
-    Rules that need DNS or the sending IP are listed in each verdict's ``not_checked``.
-
-    Args:
-        raw: the whole message (CRLF or LF line endings).
-        profiles: profile names (``baseline``, ``gmail-bulk``, ``yahoo-bulk``,
-            ``microsoft-bulk``, or a name from ``profile_set``).
-        mail_from: the envelope sender (the SPF identity); default: the Return-Path field.
-        profile_set: where the names are looked up (default: the built-in profiles).
-        adkim, aspf: alignment modes, ``r`` (relaxed, the default) or ``s`` (strict).
-
-    Returns:
-        The report: per profile ``accepted``, ``at-risk`` or ``rejected``, and findings.
-
-    Raises:
-        ConfigError: ``raw`` is not bytes, an unknown profile, a bad alignment mode.
-
-    Example:
-        >>> report = lint_offline(raw, profiles=("gmail-bulk",))  # doctest: +SKIP
-        >>> report.summary                                        # doctest: +SKIP
-        ('Gmail (gmail-bulk): would be rejected',)
-    """
-    selected = (profile_set or ProfileSet.builtin()).select(tuple(profiles))
-    findings, facts, missing = _offline_findings(_bytes(raw), mail_from, adkim, aspf)
-    return build_report(findings, selected, facts, missing=missing | {"ip", "dns", "ip+envelope"})
+from mailcheck.sync import run_sync
 
 
 async def lint_message(
@@ -84,18 +41,18 @@ async def lint_message(
         ConfigError: ``ip`` without a ``resolver``, an unknown profile, ``raw`` not bytes.
         ParseError: ``ip`` is not an IP address.
     """
-    data = _bytes(raw)
+    data = as_bytes(raw)
     selected = (profile_set or ProfileSet.builtin()).select(tuple(profiles))
     if ip is not None and resolver is None:
         raise ConfigError("lint_message: checking an ip needs a resolver")
     address = str(parse_ip(ip)) if ip is not None else None
-    findings, facts, envelope = _offline_findings(data, mail_from, "r", "r")
+    findings, facts, envelope = offline_findings(data, mail_from, "r", "r")
     missing = set(envelope)
     if address is None:
         missing |= {"ip", "ip+envelope"}
     if resolver is None:
         return build_report(findings, selected, facts, missing=frozenset({*missing, "dns"}))
-    sender = _sender(data, mail_from)
+    sender = envelope_sender(data, mail_from)
     if sender is None:
         missing.add("ip+envelope")
     checks = await network.run_checks(data, facts, ip=address, sender=sender, resolver=resolver)
@@ -103,7 +60,7 @@ async def lint_message(
     if record is not None and (record.adkim, record.aspf) not in ((None, None), ("r", "r")):
         # The domain's own alignment modes (RFC 9989 adkim/aspf) replace the relaxed default.
         adkim, aspf = record.adkim or "r", record.aspf or "r"
-        findings, facts, _ = _offline_findings(data, mail_from, adkim, aspf)
+        findings, facts, _ = offline_findings(data, mail_from, adkim, aspf)
     else:
         adkim = "r"
     extra = network.dkim_findings(checks.dkim, facts, adkim)
@@ -112,71 +69,27 @@ async def lint_message(
     )
 
 
-def _bytes(raw: object) -> bytes:
-    if isinstance(raw, bytes | bytearray | memoryview):
-        return bytes(raw)
-    raise ConfigError(f"a message to lint is bytes, not {type(raw).__name__}")
+def lint_message_sync(
+    raw: bytes,
+    /,
+    *,
+    profiles: Sequence[str] = DEFAULT_PROFILES,
+    mail_from: str | None = None,
+    ip: str | None = None,
+    resolver: Resolver | None = None,
+    profile_set: ProfileSet | None = None,
+) -> LintReport:
+    """Blocking twin of :func:`lint_message`, for scripts without an event loop.
 
-
-def _envelope_missing(facts: LintFacts) -> frozenset[str]:
-    return frozenset() if facts.spf_domain else frozenset({"envelope"})
-
-
-def _offline_findings(
-    raw: bytes, mail_from: str | None, adkim: str, aspf: str
-) -> tuple[list[Finding], LintFacts, frozenset[str]]:
-    """Every finding that needs no DNS, the facts, and the inputs missing (``envelope``)."""
-    if adkim not in ("r", "s") or aspf not in ("r", "s"):
-        raise ConfigError("alignment modes are 'r' (relaxed) or 's' (strict)")
-    unreadable = _unreadable(raw)
-    if unreadable is not None:
-        return [unreadable], LintFacts(size=len(raw)), frozenset({"envelope"})
-    message = read_message(raw)
-    findings = rfc5322.check_structure(message)
-    address_findings, from_address = rfc5322.check_addresses(message)
-    findings += address_findings
-    findings += rfc5322.check_dates_and_ids(message)
-    findings += rfc5322.check_lines(message, raw)
-    findings += rfc5322.check_header_eight_bit(message)
-    findings += mime.check_mime(message)
-    signatures, dkim_findings = auth.read_signatures(message)
-    findings += dkim_findings
-    from_domain = auth.domain_of(from_address)
-    spf_domain = auth.envelope_domain(message, mail_from)
-    auth_facts = auth.AuthFacts(from_domain, signatures, spf_domain)
-    findings += auth.check_alignment(auth_facts, adkim=adkim, aspf=aspf)
-    findings += auth.check_unsubscribe(message, signatures)
-    lint_facts = LintFacts(
-        from_domain=from_domain,
-        dkim_domains=tuple(s.domain for s in signatures),
-        spf_domain=spf_domain,
-        size=len(raw),
-        bulk=message.first("list-unsubscribe") is not None or message.first("list-id") is not None,
+    Raises:
+        SyncCallError: called inside a running event loop (await ``lint_message``).
+    """
+    coroutine = lint_message(
+        raw,
+        profiles=profiles,
+        mail_from=mail_from,
+        ip=ip,
+        resolver=resolver,
+        profile_set=profile_set,
     )
-    return findings, lint_facts, _envelope_missing(lint_facts)
-
-
-def _unreadable(raw: bytes) -> Finding | None:
-    reason = None
-    if len(raw) > MAX_MESSAGE_BYTES:
-        reason = f"larger than {MAX_MESSAGE_BYTES} bytes"
-    elif not raw.strip():
-        reason = "empty"
-    elif raw.startswith((b"\r\n", b"\n")) or not read_message(raw[:4096]).fields:
-        reason = "no header fields"
-    if reason is None:
-        return None
-    return codes.LINT_UNREADABLE.finding(
-        _SUBJECT,
-        f"The message cannot be read as a message ({reason}).",
-        details={"reason": reason, "size": len(raw)},
-        fix="Give the whole message as it will be sent: header fields, a blank line, the body.",
-    )
-
-
-def _sender(raw: bytes, mail_from: str | None) -> str | None:
-    if mail_from is not None:
-        return mail_from.strip() or None
-    field = read_message(raw).first("return-path")
-    value = field.value.strip("<> \t") if field is not None else ""
-    return value if "@" in value else None
+    return run_sync("lint_message", coroutine)
