@@ -292,3 +292,11 @@ def test_a_text_without_end_is_bounded() -> None:
     long_comment = report(row(), b"<!--" + b"x" * (2 * MAX_GAP_BYTES) + b"-->")
     assert parse_aggregate(report(row(), b"<!--" + b"x" * 1000 + b"-->")).records
     assert reason(long_comment) == "xml"
+
+
+@pytest.mark.parametrize(
+    "encoding", [b"no-such-codec", b"shift_jis", b"utf-32", b"idna", b"rot13", b"zlib", b"cp037"]
+)
+def test_unusable_declared_encodings(encoding: bytes) -> None:
+    document = (DATA / "aol-windows-1252.xml").read_bytes().replace(b"windows-1252", encoding)
+    assert reason(document) == "xml"

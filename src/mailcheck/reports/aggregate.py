@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from typing import IO
+from typing import Protocol
 
-import defusedxml.ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
+# defusedxml ships no type hints (and the project installs no stub packages).
+import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
+from defusedxml.common import DefusedXmlException  # type: ignore[import-untyped]
 
 from mailcheck.reports.records import DateRangeError, date_range, local, parse_record, text
 from mailcheck.reports.types import (
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_ERRORS",
     "MAX_GAP_BYTES",
     "MAX_RECORDS",
+    "Readable",
     "parse_aggregate",
 ]
 
@@ -73,7 +75,7 @@ _POLICY = "policy_published"
 
 
 def parse_aggregate(
-    source: bytes | IO[bytes], /, *, max_records: int = MAX_RECORDS
+    source: bytes | Readable, /, *, max_records: int = MAX_RECORDS
 ) -> AggregateReport:
     """The DMARC aggregate report in ``source`` (XML bytes or a binary stream).
 
@@ -94,10 +96,23 @@ def parse_aggregate(
     stream = _Watched(_BytesStream(source) if isinstance(source, bytes) else source)
     try:
         return _Reader(min(max_records, MAX_RECORDS)).read(stream)
+    except ReportError:
+        raise
     except (ET.ParseError, DefusedXmlException) as exc:
         raise ReportError("xml", f"not a readable XML report: {exc}") from exc
+    except (LookupError, ValueError) as exc:
+        # An encoding declaration Python does not know (LookupError), a multi-byte one expat
+        # cannot use, or bytes the declared encoding cannot decode (ValueError).
+        raise ReportError("xml", f"unreadable encoding: {str(exc)[:200]}") from exc
     except RecursionError as exc:  # defensive: nothing here recurses on the input's depth
         raise ReportError("xml", "the XML nests too deep") from exc
+
+
+class Readable(Protocol):
+    """A binary stream: a file opened ``rb``, :class:`~mailcheck.reports.unpack.ReportStream`."""
+
+    def read(self, size: int = -1, /) -> bytes | None:
+        """Up to ``size`` bytes; empty at the end."""
 
 
 class _BytesStream:
@@ -106,7 +121,7 @@ class _BytesStream:
     def __init__(self, data: bytes) -> None:
         self._view = memoryview(data)
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1, /) -> bytes:
         if size < 0:
             size = len(self._view)
         chunk, self._view = self._view[:size], self._view[size:]
@@ -116,14 +131,14 @@ class _BytesStream:
 class _Watched:
     """The input stream, counting the bytes read since the parser last completed a tag."""
 
-    def __init__(self, stream: _BytesStream | IO[bytes]) -> None:
+    def __init__(self, stream: Readable) -> None:
         self._stream = stream
         self.gap = 0
 
     def read(self, size: int = -1) -> bytes:
         if self.gap > MAX_GAP_BYTES:
             raise ReportError("xml", f"over {MAX_GAP_BYTES} bytes without a complete tag")
-        data = self._stream.read(size)
+        data = self._stream.read(size) or b""
         self.gap += len(data)
         return data
 

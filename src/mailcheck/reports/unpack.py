@@ -167,7 +167,7 @@ def _gunzip(blob: bytes) -> Iterator[bytes]:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
             while not inflater.eof:
-                feed = inflater.unconsumed_tail
+                feed: bytes | memoryview = inflater.unconsumed_tail
                 if not feed:
                     feed = view[position : position + CHUNK_BYTES]
                     position += len(feed)
