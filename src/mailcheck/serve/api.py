@@ -72,11 +72,16 @@ async def audit(request: Request) -> Response:
     entry = await service.auditor.report(domain, fresh=fresh)
     language = language_of(request)
     age = max(0, int(service.config.clock() - entry.at))
-    return _json(
-        report_json(entry.report, language),
-        language,
-        **{"X-Mailcheck-Cache": "hit" if entry.cached else "miss", "Age": str(age)},
-    )
+    # A cached report is rendered once per language, not once per request.
+    key = (domain, language, entry.at)
+    body = service.rendered.get(key)
+    if body is None:
+        body = JSONResponse(report_json(entry.report, language)).body
+        service.rendered.put(key, body)
+    return Response(body, media_type="application/json", headers={
+        "Cache-Control": "no-store", "Content-Language": language,
+        "X-Mailcheck-Cache": "hit" if entry.cached else "miss", "Age": str(age),
+    })  # fmt: skip
 
 
 async def check_ip(request: Request) -> Response:

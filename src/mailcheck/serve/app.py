@@ -22,7 +22,7 @@ from mailcheck.serve.config import ServeConfig
 from mailcheck.serve.guard import RateLimiter, TokenGuard
 from mailcheck.serve.problems import Problem
 from mailcheck.serve.sending_view import SpoolWatcher
-from mailcheck.serve.state import ROOT_KEY, Service, root_of
+from mailcheck.serve.state import ROOT_KEY, Rendered, Service, root_of
 
 _HERE = Path(__file__).parent
 log = logging.getLogger("mailcheck.serve")
@@ -51,6 +51,7 @@ def create_app(config: ServeConfig | None = None, /) -> Starlette:
         limiter=RateLimiter(config.rate_per_minute, config.burst, clock=config.clock),
         page_limiter=RateLimiter(config.rate_per_minute, config.burst, clock=config.clock),
         auditor=Auditor(config),
+        rendered=Rendered(2 * config.cache_size),
         watcher=(SpoolWatcher(config.spool, resolver=config.resolver) if config.spool else None),
     )
     routes = [

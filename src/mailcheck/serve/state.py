@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+from collections.abc import Hashable
 from typing import Any
 
 from starlette.requests import Request
@@ -12,6 +14,25 @@ from mailcheck.serve.auditor import Auditor
 from mailcheck.serve.config import ServeConfig
 from mailcheck.serve.guard import RateLimiter, TokenGuard
 from mailcheck.serve.sending_view import SpoolWatcher
+
+
+class Rendered:
+    """Rendered bodies by key, the least recently used dropped past ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._bodies: collections.OrderedDict[Hashable, bytes] = collections.OrderedDict()
+
+    def get(self, key: Hashable) -> bytes | None:
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+        return body
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        self._bodies[key] = body
+        while len(self._bodies) > self.size:
+            self._bodies.popitem(last=False)
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -24,6 +45,7 @@ class Service:
     page_limiter: RateLimiter
     auditor: Auditor
     watcher: SpoolWatcher | None
+    rendered: Rendered
 
 
 #: Scope key holding the prefix the app is served under (``root_path`` at the app's entry).
