@@ -76,7 +76,7 @@ async def audit(request: Request) -> Response:
     key = (domain, language, entry.at)
     body = service.rendered.get(key)
     if body is None:
-        body = JSONResponse(report_json(entry.report, language)).body
+        body = bytes(JSONResponse(report_json(entry.report, language)).body)
         service.rendered.put(key, body)
     return Response(body, media_type="application/json", headers={
         "Cache-Control": "no-store", "Content-Language": language,
