@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailcheck.codes import REGISTRY
 from mailcheck.errors import ConfigError
@@ -115,3 +117,29 @@ def test_an_unreadable_profile_file(tmp_path: Path) -> None:
         ProfileSet.from_file(path)
     with pytest.raises(ConfigError, match="cannot read"):
         ProfileSet.from_file(tmp_path / "missing.toml")
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    | st.sampled_from(["rejected", "at-risk", "note", "lint.dkim-missing", "2024-02-01"]),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(["profile", "rule", "name", "action", "codes", "source", "date",
+                         "provider", "summary", "p", "x"]),
+        inner,
+        max_size=5,
+    ),
+    max_leaves=30,
+)  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(_VALUES)
+def test_any_data_is_a_profile_set_or_a_config_error(data: Any) -> None:
+    """A user's file is parsed TOML of any shape: nothing but ConfigError escapes."""
+    try:
+        profiles = parse_profiles(data if isinstance(data, dict) else {"profile": data})
+    except ConfigError:
+        return
+    for profile in profiles:
+        assert profile.rules

@@ -193,6 +193,9 @@ def test_dkim_missing_and_malformed() -> None:
     broken = newsletter().replace(b"d=bulklint.test;", b"d=bulklint.test; d=twice.example;")
     (finding,) = lint(broken).for_code("lint.dkim-malformed")
     assert "twice" in finding.details["signatures"][0]["reason"]
+    assert "lint.dkim-missing" not in codes(broken)  # one finding for one broken signature
+    without_from = replace_header(newsletter(signed=False), b"From", None)
+    assert {"lint.from-missing", "lint.dkim-missing"} <= codes(without_from)
     no_from = (
         b"DKIM-Signature: v=1; a=rsa-sha256; d=bulklint.test; s=s; h=to:subject; bh=x; b=y\r\n"
     )

@@ -46,6 +46,8 @@ class AuthFacts:
     from_domain: str | None
     signatures: tuple[Signature, ...]
     spf_domain: str | None
+    malformed: int = 0
+    """DKIM-Signature fields that do not parse (``lint.dkim-malformed`` says so)."""
 
 
 def domain_of(address: str | None) -> str | None:
@@ -114,7 +116,7 @@ def check_alignment(facts: AuthFacts, *, adkim: str = "r", aspf: str = "r") -> l
     envelope sender SPF alignment is not judged, nor is ``lint.not-aligned``.
     """
     findings: list[Finding] = []
-    if not facts.signatures and facts.from_domain is not None:
+    if not facts.signatures and not facts.malformed:
         findings.append(
             codes.LINT_DKIM_MISSING.finding(
                 _SUBJECT,

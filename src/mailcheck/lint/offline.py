@@ -92,7 +92,7 @@ def offline_findings(
     findings += dkim_findings
     from_domain = auth.domain_of(from_address)
     spf_domain = auth.envelope_domain(message, mail_from)
-    auth_facts = auth.AuthFacts(from_domain, signatures, spf_domain)
+    auth_facts = auth.AuthFacts(from_domain, signatures, spf_domain, malformed=len(dkim_findings))
     findings += auth.check_alignment(auth_facts, adkim=adkim, aspf=aspf)
     findings += auth.check_unsubscribe(message, signatures)
     lint_facts = LintFacts(
