@@ -84,7 +84,7 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA busy_timeout=5000")  # another process (a cron ingest) holds the lock
     db.execute("PRAGMA temp_store=MEMORY")
-    db.execute("PRAGMA cache_size=-32000")  # 32 MB of page cache: summaries of a year
+    db.execute("PRAGMA cache_size=-16000")  # 16 MB of page cache: memory stays flat
     db.executescript(SCHEMA)
     db.execute(
         "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
