@@ -84,6 +84,12 @@ def register(subparsers: Any) -> None:
         help=_("an origin allowed to embed the pages in an iframe (repeatable)"),
     )
     parser.add_argument(
+        "--root-path",
+        default="",
+        metavar="PREFIX",
+        help=_("the path prefix a reverse proxy serves the service under, e.g. /mailcheck"),
+    )
+    parser.add_argument(
         "--no-reputation", action="store_true", help=_("skip reverse DNS and blocklists in audits")
     )
     parser.add_argument(
@@ -165,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         uvicorn.run(create_app(config), host=host, port=port, log_level=args.log_level,
-                    access_log=False, lifespan="off", server_header=False)  # fmt: skip
+                    access_log=False, lifespan="off", server_header=False,
+                    root_path=args.root_path.rstrip("/"))  # fmt: skip
     except OSError as exc:
         raise ConfigError(f"--listen {args.listen}: {exc.strerror or exc}") from None
     return 0
