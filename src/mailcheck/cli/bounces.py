@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 #: Files larger than this are not read (the mailbox sources have the same default).
 MAX_FILE_BYTES = 25 * 1024 * 1024
+#: Messages of files and Maildirs handled at once (the spool commits them in groups).
+CONCURRENCY = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9._,:=+-]")
 
 
@@ -205,36 +207,59 @@ async def _drain_imap(
 
     password = read_password(args.imap_credentials)
     async with ImapSource(args.imap, password=password, move_to=args.imap_move_to) as source:
-        await _drain(source, ingest, secret, args, results)
+        await _drain(source, ingest, secret, args, results, concurrency=1)
 
 
 async def _drain(
-    source: Any, ingest: Any, secret: bytes, args: argparse.Namespace, results: list[Any]
-) -> None:
+    source: Any, ingest: Any, secret: bytes, args: argparse.Namespace, results: list[Any],
+    *, concurrency: int = CONCURRENCY,
+) -> None:  # fmt: skip
+    """Handle every message of ``source``; results in the order read.
+
+    Files and Maildirs are handled :data:`CONCURRENCY` at a time, so the spool's group
+    commit writes many suppressions per transaction; an IMAP connection is one command
+    at a time (imaplib is not thread-safe), so its messages are handled one by one.
+    """
+    slots = asyncio.Semaphore(concurrency)
+    tasks: list[asyncio.Task[IngestResult]] = []
+
+    async def handle(item: MailItem) -> IngestResult:
+        try:
+            return await _handle(source, item, ingest, secret, args)
+        finally:
+            slots.release()
+
+    async with asyncio.TaskGroup() as group:
+        async for item in source.messages():
+            await slots.acquire()
+            tasks.append(group.create_task(handle(item)))
+    results.extend(task.result() for task in tasks)
+
+
+async def _handle(
+    source: Any, item: MailItem, ingest: Any, secret: bytes, args: argparse.Namespace
+) -> IngestResult:
     from mailcheck.hygiene.inbound import read_inbound
     from mailcheck.hygiene.inbound_types import InboundError
     from mailcheck.hygiene.ingest import IngestResult
 
-    async for item in source.messages():
-        if item.raw is None:
-            result = IngestResult(source=item.key, error=f"unread: {item.problem}")
-        elif ingest is not None:
-            result = await ingest.ingest(item.raw, source=item.key)
-        else:  # --dry-run: read only
-            try:
-                result = IngestResult(
-                    source=item.key, inbound=read_inbound(item.raw, secret=secret)
-                )
-            except InboundError as exc:
-                result = IngestResult(source=item.key, error=str(exc))
-        results.append(result)
-        if args.dry_run:
-            continue
-        if result.error is None:
-            await source.done(item)
-        elif args.aside and not isinstance(source, _Files):
-            await asyncio.to_thread(_put_aside, args.aside, item, result.error)
-            await source.done(item)
+    if item.raw is None:
+        result = IngestResult(source=item.key, error=f"unread: {item.problem}")
+    elif ingest is not None:
+        result = await ingest.ingest(item.raw, source=item.key)
+    else:  # --dry-run: read only
+        try:
+            result = IngestResult(source=item.key, inbound=read_inbound(item.raw, secret=secret))
+        except InboundError as exc:
+            result = IngestResult(source=item.key, error=str(exc))
+    if args.dry_run:
+        return result
+    if result.error is None:
+        await source.done(item)
+    elif args.aside and not isinstance(source, _Files):
+        await asyncio.to_thread(_put_aside, args.aside, item, result.error)
+        await source.done(item)
+    return result
 
 
 def _one_line(text: str) -> str:
