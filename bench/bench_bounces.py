@@ -112,7 +112,7 @@ def main() -> None:
         secret = Path(tmp) / "secret"
         secret.write_bytes(SECRET)
         secret.chmod(0o600)
-        parse_time, rss, out = _child([python, "-c", _PARSE, str(box / "new"), SECRET.decode()])
+        _, rss, out = _child([python, "-c", _PARSE, str(box / "new"), SECRET.decode()])
         results["parse_per_s"] = round(count / float(out.strip()))
         results["parse_peak_rss_mib"] = round(rss / 1024, 1)
         cli = [python, "-m", "mailcheck.cli.main", "bounces", "ingest", "--maildir", str(box),
