@@ -7,12 +7,15 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailcheck.errors import ConfigError
 from mailcheck.hygiene import rates, store
 from mailcheck.hygiene.rates import ComplaintPolicy, Rate, SoftBouncePolicy
 from mailcheck.hygiene.types import Suppression, SuppressionReason, address_key
+
+if TYPE_CHECKING:
+    from mailcheck.sending.spool import SqliteSpool
 
 __all__ = ["ComplaintOutcome", "Feedback", "Pause"]
 
@@ -116,6 +119,7 @@ class Feedback:
     """Complaints and bounces recorded (see the module docstring)."""
 
     clock: Callable[[], float]
+    spool: SqliteSpool
     complaints: ComplaintPolicy
     soft_bounces: SoftBouncePolicy
 
@@ -196,6 +200,11 @@ class Feedback:
             )
 
         outcome: ComplaintOutcome = await self._run(work)
+        if outcome.paused_until is not None:
+            # A Sender using this spool holds the tenant's bulk mail already in memory at
+            # once (other processes' Senders learn it at their next claim).
+            pause = (outcome.paused_until, f"complaint rate of {outcome.tenant}")
+            self.spool.paused_tenants[outcome.tenant] = pause
         return outcome
 
     async def record_hard_bounce(self, address: str, /, *, source: str = "") -> Suppression:

@@ -21,10 +21,18 @@ import builtins
 import math
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from mailcheck.errors import ConfigError
+from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.hygiene import store
+from mailcheck.hygiene.csvio import (
+    MAX_ERRORS,
+    CsvRow,
+    ImportResult,
+    format_csv,
+    parse_csv,
+    row_error,
+)
 from mailcheck.hygiene.feedback import Feedback
 from mailcheck.hygiene.rates import ComplaintPolicy, SoftBouncePolicy
 from mailcheck.hygiene.types import (
@@ -44,6 +52,10 @@ __all__ = ["MAX_LIST_LIMIT", "SuppressionList", "clean_source", "scope_of"]
 
 #: Most entries one :meth:`SuppressionList.list` call returns (page with ``after``).
 MAX_LIST_LIMIT = 100_000
+#: Rows of a CSV import committed per transaction.
+IMPORT_BATCH = 1000
+#: Entries read per page by an export.
+EXPORT_PAGE = 1000
 
 
 def clean_source(source: str, /) -> str:
@@ -283,3 +295,79 @@ class SuppressionList(Feedback):
                 bucket = result["tenants" if scope == "tenant" else "lists"]
                 bucket[value] = bucket.get(value, 0) + n
         return result
+
+    async def import_csv(
+        self,
+        text: str,
+        /,
+        *,
+        reason: SuppressionReason | str = SuppressionReason.MANUAL,
+        source: str = "csv import",
+    ) -> ImportResult:
+        """Add the entries of a CSV file (:mod:`.csvio`), in transactions of
+        :data:`IMPORT_BATCH` rows. A row without reason or scope gets ``reason`` and global
+        scope; a file without a source column gets ``source``. Bad rows are counted and
+        named, never fatal.
+
+        Raises:
+            ConfigError: the text is too large, not CSV, or has no address column.
+        """
+        added, rejected = 0, 0
+        errors: builtins.list[tuple[int, str]] = []
+        pending: builtins.list[tuple[Suppression, str]] = []
+
+        def refuse(line: int, why: str) -> None:
+            nonlocal rejected
+            rejected += 1
+            if len(errors) < MAX_ERRORS:
+                errors.append((line, why))
+
+        for item in parse_csv(text):
+            if isinstance(item, tuple):
+                refuse(*item)
+                continue
+            try:
+                pending.append(self._csv_entry(item, reason, source))
+            except MailcheckError as exc:
+                refuse(item.line, row_error(exc))
+                continue
+            if len(pending) >= IMPORT_BATCH:
+                added += await self.add_many(pending)
+                pending = []
+        if pending:
+            added += await self.add_many(pending)
+        return ImportResult(added=added, rejected=rejected, errors=tuple(errors))
+
+    def _csv_entry(
+        self, row: CsvRow, reason: SuppressionReason | str, source: str
+    ) -> tuple[Suppression, str]:
+        scope = row.scope or "global"
+        if scope not in ("global", "tenant", "list"):
+            raise ConfigError(f"scope {scope[:20]!r} is not global, tenant or list")
+        if scope == "global" and row.scope_value:
+            raise ConfigError("a global suppression has no scope_value")
+        value = row.scope_value if scope != "global" else None
+        return self.entry(
+            row.address,
+            reason=row.reason or reason,
+            tenant=value if scope == "tenant" else None,
+            list=value if scope == "list" else None,
+            source=source if row.source is None else row.source,
+            expires=row.expires,
+            created=row.created,
+        )
+
+    async def export_csv(self, out: TextIO, /, *, expired: bool = False) -> int:
+        """Write the list as CSV to ``out`` (header first), page by page; returns the
+        number of entries written. Expired entries only with ``expired``."""
+        written, after = 0, 0
+        lines = format_csv(())
+        out.write(next(lines))
+        while True:
+            page = await self.list(expired=expired, after=after, limit=EXPORT_PAGE)
+            if not page:
+                return written
+            for line in format_csv((entry for _, entry in page), header=False):
+                out.write(line)
+            written += len(page)
+            after = page[-1][0]

@@ -13,6 +13,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from mailcheck.hygiene.classify import BounceCodes
+from mailcheck.hygiene.suppression import SuppressionList
+from mailcheck.hygiene.verp import VerpConfig
 from mailcheck.sending.events import Listeners
 from mailcheck.sending.judge import Judge
 from mailcheck.sending.lanes import Lane, Route, tenant_of
@@ -21,7 +24,7 @@ from mailcheck.sending.routing import Router
 from mailcheck.sending.session import Session, SmtpFailure, SmtpReplyError, Transport
 from mailcheck.sending.shaper import Shaper
 from mailcheck.sending.shaping import Budget, ShapingBackend
-from mailcheck.sending.spool import Job, SqliteSpool
+from mailcheck.sending.spool import TRANSACTIONAL, Job, SqliteSpool
 from mailcheck.sending.transaction import Classify, Counters, Reconnect, Transactions
 from mailcheck.sending.types import Clock, Decision, Lease
 
@@ -66,12 +69,16 @@ class Delivery(Transactions):
         timeout: float,
         linger: float,
         classify: Classify | None,
+        suppressions: SuppressionList,
+        verp: VerpConfig | None = None,
+        bounce_codes: BounceCodes | None = None,
     ) -> None:
         self.spool, self.router, self.transport = spool, router, transport
         self.backend, self.shaper, self.judge = backend, shaper, judge
         self.providers, self.listeners, self.clock = providers, listeners, clock
         self.budget_of, self.hold, self.release, self.settled = budget_of, hold, release, settled
         self.tls, self.timeout, self.linger, self.classify = tls, timeout, linger, classify
+        self.suppressions, self.verp, self.bounce_codes = suppressions, verp, bounce_codes
         self.counters: dict[tuple[str, str], Counters] = {}
         self.draining = False  # run_until_idle: an idle connection does not linger
         self.stopping = False  # stop(): no new transaction starts
@@ -239,6 +246,8 @@ class Delivery(Transactions):
                 if job is None:
                     ready = lane.waiting.next_ready(loop.time())
                     return None if ready is None else max(0.05, ready - loop.time())
+                if await self._paused_tenant(lane, job):
+                    continue
                 decision = await self.backend.take_message(
                     route.key, budget.message_rates, tenant=job.tenant, reserve=RESERVE
                 )
@@ -263,6 +272,21 @@ class Delivery(Transactions):
                     return decision.wait
                 await self.wait(decision.wait)
             return None
+
+    async def _paused_tenant(self, lane: Lane, job: Job) -> bool:
+        """Park ``job`` (taken from the lane's head) when it is bulk mail of a tenant whose
+        complaint rate paused it (:mod:`mailcheck.hygiene.rates`); its transactional
+        mail goes on. The spool no longer claims the tenant's bulk mail meanwhile."""
+        if job.priority >= TRANSACTIONAL:
+            return False
+        pause = self.spool.paused_tenants.get(job.tenant or "")
+        if pause is None or pause[0] <= self.spool.clock():
+            return False
+        taken = lane.waiting.pop(asyncio.get_running_loop().time())
+        if taken is None:
+            return False
+        await self.give_back([taken], f"tenant paused: {pause[1]}", at=pause[0])
+        return True
 
     async def _linger(self, lane: Lane) -> bool:
         """Keep an idle connection up to ``linger`` seconds for more work."""

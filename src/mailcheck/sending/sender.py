@@ -20,6 +20,10 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from mailcheck.errors import ConfigError, MailcheckError
+from mailcheck.hygiene.classify import BounceCodes
+from mailcheck.hygiene.rates import ComplaintPolicy, SoftBouncePolicy
+from mailcheck.hygiene.suppression import SuppressionList
+from mailcheck.hygiene.verp import VerpConfig
 from mailcheck.lookup import DnsResolver, Resolver
 from mailcheck.sending.delivery import Delivery
 from mailcheck.sending.events import Listeners, SendEvent
@@ -89,6 +93,18 @@ class Sender:
         classify: ``(code, text) -> Classification`` replacing the dataset's rules.
         transport: opens SMTP sessions (default: aiosmtplib; simulations plug in theirs).
         on_event: called with every :class:`SendEvent`.
+        suppression: honour the suppression list kept in the spool's database
+            (:class:`~mailcheck.hygiene.suppression.SuppressionList`, at :attr:`suppressions`):
+            a suppressed recipient is recorded ``suppressed`` at submission, at its claim
+            and just before its attempt instead of being sent; a hard bounce suppresses
+            at once, soft bounces are counted; a tenant paused for its complaint rate sends
+            no bulk mail. Default: the spool's setting (on). Unsubscribes and complaints
+            stop bulk mail only; hard bounces and manual entries stop all mail.
+        complaints: the complaint-rate thresholds (0.1 % warns, 0.3 % pauses).
+        soft_bounces: how many soft-bounced messages in how many days suppress.
+        bounce_codes: the bounce classification (default: ``bounce_codes.toml``).
+        verp: per-recipient return paths ``bounces+<token>@domain`` and a tracking
+            header; each recipient then gets its own transaction.
         clock: wall-clock seconds (a simulation passes its virtual clock).
         timeout: seconds for each SMTP command.
         prefetch: messages per domain held in memory, ready to send.
@@ -120,6 +136,11 @@ class Sender:
         classify: Classify | None = None,
         transport: Transport | None = None,
         on_event: Callable[[SendEvent], None] | None = None,
+        suppression: bool | None = None,
+        complaints: ComplaintPolicy | None = None,
+        soft_bounces: SoftBouncePolicy | None = None,
+        bounce_codes: BounceCodes | None = None,
+        verp: VerpConfig | None = None,
         clock: Clock = time.time,
         timeout: float = 30.0,
         prefetch: int = 100,
@@ -130,6 +151,11 @@ class Sender:
         if not (drain_target > 0 and math.isfinite(drain_target)):
             raise ConfigError("drain_target must be a positive number of seconds")
         self.spool, self.signer, self.clock = spool, signer, clock
+        if suppression is not None:
+            spool.suppression = suppression
+        self.verp = verp
+        #: The suppression list in the spool's database (add, remove, record complaints).
+        self.suppressions = SuppressionList(spool, complaints=complaints, soft_bounces=soft_bounces)
         self.egress = tuple(egress) or (Egress(source_address, helo),)
         self.providers = providers if providers is not None else ProviderSet.load()
         self.backend = backend or MemoryBackend(clock=clock, store=spool)
@@ -162,7 +188,8 @@ class Sender:
             providers=self.providers, listeners=self.listeners, clock=clock,
             budget_of=self.budget_of, hold=self._hold, release=self.feeder.release,
             settled=self.feeder.settled, tls=tls, timeout=timeout, linger=linger,
-            classify=classify,
+            classify=classify, suppressions=self.suppressions, verp=verp,
+            bounce_codes=bounce_codes,
         )  # fmt: skip
 
     async def __aenter__(self) -> Sender:
@@ -186,18 +213,43 @@ class Sender:
         rcpt_to: Sequence[str],
         tenant: str | None = None,
         priority: int = 0,
+        list: str | None = None,
     ) -> int:
         """Sign (when a signer is set) and queue a message; returns its id after the commit.
 
         Addresses are checked first (RFC 5321 mailbox syntax): a bad one raises
-        :class:`~mailcheck.errors.AddressError` and nothing is queued.
+        :class:`~mailcheck.errors.AddressError` and nothing is queued. ``list``: the
+        mailing list it goes to (suppressions for that list apply). A recipient the
+        suppression list stops is recorded ``suppressed`` and reported once as a
+        ``suppressed`` event; :meth:`submit_checked` also returns them.
         """
+        return (
+            await self.submit_checked(
+                raw, mail_from=mail_from, rcpt_to=rcpt_to, tenant=tenant, priority=priority,
+                list=list,
+            )
+        ).message_id  # fmt: skip
+
+    async def submit_checked(
+        self,
+        raw: bytes,
+        /,
+        *,
+        mail_from: str,
+        rcpt_to: Sequence[str],
+        tenant: str | None = None,
+        priority: int = 0,
+        list: str | None = None,
+    ) -> Submitted:
+        """As :meth:`submit`; returns the message id, the recipients queued and the ones
+        the suppression list stopped, with the reason (``Submitted.suppressed``)."""
         raw, mail_from, rcpts, tenant = self._prepare(raw, mail_from, rcpt_to, tenant)
-        mid = await self.spool.submit(
-            raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority
-        )
+        done = await self.spool.submit_checked(
+            raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority,
+            list_id=list,
+        )  # fmt: skip
         self.feeder.wake()
-        return mid
+        return done
 
     async def submit_once(
         self,
@@ -209,14 +261,17 @@ class Sender:
         tenant: str | None = None,
         priority: int = 0,
         key: str | None = None,
+        list: str | None = None,
     ) -> Submitted:
         """As :meth:`submit`, but idempotent: recipients already submitted under ``key``
-        (default: the Message-ID, else a hash of the content) are not queued again."""
+        (default: the Message-ID, else a hash of the content) are not queued again.
+        ``Submitted.suppressed`` names the recipients the suppression list stopped."""
         key = key or submission_key(raw)
         raw, mail_from, rcpts, tenant = self._prepare(raw, mail_from, rcpt_to, tenant)
         done = await self.spool.submit_once(
-            raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority, key=key
-        )
+            raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority, key=key,
+            list_id=list,
+        )  # fmt: skip
         if done.queued:
             self.feeder.wake()
         return done
@@ -287,6 +342,9 @@ class Sender:
             else:
                 budget = self.default_budget
             self._base[group] = budget
+        if self.verp is not None and budget.recipients_per_message != 1:
+            # A return path per recipient: one transaction per recipient.
+            budget = dataclasses.replace(budget, recipients_per_message=1)
         if self.warmup is not None:
             day = max(0, int((self.clock() - self.warmup_start) // 86400))
             cap = ("warmup", self.warmup.limit(day, group))

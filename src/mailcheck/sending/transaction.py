@@ -8,10 +8,15 @@ that recipient's outcome; a dropped connection is the caller's to handle (a reco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mailcheck.errors import ParseError
+from mailcheck.hygiene.classify import BounceClass, BounceCodes, classify_reply
+from mailcheck.hygiene.suppression import SuppressionList
+from mailcheck.hygiene.verp import VerpConfig
 from mailcheck.sending.events import EventKind, Listeners, SendEvent
 from mailcheck.sending.judge import Judge
 from mailcheck.sending.lanes import Route, tenant_of
@@ -64,6 +69,9 @@ class Transactions:
     counters: dict[tuple[str, str], Counters]
     news: asyncio.Event
     settled: Callable[[asyncio.Future[Any]], None]
+    suppressions: SuppressionList
+    verp: VerpConfig | None
+    bounce_codes: BounceCodes | None
 
     def _count(self, route: Route) -> Counters:
         return self.counters.setdefault(route.key, Counters())
@@ -99,6 +107,10 @@ class Transactions:
     ) -> bool:
         """Send one job; True when the connection must not be reused. The commit of a
         delivery is appended to ``settling`` rather than awaited."""
+        checked = await self._recheck(job)
+        if checked is None:
+            return False
+        job = checked
         counters = self._count(route)
         counters.attempts += 1
         if self.listeners:
@@ -114,14 +126,17 @@ class Transactions:
             )
             return False
         accepted: list[int] = []
+        mail_from, raw = self._envelope(job)
+        learn = False  # a refusal of MAIL FROM says nothing about the recipients
         try:
-            await session.mail(job.mail_from, smtputf8=utf8)
+            await session.mail(mail_from, smtputf8=utf8)
+            learn = True
             for i, (rid, _, _) in enumerate(job.recipients):
                 try:
                     await session.rcpt(job.recipients[i][1])
                     accepted.append(rid)
                 except SmtpReplyError as exc:
-                    stop = await self._reply(route, job, [rid], exc)
+                    stop = await self._reply(route, job, [rid], exc, learn=True)
                     if stop or exc.code == 421:
                         rest = accepted + [r for r, _, _ in job.recipients[i + 1 :]]
                         await asyncio.gather(*(self._defer_one(route, r, exc.line) for r in rest))
@@ -129,17 +144,18 @@ class Transactions:
             if not accepted:
                 await session.rset()
                 return False
-            reply = await session.data(job.raw)
+            reply = await session.data(raw)
         except SmtpDisconnected as exc:
             raise Reconnect from exc
         except SmtpReplyError as exc:
             rids = accepted or [rid for rid, _, _ in job.recipients]
-            return await self._reply(route, job, rids, exc) or exc.code == 421
+            return await self._reply(route, job, rids, exc, learn=learn) or exc.code == 421
         except SmtpFailure as exc:  # timeouts, protocol errors: try later
             await self._defer_all(route, job, f"smtp: {exc}")
             return True
         # Concurrent calls share one commit (the spool's group commit).
-        done = [self.spool.finish_nowait(rid, "delivered", reply) for rid in accepted]
+        group = route.key[1]
+        done = [self.spool.finish_nowait(rid, "delivered", reply, group=group) for rid in accepted]
         future = done[0] if len(done) == 1 else asyncio.gather(*done)
         future.add_done_callback(self.settled)
         settling.append(future)
@@ -157,14 +173,22 @@ class Transactions:
         self._tally(route, await self.spool.defer(rid, reply))
 
     async def _reply(
-        self, route: Route, job: Job, rids: Sequence[int], exc: SmtpReplyError
-    ) -> bool:
-        """Apply a failure reply to ``rids``; True when the connection must not be reused."""
+        self, route: Route, job: Job, rids: Sequence[int], exc: SmtpReplyError,
+        *, learn: bool = False,
+    ) -> bool:  # fmt: skip
+        """Apply a failure reply to ``rids``; True when the connection must not be reused.
+        ``learn``: the reply is about the recipients (RCPT, DATA): a hard or soft bounce
+        feeds the suppression list."""
         verdict = self._classify(route, exc.code, exc.message)
         line, tenant = exc.line, tenant_of(job)
+        if learn:
+            await self._learn(job, rids, exc)
         if verdict.action is Action.BOUNCE or exc.code >= 500:
             # 5xx is permanent for this message (RFC 5321) even when it also judges the IP.
-            await asyncio.gather(*(self.spool.finish(rid, "bounced", line) for rid in rids))
+            group = route.key[1]
+            await asyncio.gather(
+                *(self.spool.finish(rid, "bounced", line, group=group) for rid in rids)
+            )
             self._count(route).bounced += len(rids)
             self.news.set()
         elif verdict.shapes:
@@ -193,3 +217,52 @@ class Transactions:
         return await self.judge.judge(
             route, verdict, line, tenant=tenant, message_id=job.message_id
         )
+
+    # -- list hygiene ---------------------------------------------------------------------------
+
+    async def _recheck(self, job: Job) -> Job | None:
+        """The job without the recipients the suppression list stopped since it was
+        claimed (recorded ``suppressed`` now); None when none is left. Only when the list
+        changed since the claim, which checked it: no cost on the common path."""
+        if not self.spool.stale(job):
+            return job
+        stopped = await self.spool.recheck(job)
+        if not stopped:
+            return job
+        self.news.set()
+        rest = tuple(r for r in job.recipients if r[0] not in stopped)
+        return dataclasses.replace(job, recipients=rest) if rest else None
+
+    def _envelope(self, job: Job) -> tuple[str, bytes]:
+        """MAIL FROM and the bytes to send: with VERP, the recipient's own return path
+        and tracking header (the Sender sends one recipient per job then)."""
+        verp = self.verp
+        if verp is None or not job.mail_from or len(job.recipients) != 1:
+            return job.mail_from, job.raw
+        rid = job.recipients[0][0]
+        return verp.return_path(rid), verp.header(rid) + job.raw
+
+    async def _learn(self, job: Job, rids: Sequence[int], exc: SmtpReplyError) -> None:
+        """A hard bounce suppresses the address at once; a soft one is counted
+        (``bounce_codes.toml``). Policy and reputation refusals change nothing."""
+        if not self.spool.suppression:
+            return
+        verdict = classify_reply(exc.code, exc.message, codes=self.bounce_codes)
+        if verdict.kind not in (BounceClass.HARD, BounceClass.SOFT):
+            return
+        rcpts = {rid: rcpt for rid, rcpt, _ in job.recipients}
+        source = f"{exc.line[:300]} (message {job.message_id})"
+        for rid in rids:
+            with contextlib.suppress(ParseError):  # an address that never parsed: as before
+                await self._learn_one(verdict.kind, rcpts[rid], job, verdict.status, source)
+
+    async def _learn_one(
+        self, kind: BounceClass, rcpt: str, job: Job, status: str | None, source: str
+    ) -> None:
+        if kind is BounceClass.HARD:
+            await self.suppressions.record_hard_bounce(rcpt, source=source)
+        else:
+            await self.suppressions.record_soft_bounce(
+                rcpt, message_id=job.message_id, tenant=tenant_of(job), status=status or "",
+                source=source,
+            )  # fmt: skip

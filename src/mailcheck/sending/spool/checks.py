@@ -12,7 +12,17 @@ from typing import Any
 from mailcheck.hygiene import store as hygiene_store
 from mailcheck.sending.spool.records import TRANSACTIONAL, Job, RecipientState
 
-__all__ = ["SuppressionChecks"]
+__all__ = ["SuppressionChecks", "hygiene_generation"]
+
+
+def hygiene_generation(db: sqlite3.Connection) -> int:
+    """How many times a suppression was added or changed (0 on a read-only spool of an
+    older version that lacks the counter)."""
+    try:
+        row = db.execute("SELECT value FROM hygiene_meta WHERE name='generation'").fetchone()
+    except sqlite3.OperationalError:  # no such table: nothing was ever suppressed here
+        return 0
+    return 0 if row is None else int(row[0])
 
 
 class SuppressionChecks:
@@ -20,6 +30,7 @@ class SuppressionChecks:
 
     clock: Callable[[], float]
     suppression: bool
+    generation: int
     paused_tenants: dict[str, tuple[float, str]]
 
     async def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -39,7 +50,8 @@ class SuppressionChecks:
         self, db: sqlite3.Connection, rows: builtins.list[Any], now: float
     ) -> builtins.list[Any]:
         """Record the claimed rows the suppression list stops as ``suppressed`` (with an
-        event); the others. Also refreshes :attr:`paused_tenants`."""
+        event); the others. Also refreshes :attr:`paused_tenants` and :attr:`generation`."""
+        self.generation = max(self.generation, hygiene_generation(db))
         self.paused_tenants = {
             str(t): (float(u), str(why))
             for t, u, why in db.execute(
@@ -64,6 +76,11 @@ class SuppressionChecks:
             (why, self.clock(), rid),
         )
         self._event(db, rid, RecipientState.SUPPRESSED, why, known)
+
+    def stale(self, job: Job, /) -> bool:
+        """Whether the suppression list changed since ``job`` was claimed (as far as this
+        spool knows: its own writes at once, other processes' at its next claim)."""
+        return self.suppression and job.generation < self.generation
 
     async def recheck(self, job: Job, /) -> dict[int, str]:
         """Check ``job``'s recipients against the suppression list again, just before an

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from mailcheck.errors import ConfigError
 from mailcheck.sending.spool import schema
 from mailcheck.sending.spool.admin import SpoolAdmin, id_list
-from mailcheck.sending.spool.checks import SuppressionChecks
+from mailcheck.sending.spool.checks import SuppressionChecks, hygiene_generation
 from mailcheck.sending.spool.commit import GroupCommit, Work
 from mailcheck.sending.spool.records import (
     BULK,
@@ -89,6 +89,9 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks):
     ) -> None:
         self.path, self.clock, self.readonly = path, clock, readonly
         self.suppression = suppression
+        #: The suppression list's generation last seen (at a claim, or after a write
+        #: through :meth:`transaction`); see :meth:`recheck`.
+        self.generation = 0
         #: tenant -> (until, reason): the tenants whose bulk mail a complaint rate paused,
         #: as read at the last claim (the Sender also holds the jobs it has in memory).
         self.paused_tenants: dict[str, tuple[float, str]] = {}
@@ -172,7 +175,13 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks):
         Raises:
             SpoolError: a database error (the whole of ``work`` is rolled back).
         """
-        return await self._engine.enqueue(work)
+
+        def both(db: sqlite3.Connection) -> tuple[Any, int]:
+            return work(db), hygiene_generation(db)
+
+        result, generation = await self._engine.enqueue(both)
+        self.generation = max(self.generation, generation)
+        return result
 
     async def submit(
         self,
@@ -339,7 +348,7 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks):
                         priority=rs[0][5],
                         recipients=tuple((r[0], r[2], r[4]) for r in rs),
                         list_id=list_id,
-                        claimed=now,
+                        generation=self.generation,
                     )
                 )
             return jobs
@@ -365,34 +374,40 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks):
             (rid, mid, rcpt, EventKind(kind), reply, self.clock()),
         )
 
-    async def finish(self, rid: int, state: str, reply: str = "") -> None:
-        """Record a final state (``delivered``, ``bounced`` or ``expired``) for a recipient.
+    async def finish(
+        self, rid: int, state: str, reply: str = "", *, group: str | None = None
+    ) -> None:
+        """Record a final state (``delivered``, ``bounced``, ``expired`` or
+        ``suppressed``) for a recipient. ``group``: the provider group it went to (what
+        the complaint and bounce rates per provider count).
 
         Raises:
             ConfigError: ``state`` is not final.
             SpoolError: no such recipient, or a database error.
         """
-        await self._engine.enqueue(self._finish(rid, state, reply))
+        await self._engine.enqueue(self._finish(rid, state, reply, group))
 
-    def finish_nowait(self, rid: int, state: str, reply: str = "") -> asyncio.Future[None]:
+    def finish_nowait(
+        self, rid: int, state: str, reply: str = "", *, group: str | None = None
+    ) -> asyncio.Future[None]:
         """:meth:`finish` queued at once; the future resolves when the state is committed.
 
         Call it from the event loop. The state is recorded even when nobody awaits the
         future (a sender goes on with the next message while the last one commits); it may
         wait up to :data:`~.commit.GROUP_DELAY` to share a transaction with others.
         """
-        return self._engine.enqueue(self._finish(rid, state, reply), lazy=True)
+        return self._engine.enqueue(self._finish(rid, state, reply, group), lazy=True)
 
-    def _finish(self, rid: int, state: str, reply: str) -> Work:
+    def _finish(self, rid: int, state: str, reply: str, group: str | None) -> Work:
         if state not in FINAL_STATES:
             raise ConfigError(f"finish: {state!r} is not one of {', '.join(FINAL_STATES)}")
         final = RecipientState(state)
 
         def work(db: sqlite3.Connection) -> None:
             row = db.execute(
-                "UPDATE recipients SET state=?, attempts=attempts+1, last_reply=?, updated=?"
-                " WHERE id=? RETURNING message_id, rcpt",
-                (final, reply, self.clock(), rid),
+                "UPDATE recipients SET state=?, attempts=attempts+1, last_reply=?, updated=?,"
+                " grp=COALESCE(?, grp) WHERE id=? RETURNING message_id, rcpt",
+                (final, reply, self.clock(), group, rid),
             ).fetchone()
             if row is None:
                 raise KeyError(f"no recipient {rid}")

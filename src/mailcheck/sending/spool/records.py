@@ -97,7 +97,7 @@ class Job:
     recipients: tuple[tuple[int, str, int], ...]  # (recipient id, address, attempts so far)
     priority: int = BULK
     list_id: str | None = None  # the mailing list named at submission
-    claimed: float = 0.0  # when it was claimed (wall clock): suppressions were checked then
+    generation: int = 0  # the suppression list's generation when it was claimed
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,7 +12,9 @@ __all__ = ["HYGIENE_SCHEMA", "SCHEMA", "check", "connect", "migrate", "open_spoo
 
 #: The list-hygiene tables (:mod:`mailcheck.hygiene`): suppressions (looked up by the
 #: case-folded address key), soft bounces and complaints (counted over sliding windows),
-#: and the tenants whose bulk mail a complaint rate paused.
+#: and the tenants whose bulk mail a complaint rate paused. The ``generation`` counts every
+#: suppression added or changed (triggers, whoever writes): a message claimed before the
+#: last change is checked again just before it is sent.
 HYGIENE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS suppressions (
     id INTEGER PRIMARY KEY, key TEXT NOT NULL, address TEXT NOT NULL, scope TEXT NOT NULL,
@@ -32,6 +34,12 @@ CREATE INDEX IF NOT EXISTS complaints_provider ON complaints(provider, at);
 CREATE UNIQUE INDEX IF NOT EXISTS complaints_once ON complaints(source, key) WHERE source != '';
 CREATE TABLE IF NOT EXISTS tenant_pauses (
     tenant TEXT PRIMARY KEY, until REAL NOT NULL, reason TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS hygiene_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO hygiene_meta VALUES ('generation', 0);
+CREATE TRIGGER IF NOT EXISTS suppressions_added AFTER INSERT ON suppressions BEGIN
+    UPDATE hygiene_meta SET value = value + 1 WHERE name = 'generation'; END;
+CREATE TRIGGER IF NOT EXISTS suppressions_changed AFTER UPDATE ON suppressions BEGIN
+    UPDATE hygiene_meta SET value = value + 1 WHERE name = 'generation'; END;
 """
 
 SCHEMA = (
