@@ -6,8 +6,9 @@ token, dual-signed (RSA 2048 + Ed25519) by mailcheck's DkimSigner. Signing is se
 is not timed. Measured:
 
 - ``lint_offline``: what the Sender runs per message at submission (no DNS);
-- ``lint_message`` with the sending IP and a zone resolver (DMARC, reverse DNS, SPF through
-  pyspf): what ``mailcheck lint --ip`` runs, DNS answered from memory.
+- ``lint_message`` with the sending IP and a zone resolver (DMARC, DKIM verification of both
+  signatures, reverse DNS, SPF through pyspf): what ``mailcheck lint --ip`` runs, DNS
+  answered from memory.
 
     python bench/bench_lint.py [--messages 3000]
 """
@@ -101,12 +102,20 @@ async def online(messages: list[bytes], resolver: ZoneResolver) -> float:
     return time.perf_counter() - start
 
 
+def _txt(text: str) -> str:
+    # A TXT string holds at most 255 characters (RFC 1035 §3.3.14): split, each quoted.
+    return " ".join(f'"{text[i : i + 255]}"' for i in range(0, len(text), 255))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=3000)
     args = parser.parse_args()
-    signer = DkimSigner(
-        "news.example", "rsa1", generate_key("rsa"), keys=[("ed1", generate_key("ed25519"))]
+    rsa, ed = generate_key("rsa"), generate_key("ed25519")
+    signer = DkimSigner("news.example", "rsa1", rsa, keys=[("ed1", ed)])
+    keys = "".join(
+        f"{selector}._domainkey IN TXT {_txt(key.record())}\n"
+        for selector, key in (("rsa1", rsa), ("ed1", ed))
     )
     messages = newsletter(signer, args.messages)
     size = statistics.mean(len(m) for m in messages)
@@ -116,19 +125,19 @@ def main() -> int:
     median, p99 = statistics.median(per) * 1e3, per[int(len(per) * 0.99)] * 1e3
     print(
         f"lint_offline:  {len(messages) / total:8.0f} messages/s  "
-        f"(median {median:.3f} ms, p99 {p99:.3f} ms)"
+        f"(median {median:.3f} ms = {1000 / median:.0f}/s on one core, p99 {p99:.3f} ms)"
     )
     with tempfile.TemporaryDirectory() as tmp:
         forward = Path(tmp) / "news.example.zone"
         reverse = Path(tmp) / "25.2.0.192.in-addr.arpa.zone"
-        forward.write_text(ZONE, encoding="utf-8")
+        forward.write_text(ZONE + keys, encoding="utf-8")
         reverse.write_text(REVERSE, encoding="utf-8")
         resolver = ZoneResolver([forward, reverse])
         count = min(len(messages), 1000)
         elapsed = asyncio.run(online(messages[:count], resolver))
     print(
         f"lint_message:  {count / elapsed:8.0f} messages/s  "
-        f"(with --ip: DMARC, FCrDNS and SPF per message, zone resolver; {count} messages)"
+        f"(with --ip: DMARC, 2 DKIM verifications, FCrDNS, SPF; zone resolver; {count} messages)"
     )
     return 0
 
