@@ -11,7 +11,7 @@ import pytest
 from mailcheck.cli.main import main
 from mailcheck.dkim.arc_verify import ArcVerdict, verify_arc
 from mailcheck.lookup import DnsResolver
-from tests.arc.test_arc_interop import LIST, POST
+from tests.arc.arc_helpers import LIST, POST
 from tests.dkim.dkimsign_helpers import DATA
 from tests.dnsserver import DnsTestServer
 

@@ -8,35 +8,12 @@ import dkim
 import pytest
 
 from mailcheck import DnsResolver
-from mailcheck.dkim.arc_seal import ArcSealer
 from mailcheck.dkim.arc_verify import ArcVerdict, verify_arc
-from mailcheck.dkim.sign import DkimSigner
 from mailcheck.verify import verify_message
+from tests.arc.arc_helpers import ED_SEALER, LIST, RSA_SEALER, SIGNED_POST, seal_as_list
 from tests.arc.perl import perl_seal, perl_verify
-from tests.dkim.dkimsign_helpers import DATA, ED_KEY, RSA_KEY, dkimpy_dnsfunc
+from tests.dkim.dkimsign_helpers import DATA, dkimpy_dnsfunc
 from tests.dnsserver import DnsTestServer
-
-LIST = "lists.liststest"
-RSA_SEALER = ArcSealer(LIST, "rsa", RSA_KEY, authserv_id=LIST)
-ED_SEALER = ArcSealer(LIST, "ed", ED_KEY, authserv_id=LIST)
-POST = (
-    b"From: Alice <alice@dkimsign.test>\r\n"
-    b"To: Friends <friends@lists.liststest>\r\n"
-    b"Subject: Picnic\r\n"
-    b"Date: Sun, 06 Dec 2026 10:00:00 +0000\r\n"
-    b"Message-ID: <picnic-1@dkimsign.test>\r\n"
-    b"\r\n"
-    b"Bring bread.\r\n"
-)
-SIGNED_POST = DkimSigner("dkimsign.test", "rsa", RSA_KEY).sign(POST)
-
-
-async def seal_as_list(
-    message: bytes, resolver: DnsResolver, sealer: ArcSealer = RSA_SEALER
-) -> bytes:
-    """What a list does: verify (its A-R, with arc=), then seal."""
-    result = await verify_message(message, resolver=resolver, authserv_id=sealer.authserv_id)
-    return sealer.seal(result.header.encode() + b"\r\n" + message)
 
 
 def dkimpy(message: bytes, server: DnsTestServer) -> tuple[str, list[bool]]:

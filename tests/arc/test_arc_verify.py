@@ -16,7 +16,7 @@ from mailcheck.dkim.arc_verify import ArcVerdict, verify_arc
 from mailcheck.errors import SigningError
 from mailcheck.lookup import DnsResolver
 from mailcheck.verify import verify_message
-from tests.arc.test_arc_interop import ED_SEALER, LIST, POST, RSA_SEALER, seal_as_list
+from tests.arc.arc_helpers import ED_SEALER, LIST, POST, RSA_SEALER, seal_as_list
 from tests.conftest import ZONES
 from tests.dkim.dkimsign_helpers import ED_KEY
 from tests.dnsserver import DnsTestServer
@@ -151,6 +151,7 @@ def test_sealer_repr_has_no_key_material() -> None:
 ARC_LINE = st.sampled_from([b"ARC-Seal", b"ARC-Message-Signature", b"ARC-Authentication-Results"])
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.tuples(ARC_LINE, st.binary(max_size=120)), max_size=8),

@@ -111,6 +111,10 @@ async def verify_arc(message: bytes, /, *, resolver: Resolver) -> ArcResult:
         header_block, body = split_message(data)
         headers = list(dkim.rfc822_parse(header_block + b"\r\n")[0])
     except (dkim.DKIMException, SigningError, IndexError):
+        # A header block that does not parse: a chain in it cannot pass.
+        head = data.split(b"\r\n\r\n", 1)[0]
+        if re.search(rb"(?im)^arc-(seal|message-signature|authentication-results)\s*:", head):
+            return ArcResult(result=ArcVerdict.FAIL, reason="the header block does not parse")
         return ArcResult(result=ArcVerdict.NONE)
     chain = read_arc_sets(headers)
     if not chain.present:
