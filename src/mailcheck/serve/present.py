@@ -15,6 +15,8 @@ from mailcheck.model import CheckStatus, Finding, sort_findings
 
 #: The checks shown as badges, in this order.
 CHECKS = ("spf", "dmarc", "dkim", "mx")
+#: Checks shown when the report has them.
+OPTIONAL_CHECKS = ("transport",)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +80,11 @@ def badges(report: DomainReport) -> list[tuple[str, CheckStatus, str | None]]:
     out: list[tuple[str, CheckStatus, str | None]] = [
         (check, getattr(report, check).status, getattr(report, check).error) for check in CHECKS
     ]
+    # Sections some reports carry (transport security: MTA-STS, TLS-RPT, DNSSEC, DANE).
+    for name in OPTIONAL_CHECKS:
+        section = getattr(report, name, None)
+        if section is not None and hasattr(section, "status"):
+            out.append((name, section.status, getattr(section, "error", None)))
     for ip in report.ips:
         out.append((f"ip {ip.ip}", ip.status, getattr(ip, "error", None)))
     return out
