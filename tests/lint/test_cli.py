@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.dnsserver import DnsTestServer
 from tests.lint.messages import newsletter
 
@@ -83,20 +85,23 @@ def test_stdin(tmp_path: Path) -> None:
     assert "accepted" in result.stdout
 
 
-def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
-    missing = mailcheck("lint", str(tmp_path / "nope.eml"), "--offline")
-    assert missing.returncode == 2
-    assert "cannot read" in missing.stderr
-    assert "Traceback" not in missing.stderr
-    path = write(tmp_path, newsletter())
-    unknown = mailcheck("lint", path, "--profile", "hotmail", "--offline")
-    assert unknown.returncode == 2
-    assert "no lint profile 'hotmail'" in unknown.stderr
-    bad_ip = mailcheck(
-        "lint", path, "--ip", "300.1.1.1", "--zone", str(ZONES / "bulklint.test.zone")
-    )
-    assert bad_ip.returncode == 2
-    assert "Traceback" not in bad_ip.stderr
-    both = mailcheck("lint", path, "--ip", "198.51.100.17", "--offline")
-    assert both.returncode == 2
-    assert "--offline" in both.stderr
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["{missing}", "--offline"], "cannot read"),
+        (["{message}", "--profile", "hotmail", "--offline"], "no lint profile 'hotmail'"),
+        (["{message}", "--ip", "300.1.1.1", "--zone", "{zone}"], "300.1.1.1"),
+        (["{message}", "--ip", "198.51.100.17", "--offline"], "--offline"),
+    ],
+)
+def test_errors_are_one_line_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
+    names = {
+        "missing": str(tmp_path / "nope.eml"),
+        "message": write(tmp_path, newsletter()),
+        "zone": str(ZONES / "bulklint.test.zone"),
+    }
+    result = mailcheck("lint", *(a.format(**names) for a in args))
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
@@ -26,6 +26,9 @@ from mailcheck.cli.common import (
     print_json,
 )
 from mailcheck.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mailcheck.lint import LintReport
 
 #: A message file larger than this is refused before it is read (the lint's own bound).
 MAX_INPUT = 64 * 1024 * 1024
@@ -111,7 +114,7 @@ def _read(name: str) -> bytes:
     return data
 
 
-def _print_text(report: Any) -> None:
+def _print_text(report: LintReport) -> None:
     console = render.make_console(sys.stdout)
     lines: list[Text] = []
     for verdict in report.verdicts:

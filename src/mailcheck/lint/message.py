@@ -19,7 +19,6 @@ MAX_HEADER_FIELDS = 10_000
 # RFC 5322 §3.6.8: ftext = %d33-57 / %d59-126 (printable US-ASCII except ":").
 _FIELD_NAME = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
-_LINE_END = re.compile(rb"\r?\n")
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 _UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 
