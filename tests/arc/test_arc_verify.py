@@ -4,6 +4,7 @@ and the arc= result in verify_message's Authentication-Results."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from mailcheck import ZoneResolver
 from mailcheck.authresults import read_authentication_results
+from mailcheck.dkim import KeyStore
 from mailcheck.dkim.arc_seal import ArcSealer
 from mailcheck.dkim.arc_verify import ArcVerdict, verify_arc
 from mailcheck.errors import SigningError
@@ -168,3 +170,11 @@ async def test_hostile_arc_headers_never_raise(
     for candidate in (extra + POST, extra + sealed, sealed[:cut] + junk + sealed[cut:]):
         result = await verify_arc(candidate, resolver=OFFLINE)
         assert result.result in ArcVerdict
+
+
+async def test_a_sealer_from_a_key_store(resolver: DnsResolver, tmp_path: Path) -> None:
+    ED_KEY.save(tmp_path / "lists.liststest.ed.pem")
+    store = KeyStore.from_directory(tmp_path)
+    sealer = ArcSealer.from_signer(store["lists.liststest"], authserv_id=LIST)
+    assert (sealer.domain, sealer.selector) == (LIST, "ed")
+    assert (await verify_arc(sealed_once(sealer), resolver=resolver)).result is ArcVerdict.PASS

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailcheck import DnsResolver
 from mailcheck.errors import ConfigError
@@ -13,6 +15,7 @@ from mailcheck.lists import (
     MitigationAction,
     MitigationError,
     MitigationReason,
+    from_domain,
     load_enforcers,
     mitigation_for,
 )
@@ -167,3 +170,14 @@ async def test_idn_domain_is_asked_as_a_labels(
     assert result.domain == "xn--bcher-kva.liststest"
     assert result.reason is MitigationReason.NO_POLICY
     assert any(q.name.startswith("_dmarc.xn--bcher-kva.liststest") for q in dns_server.log)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_from_domain_raises_only_mitigation_error(text: str) -> None:
+    try:
+        domain = from_domain(text)
+    except MitigationError:
+        return
+    assert domain == domain.lower()
+    assert domain.isascii()

@@ -138,6 +138,8 @@ def test_wrap_declares_8bit() -> None:
         (b" continued\r\nFrom: a@b.org\r\n\r\n", "continuation"),
         (b"not a header\r\n\r\n", "Name: value"),
         (b"\r\nbody only", "no header"),
+        (b"From: A\r<a@b.org>\r\n\r\n", "bare CR"),
+        (b"From: a@b.org\r\nX: \x00\r\n\r\n", "NUL"),
     ],
 )
 def test_hostile_from_headers_give_clear_errors(post: bytes, why: str) -> None:
@@ -198,3 +200,6 @@ def test_arbitrary_bytes_raise_only_mitigation_error(data: bytes) -> None:
             continue
         assert out.count(b"From: ") >= 1
         parse(out)
+        wrapped = parse(wrap(candidate, LIST))
+        (part,) = wrapped.iter_parts()
+        assert part.get_content_type() == "message/rfc822"

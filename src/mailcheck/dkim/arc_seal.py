@@ -35,7 +35,13 @@ from mailcheck.dkim.arc_sets import ARC_FIELDS, ARC_MAX_SETS, ArcChain, read_arc
 from mailcheck.dkim.canon import relaxed_body, relaxed_headers, select_headers
 from mailcheck.dkim.keys import DkimKey
 from mailcheck.dkim.names import normalize_selector, normalize_signing_domain
-from mailcheck.dkim.sign import SIGNED_HEADERS, normalize_newlines, parse_headers, split_message
+from mailcheck.dkim.sign import (
+    SIGNED_HEADERS,
+    DkimSigner,
+    normalize_newlines,
+    parse_headers,
+    split_message,
+)
 from mailcheck.errors import ParseError, SigningError
 
 # What the AMS signs when present: DKIM's list and the DKIM signatures already there.
@@ -82,6 +88,17 @@ class ArcSealer:
         if "from" not in names or any(n.encode() in ARC_FIELDS for n in names):
             raise SigningError("sealer: the AMS must sign From and no ARC header field")
         self.headers = names
+
+    @classmethod
+    def from_signer(cls, signer: DkimSigner, /, *, authserv_id: str) -> ArcSealer:
+        """A sealer with the domain and first key of a DKIM signer (a ``KeyStore`` entry).
+
+        Example::
+
+            sealer = ArcSealer.from_signer(store["lists.example"], authserv_id="lists.example")
+        """
+        selector, key = signer.keys[0]
+        return cls(signer.domain, selector, key, authserv_id=authserv_id)
 
     def __repr__(self) -> str:
         key = self.key.type.value

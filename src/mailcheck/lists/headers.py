@@ -68,6 +68,9 @@ def split_post(message: bytes) -> tuple[list[Field], bytes]:
         raise MitigationError(f"the header block is larger than {MAX_HEADER_BYTES} bytes")
     fields: list[Field] = []
     for number, line in enumerate(head[:-2].split(b"\r\n"), start=1):
+        if b"\r" in line or b"\0" in line:
+            # Copied into Reply-To or X-Original-From, a bare CR would end a header early.
+            raise MitigationError(f"header line {number} holds a bare CR or a NUL")
         if line[:1] in (b" ", b"\t"):
             if not fields:
                 raise MitigationError("the header block starts with a continuation line")
