@@ -300,3 +300,9 @@ def test_a_text_without_end_is_bounded() -> None:
 def test_unusable_declared_encodings(encoding: bytes) -> None:
     document = (DATA / "aol-windows-1252.xml").read_bytes().replace(b"windows-1252", encoding)
     assert reason(document) == "xml"
+
+
+def test_blank_lines_before_the_declaration() -> None:
+    document = b"\xef\xbb\xbf\r\n\n  " + (DATA / "google.xml").read_bytes()
+    assert parse_aggregate(document).reporter == "google.com"
+    assert ingest_report(document).reporter == "google.com"

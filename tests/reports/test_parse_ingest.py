@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import gzip
 from email.message import EmailMessage
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from mailcheck.reports import (
     looks_like_message,
     reports_in_message,
 )
-from mailcheck.reports.ingest import MAX_MESSAGE_BYTES, MAX_MESSAGE_PARTS
+from mailcheck.reports.ingest import MAX_HEADER_LINES, MAX_MESSAGE_BYTES, MAX_MESSAGE_PARTS
 
 DATA = Path(__file__).parent / "data"
 XML = (DATA / "google.xml").read_bytes()
@@ -142,3 +144,32 @@ def test_garbage_is_not_a_report() -> None:
     for blob in (b"", b"   ", b"hello", b"\x00\x01\x02", b"\xff\xfe<\x00a\x00"):
         with pytest.raises(ReportError):
             ingest_report(blob)
+
+
+def test_message_of_countless_parts_is_refused_before_parsing() -> None:
+    # The email package would build every part first (about 0.2 ms each): counted before.
+    parts = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + b"--b\r\n\r\n" * 1_000_000
+    assert reporters(reports_in_message(parts)) == ["too-large"]
+    headers = b"X-Filler: y\r\n" * (MAX_HEADER_LINES + 1) + b"\r\nbody\r\n"
+    assert reporters(reports_in_message(headers)) == ["too-large"]
+    # A genuine message with a long Received trail and an XML report is not affected.
+    trail = b"Received: from relay.example by mx.example; Thu, 16 Nov 2023\r\n" * 200
+    assert reporters(reports_in_message(trail + (DATA / "rfc9990.eml").read_bytes())) == [
+        "Receiver Org"
+    ]
+
+
+def test_forwarded_report_message() -> None:
+    # An administrator forwards the report message as an attachment (message/rfc822).
+    outer = EmailMessage()
+    outer["From"] = "admin@asso.example"
+    outer["Subject"] = "Fwd: Report Domain: asso.example"
+    outer.set_content("See the attached report.\n")
+    inner = email.message_from_bytes((DATA / "google.eml").read_bytes(), policy=default)
+    outer.add_attachment(inner)  # as message/rfc822, its parts readable
+    assert reporters(reports_in_message(bytes(outer))) == ["google.com"]
+
+
+def test_sniffing_reads_past_a_tiny_first_gzip_member() -> None:
+    blob = gzip.compress(b"\n") + gzip.compress(b"  \r\n") + gzip.compress(XML)
+    assert ingest_report(blob).reporter == "google.com"

@@ -77,24 +77,39 @@ class ReportStream(io.RawIOBase):
         self._pending = self._pending[size:]
         return size
 
-    def peek(self) -> bytes:
-        """The next bytes the stream will return (at least one, unless at the end)."""
+    def peek(self, size: int = 1) -> bytes:
+        """The next bytes the stream will return, at least ``size`` unless it ends first."""
         self._fill()
+        while len(self._pending) < size:
+            chunk = self._next_chunk()
+            if chunk is None:
+                break
+            self._pending += chunk
         return self._pending
 
+    def discard(self, size: int) -> None:
+        """Drop ``size`` bytes already seen with :meth:`peek`."""
+        self._pending = self._pending[min(size, len(self._pending)) :]
+
     def _fill(self) -> bool:
-        """Make the next chunk pending, counting it; false at the end of the stream."""
+        """Make the next chunk pending; false at the end of the stream."""
         while not self._pending:
-            chunk = next(self._chunks, None)
+            chunk = self._next_chunk()
             if chunk is None:
                 return False
+            self._pending = chunk
+        return True
+
+    def _next_chunk(self) -> bytes | None:
+        """The next chunk, counted against the bound; ``None`` at the end."""
+        chunk = next(self._chunks, None)
+        if chunk is not None:
             self._produced += len(chunk)
             if self._produced > self._limit:
                 raise ReportError(
                     "bomb", f"the report expands past {self._limit} bytes: refused unread"
                 )
-            self._pending = chunk
-        return True
+        return chunk
 
 
 def open_report(blob: bytes, /, *, limit: int = MAX_UNCOMPRESSED_BYTES) -> ReportStream:
