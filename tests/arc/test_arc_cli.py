@@ -82,3 +82,52 @@ async def test_seal_when_dns_fails_is_could_not_check(
 async def _run(argv: list[str]) -> int:
     # The CLI runs its own event loop: keep it off this test's loop.
     return await asyncio.to_thread(main, argv)
+
+
+HOSTILE = ["", "-1", "a" * 300, "x y", "\u202etxt.exe", "é.example", "../../escaped", "a;b=c"]
+
+
+def hostile_file(base: Path, kind: str) -> Path:
+    path = base / f"input-{kind}"
+    if kind == "binary":
+        path.write_bytes(b"\x00\xff\xfe\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "garbage":
+        path.write_bytes(b"From: \r\n\tARC-Seal: i=99\r\n" * 50)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["binary", "empty", "missing", "directory", "garbage"])
+@pytest.mark.parametrize("where", ["message", "key"])
+def test_hostile_files_give_one_line(
+    tmp_path: Path, kind: str, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = hostile_file(tmp_path, kind)
+    good = tmp_path / "post.eml"
+    good.write_bytes(f"Authentication-Results: {LIST}; dkim=none\r\n".encode() + POST)
+    argv = seal_args(bad if where == "message" else good, "rsa")
+    if where == "key":
+        argv[argv.index("--key") + 1] = str(bad)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "internal error" not in err
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize("option", ["--domain", "--selector", "--authserv-id"])
+def test_hostile_values_give_one_line(
+    tmp_path: Path, option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "post.eml"
+    path.write_bytes(f"Authentication-Results: {LIST}; dkim=none\r\n".encode() + POST)
+    argv = seal_args(path, "rsa")
+    argv[argv.index(option) + 1] = value
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code in (0, 2)
+    assert "internal error" not in captured.err
+    assert captured.err.count("\n") == (1 if code else 0)

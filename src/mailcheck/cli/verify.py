@@ -1,5 +1,7 @@
 """``mailcheck verify MESSAGE``: DKIM, SPF and DMARC of a received message, as a receiver would.
 
+An ARC chain, when the message has one, is shown too: its verdict and what each hop said.
+
 Exit 0 when DMARC passes (or the domain has no DMARC policy), 1 when DMARC fails,
 2 on a usage or operational error.
 """
