@@ -45,6 +45,8 @@ from mailcheck.reputation import BlocklistChecker, DomainListingReport, IpReport
 from mailcheck.reputation.coverage import BlocklistCoverage, coverage_of
 from mailcheck.reputation.rdns import parse_ip
 from mailcheck.spf.audit import SpfResult, audit_spf
+from mailcheck.tls.audit import MxTargets, TlsOptions, audit_transport
+from mailcheck.tls.types import TransportResult
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +65,8 @@ class DomainReport:
         blocklists: over every IP and name: zones asked, read, not readable, and not
             asked (offline); ``None`` without reputation checks.
         queries: distinct DNS questions the audit asked (its query budget's use).
+        transport: STARTTLS (when probed), MTA-STS, TLS-RPT, DNSSEC and DANE; ``None``
+            when not checked (``transport=False``).
     """
 
     domain: str
@@ -77,6 +81,7 @@ class DomainReport:
     domain_lists: DomainListingReport | None = None
     blocklists: BlocklistCoverage | None = None
     queries: int = 0
+    transport: TransportResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON data (documented in ``docs/json.md``)."""
@@ -98,6 +103,9 @@ async def audit_domain(
     max_queries: int = DEFAULT_QUERY_BUDGET,
     max_mx_hosts: int = MAX_MX_HOSTS,
     max_addresses_per_host: int = MAX_ADDRESSES_PER_HOST,
+    transport: bool = True,
+    probe_smtp: bool = False,
+    tls: TlsOptions | None = None,
 ) -> DomainReport:
     """Audit the mail setup of ``domain``: SPF, DMARC, DKIM keys, MX, IP reputation.
 
@@ -119,6 +127,10 @@ async def audit_domain(
         max_mx_hosts: MX hosts checked (default :data:`~mailcheck.mx.MAX_MX_HOSTS`).
         max_addresses_per_host: addresses checked per MX host (default
             :data:`~mailcheck.mx.MAX_ADDRESSES_PER_HOST`).
+        transport: check MTA-STS, TLS-RPT, DNSSEC and DANE (see
+            :func:`~mailcheck.tls.audit.audit_transport`).
+        probe_smtp: also connect to port 25 of each MX host (STARTTLS probe); opt-in.
+        tls: how transport security is checked (timeouts, CA file, DNSSEC validator).
 
     Raises:
         ParseError: ``domain`` is not a domain name.
@@ -155,10 +167,23 @@ async def audit_domain(
         mx = group.create_task(
             _mx_then_reputation(name, addresses, asking, blocklists, caps, shared)
         )
+        options = dataclasses.replace(
+            tls or TlsOptions(), probe_smtp=probe_smtp or bool(tls and tls.probe_smtp)
+        )
+        secured = (
+            group.create_task(
+                audit_transport(
+                    name, resolver=asking, hosts=_mx_targets(name, asking, caps), options=options
+                )
+            )
+            if transport
+            else None
+        )
     mx_result, ip_reports, lists = mx.result()
     checks = _Checks(spf.result(), dmarc.result(), dkim.result(), mx_result)
     run = await _run_findings(blocklists, ip_reports, lists)
-    return _report(name, checks, ip_reports, lists, run, budget)
+    report = _report(name, checks, ip_reports, lists, run, budget)
+    return report if secured is None else _with_transport(report, secured.result())
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -177,6 +202,29 @@ class _Checks:
     dmarc: DmarcResult
     dkim: DkimAuditResult
     mx: MxResult
+
+
+async def _mx_targets(domain: str, resolver: Resolver, caps: _MxCaps) -> MxTargets:
+    """The MX hosts and their addresses for the transport checks. The questions are the
+    MX check's own: the resolver answers them once (single-flight, cache, budget)."""
+    mx = await audit_mx(
+        domain, resolver=resolver, max_hosts=caps.hosts, max_addresses=caps.addresses
+    )
+    return [(host.host, host.addresses) for host in mx.hosts if host.host != "."]
+
+
+def _with_transport(report: DomainReport, transport: TransportResult) -> DomainReport:
+    """The report with the transport checks' findings; like reputation, a transport check
+    that could not run (a probe from a network without port 25) leaves the domain at
+    worst ``warn``, while a certain error (no STARTTLS, a broken policy) fails it."""
+    if report.parked:
+        # A parked domain receives no mail: nothing to say about how mail reaches it.
+        return dataclasses.replace(report, transport=transport)
+    findings = [*report.findings, *(f for f in transport.findings if f not in report.findings)]
+    status = worst_status([report.status, _reputation_status(transport.status)])
+    return dataclasses.replace(
+        report, findings=sort_findings(findings), status=status, transport=transport
+    )
 
 
 def _dmarc_mode(mode: DmarcMode | str) -> DmarcMode:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     )
     from mailcheck.spf.audit import IpInput, SpfResult
     from mailcheck.spf.evaluate import SpfEvaluation
+    from mailcheck.tls.audit import TlsOptions
     from mailcheck.verify import VerifyResult
 
 T = TypeVar("T")
@@ -87,6 +88,9 @@ def audit_domain_sync(
     max_queries: int = 2000,
     max_mx_hosts: int = 10,
     max_addresses_per_host: int = 5,
+    transport: bool = True,
+    probe_smtp: bool = False,
+    tls: TlsOptions | None = None,
 ) -> DomainReport:
     """Blocking twin of :func:`mailcheck.audit_domain` (same arguments)."""
     coroutine = _late("mailcheck.audit", "audit_domain")(
@@ -101,6 +105,9 @@ def audit_domain_sync(
         max_queries=max_queries,
         max_mx_hosts=max_mx_hosts,
         max_addresses_per_host=max_addresses_per_host,
+        transport=transport,
+        probe_smtp=probe_smtp,
+        tls=tls,
     )
     result: DomainReport = run_sync("audit_domain", coroutine)
     return result

@@ -77,11 +77,66 @@ def register(subparsers: Any) -> None:
         help="organisational domain from the Public Suffix List (RFC 7489) "
         "instead of the RFC 9989 DNS tree walk",
     )
+    _add_transport_options(parser)
     add_bulk_options(parser, what="domains")
     add_blocklist_options(parser)
     add_dns_options(parser)
     add_output_options(parser)
     parser.set_defaults(run=run)
+
+
+def _add_transport_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("transport security (docs/transport-security.md)")
+    group.add_argument(
+        "--probe-smtp",
+        action="store_true",
+        help="connect to port 25 of each MX host: STARTTLS, certificate, DANE matching",
+    )
+    group.add_argument(
+        "--no-transport",
+        action="store_true",
+        help="skip MTA-STS, TLS-RPT, DNSSEC and DANE (and the SMTP probe)",
+    )
+    group.add_argument(
+        "--dnssec-resolver",
+        metavar="HOST[:PORT]",
+        help="a validating resolver whose AD bit you trust (e.g. a local unbound)",
+    )
+    group.add_argument(
+        "--trust-anchor",
+        action="append",
+        default=[],
+        metavar="RECORD",
+        help='validate DNSSEC here from this DS or DNSKEY record ("example. DS 1 13 2 ab..."; '
+        "repeatable), asking --nameserver",
+    )
+    group.add_argument(
+        "--ca-file", metavar="FILE", help="trusted CAs (PEM) instead of the system store"
+    )
+
+
+def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    from mailcheck.tls.audit import TlsOptions
+    from mailcheck.tls.dnssec import DnssecChecker
+
+    if args.no_transport:
+        if args.probe_smtp:
+            raise ConfigError("--probe-smtp needs the transport checks: drop --no-transport")
+        return {"transport": False}
+    if args.dnssec_resolver and args.trust_anchor:
+        raise ConfigError("give either --dnssec-resolver or --trust-anchor, not both")
+    checker = None
+    if args.dnssec_resolver:
+        checker = DnssecChecker([args.dnssec_resolver], trust_ad=True)
+    elif args.trust_anchor:
+        servers = list(args.nameserver or []) or None
+        if servers is None:
+            from dns import resolver as system
+
+            servers = [str(ns) for ns in system.Resolver(configure=True).nameservers]
+        checker = DnssecChecker(servers, trust_anchors=args.trust_anchor)
+    options = TlsOptions(probe_smtp=args.probe_smtp, cafile=args.ca_file, dnssec=checker)
+    return {"transport": True, "probe_smtp": args.probe_smtp, "tls": options}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,6 +176,7 @@ def _options(args: argparse.Namespace, resolver: Resolver) -> dict[str, Any]:
         "blocklists": None if args.no_reputation else make_blocklist_checker(args, resolver),
         "probe_selectors": not args.no_probe,
         "dmarc_mode": "psl" if args.psl else "tree",
+        **_tls_options(args),
     }
 
 
@@ -190,6 +246,11 @@ def report_lines(report: DomainReport) -> list[Text]:
         ("MX", "mx", _mx_summary),
     ):
         lines.append(render.check_line(label, data[key], render.summary(data[key], summary)))
+    if data.get("transport"):
+        transport = data["transport"]
+        lines.append(
+            render.check_line("TLS", transport, render.summary(transport, _transport_summary))
+        )
     for ip in data.get("ips") or ():
         lines.append(render.check_line("IP", ip, _ip_summary(ip)))
     if data.get("blocklists"):
@@ -252,3 +313,24 @@ def _mx_summary(mx: dict[str, Any]) -> str:
     hosts = [f"{h['preference']} {h['host']}" for h in mx.get("hosts", ())]
     prefix = "implicit MX: " if mx.get("implicit") else ""
     return prefix + (", ".join(hosts) if hosts else "no mail host")
+
+
+def _transport_summary(transport: dict[str, Any]) -> str:
+    parts = []
+    probes = transport["starttls"]["probes"]
+    if transport["starttls"]["probed"]:
+        good = sum(1 for p in probes if p["status"] == "tls" and p["chain_valid"])
+        parts.append(f"STARTTLS {good}/{len(probes)} valid")
+    mtasts = transport["mtasts"]
+    if mtasts.get("mode"):
+        parts.append(f"MTA-STS {mtasts['mode']}")
+    else:
+        parts.append("MTA-STS record, policy not read" if mtasts.get("record") else "no MTA-STS")
+    parts.append("TLS-RPT" if transport["tlsrpt"].get("rua") else "no TLS-RPT")
+    dnssec = transport["dnssec"]
+    checked = dnssec["method"] != "none"
+    parts.append(f"DNSSEC {dnssec['dnssec']}" if checked else "DNSSEC not checked")
+    tlsa = sum(1 for h in transport["dane"]["hosts"] if h["records"])
+    if tlsa:
+        parts.append(f"DANE on {tlsa} host(s)")
+    return ", ".join(parts)

@@ -8,7 +8,8 @@ key's record is published beside the current one before the switch (RFC 7671 §8
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 
 from mailcheck import codes
 from mailcheck.errors import TempError
@@ -43,9 +44,28 @@ async def audit_dane(
     by_host = {probe.host: probe for probe in probes}
     names = [h.lower().rstrip(".") for h in hosts if h != "."]
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_host(h, resolver, checker, by_host.get(h))) for h in names]
-    results = [task.result() for task in tasks]
-    findings = sort_findings(f for _, found in results for f in found)
+        tasks = [
+            group.create_task(lookup_tlsa(h, resolver=resolver, checker=checker)) for h in names
+        ]
+    return judge_hosts(names, [task.result() for task in tasks], by_host)
+
+
+def judge_hosts(
+    hosts: Sequence[str],
+    lookups: Sequence[TlsaLookup | Finding],
+    probes: Mapping[str, TlsProbe],
+    /,
+) -> DaneResult:
+    """The DANE result of several hosts from their TLSA lookups and probes (pure)."""
+    results: list[tuple[DaneHost, list[Finding]]] = []
+    for host, found in zip(hosts, lookups, strict=True):
+        if isinstance(found, Finding):
+            results.append((DaneHost(host=host, name=tlsa_name(host)), [found]))
+            continue
+        probe = probes.get(host)
+        chain = probe.chain if probe is not None else ()
+        results.append(judge_dane(host, found.records, found.dnssec, chain))
+    findings = sort_findings(f for _, found_ in results for f in found_)
     return DaneResult(
         status=status_of(findings),
         findings=findings,
@@ -54,9 +74,19 @@ async def audit_dane(
     )
 
 
-async def _host(
-    host: str, resolver: Resolver, checker: DnssecChecker | None, probe: TlsProbe | None
-) -> tuple[DaneHost, list[Finding]]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class TlsaLookup:
+    """The TLSA records of one host and whether their answer validates."""
+
+    records: tuple[TlsaRecord, ...]
+    dnssec: DnssecStatus
+
+
+async def lookup_tlsa(
+    host: str, /, *, resolver: Resolver, checker: DnssecChecker | None = None
+) -> TlsaLookup | Finding:
+    """``_25._tcp.<host>`` TLSA, validated by ``checker`` when given; a DNS failure is a
+    ``dane.temperror`` finding."""
     name = tlsa_name(host)
     try:
         if checker is not None:
@@ -65,18 +95,16 @@ async def _host(
         else:
             rdatas, status = (await resolver.query(name, "TLSA")).records, DnssecStatus.UNKNOWN
     except TempError as exc:
-        finding = codes.DANE_TEMPERROR.finding(
+        return codes.DANE_TEMPERROR.finding(
             name,
             f"The TLSA records of {host} could not be looked up ({exc}).",
             details={"host": host, "error": str(exc)},
         )
-        return DaneHost(host=host, name=name), [finding]
     records = tuple(
         TlsaRecord(usage=r.usage, selector=r.selector, matching=r.mtype, data=r.cert)  # type: ignore[attr-defined]
         for r in rdatas
     )
-    chain = probe.chain if probe is not None else ()
-    return judge_dane(host, records, status, chain)
+    return TlsaLookup(records, status)
 
 
 def judge_dane(

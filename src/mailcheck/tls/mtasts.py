@@ -7,6 +7,7 @@ the MX hosts and the certificates the STARTTLS probe saw (:func:`judge_policy`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,6 +62,29 @@ async def audit_mtasts(
         cafile: trusted CAs for the policy host instead of the system store.
         https_port: the policy host's HTTPS port (443).
     """
+    loaded = await load_mtasts(
+        domain,
+        resolver=resolver,
+        timeout=timeout,
+        allow_private=allow_private,
+        cafile=cafile,
+        https_port=https_port,
+    )
+    return complete_mtasts(loaded, mx_hosts, probes)
+
+
+async def load_mtasts(
+    domain: str,
+    /,
+    *,
+    resolver: Resolver,
+    timeout: float = DEFAULT_FETCH_TIMEOUT,
+    allow_private: bool = False,
+    cafile: str | Path | None = None,
+    https_port: int = 443,
+) -> MtaStsResult:
+    """The record and the policy, judged on their own (no MX needed yet): the first half
+    of :func:`audit_mtasts`, run while the MX hosts are being looked up and probed."""
     subject = f"_mta-sts.{domain}"
     try:
         answer = await resolver.query(subject, "TXT")
@@ -92,14 +116,22 @@ async def audit_mtasts(
             )
         )
         return _result(fetched, policy=fetch.text, **facts)
-    fetched.extend(judge_policy(policy, mx_hosts, probes, subject=fetch.url))
     return _result(
-        fetched,
-        policy=fetch.text,
-        mode=policy.mode,
-        max_age=policy.max_age,
-        mx=policy.mx,
-        **facts,
+        fetched, policy=fetch.text, mode=policy.mode, max_age=policy.max_age, mx=policy.mx, **facts
+    )
+
+
+def complete_mtasts(
+    loaded: MtaStsResult, mx_hosts: Sequence[str], probes: Sequence[TlsProbe] = (), /
+) -> MtaStsResult:
+    """Judge a loaded policy against the MX hosts and the probed certificates (pure)."""
+    if loaded.mode is None or loaded.max_age is None or loaded.policy_url is None:
+        return loaded
+    policy = MtaStsPolicy(mode=loaded.mode, max_age=loaded.max_age, mx=loaded.mx)
+    more = judge_policy(policy, mx_hosts, probes, subject=loaded.policy_url)
+    findings = sort_findings((*loaded.findings, *more))
+    return dataclasses.replace(
+        loaded, findings=findings, status=status_of(findings), error=error_of(findings)
     )
 
 
