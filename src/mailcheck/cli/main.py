@@ -71,6 +71,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "mailcheck.cli.bounces",
         "ingest bounces, complaints (ARF) and mailto unsubscribes into the suppression list",
     ),
+    "suppress": (
+        "mailcheck.cli.suppress",
+        "list, add, remove, import and export the suppression list the sender obeys",
+    ),
     # New commands: one entry each, inserted just above this line.
 }
 
