@@ -22,7 +22,7 @@ from typing import Protocol
 import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 from defusedxml.common import DefusedXmlException  # type: ignore[import-untyped]
 
-from mailcheck.reports.records import DateRangeError, date_range, local, parse_record, text
+from mailcheck.reports.records import DateRangeError, RecordParser, date_range, local, text
 from mailcheck.reports.types import (
     AggregateRecord,
     AggregateReport,
@@ -158,6 +158,7 @@ class _Reader:
         self.policy: ET.Element | None = None
         self.version: str | None = None
         self.records: list[AggregateRecord] = []
+        self.parse_record = RecordParser()
 
     def read(self, stream: _Watched) -> AggregateReport:
         depth = elements = total = 0
@@ -205,7 +206,7 @@ class _Reader:
         if name == "record":
             if len(self.records) >= self.max_records:
                 raise ReportError("too-many-records", f"over {self.max_records} records")
-            self.records.append(parse_record(element))
+            self.records.append(self.parse_record(element))
         elif name == _METADATA and self.metadata is None:
             self.metadata = element
         elif name == _POLICY and self.policy is None:
