@@ -142,8 +142,12 @@ async def test_verified_complaint_suppresses_for_the_tenant(
     found = await suppressions.get("bob@mailbox.example", tenant="asso")
     assert found is not None
     assert found.scope is SuppressionScope.TENANT
-    # The same report ingested twice is one complaint.
-    await ingest.ingest(arf(sample, ids["bob@mailbox.example"]), source=sample)
+    # The same report ingested twice is one complaint; so is a second report about the
+    # same copy with another Message-ID (the recipient holds the token of their copy: they
+    # must not be able to count many times and pause the tenant).
+    raw = arf(sample, ids["bob@mailbox.example"])
+    await ingest.ingest(raw, source=sample)
+    await ingest.ingest(raw.replace(b"Message-ID: <", b"Message-ID: <again-"), source=sample)
     rates = await suppressions.rates()
     assert rates["tenants"]["asso"].complaints == 1
 

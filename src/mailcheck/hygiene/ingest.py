@@ -224,7 +224,7 @@ class BounceIngest:
         return _on(ref, ActionKind.NO_ACTION, detail)
 
     async def _complaint(self, complaint: Complaint, message_id: str | None) -> Action:
-        detail = f"feedback-type {complaint.feedback_type}"
+        detail = f"feedback-type {complaint.feedback_type}, report {message_id or '-'}"
         if complaint.user_agent:
             detail += f" from {complaint.user_agent}"
         rid = complaint.verp_recipient_id
@@ -233,9 +233,12 @@ class BounceIngest:
             return Action(kind=ActionKind.UNVERIFIED, address=hint, detail=detail)
         if not complaint.is_spam_complaint:
             return Action(kind=ActionKind.NO_ACTION, recipient_id=rid, detail=detail)
+        # One complaint per copy sent, whatever the report's Message-ID: the token is in
+        # the recipient's own copy, so a recipient forging reports with fresh Message-IDs
+        # would otherwise count many times and could pause the whole tenant.
         try:
             outcome = await self.suppressions.record_complaint(
-                recipient_id=rid, source=f"ARF {message_id or '(no Message-ID)'}"
+                recipient_id=rid, source=f"ARF complaint on copy #{rid}"
             )
         except ConfigError:  # the spool has no such recipient (purged since)
             return Action(kind=ActionKind.UNKNOWN_RECIPIENT, recipient_id=rid, detail=detail)
