@@ -29,6 +29,8 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+from tests.redis_server import free_port
+
 #: The Debian/Ubuntu package that provides Postfix (``scripts/need-system`` installs it).
 POSTFIX_PACKAGE = "postfix"
 LOCAL_DOMAIN = "mta.mailcheck.test"
@@ -66,13 +68,6 @@ class PostfixMissing(RuntimeError):
     """Postfix is not installed: the DSN tests cannot run without it (they never skip)."""
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
@@ -98,7 +93,7 @@ class PostfixTestServer:
         if os.geteuid() != 0:
             raise PostfixMissing("a private Postfix instance must be started as root")
         self.postfix = postfix
-        self.port = _free_port()
+        self.port = free_port()
         # Postfix daemons run as the postfix user and must reach the queue: a directory
         # under /tmp with mode 755 (pytest's tmp_path is private to root).
         self.root = Path(tempfile.mkdtemp(prefix="mailcheck-postfix-"))
