@@ -178,3 +178,28 @@ async def test_a_sealer_from_a_key_store(resolver: DnsResolver, tmp_path: Path) 
     sealer = ArcSealer.from_signer(store["lists.liststest"], authserv_id=LIST)
     assert (sealer.domain, sealer.selector) == (LIST, "ed")
     assert (await verify_arc(sealed_once(sealer), resolver=resolver)).result is ArcVerdict.PASS
+
+
+def test_reading_what_gmail_writes_about_a_chain() -> None:
+    # The shape of Gmail's ARC-Authentication-Results for a message that came through a list.
+    header = (
+        b"ARC-Authentication-Results: i=2; mx.google.com;\r\n"
+        b"       dkim=pass header.i=@lists.example header.s=2026 header.b=AbCdEf12;\r\n"
+        b"       arc=pass (i=1 spf=pass spfdomain=strict.example dkim=pass"
+        b" dkdomain=strict.example dmarc=pass fromdomain=strict.example);\r\n"
+        b"       spf=pass (google.com: domain of friends-bounces@lists.example designates"
+        b" 192.0.2.25 as permitted sender) smtp.mailfrom=friends-bounces@lists.example;\r\n"
+        b"       dmarc=pass (p=REJECT sp=REJECT dis=NONE) header.from=lists.example\r\n"
+        b'Authentication-Results: mx.members.example; arc=fail reason="ARC-Seal 1 did not'
+        b' verify (fail)"\r\n\r\nbody\r\n'
+    )
+    aar, ar = read_authentication_results(header)
+    assert (aar.arc_instance, aar.authserv_id) == (2, "mx.google.com")
+    arc = aar.result("arc")
+    assert arc is not None
+    assert arc.result == "pass"
+    assert arc.comment is not None
+    assert arc.comment.startswith("i=1 spf=pass")
+    failed = ar.result("arc")
+    assert failed is not None
+    assert (failed.result, failed.reason) == ("fail", "ARC-Seal 1 did not verify (fail)")
