@@ -92,3 +92,14 @@ async def test_tampering_fails_everywhere(
     assert ours.result is ArcVerdict.FAIL
     assert dkimpy(tampered, dns_server)[0] == "fail"
     assert perl_verify(dns_server.port, tampered) == "fail"
+
+
+async def test_a_chain_we_seal_as_failed_is_failed_everywhere(
+    resolver: DnsResolver, dns_server: DnsTestServer
+) -> None:
+    tampered = (await seal_as_list(SIGNED_POST, resolver)).replace(b"bread", b"cake")
+    sealed = await seal_as_list(tampered, resolver)
+    assert b"ARC-Seal: i=2; cv=fail;" in sealed
+    assert (await verify_arc(sealed, resolver=resolver)).result is ArcVerdict.FAIL
+    assert dkimpy(sealed, dns_server)[0] == "fail"
+    assert perl_verify(dns_server.port, sealed) == "fail"
