@@ -134,6 +134,9 @@ def test_wrap_declares_8bit() -> None:
         (b"From: undisclosed-recipients:;\r\n\r\n", "exactly one address"),
         (b"From: =?x-unknown?q?abc?= <a@b.org>\r\n\r\n", "encoded word"),
         (b"From: A <a@b..org>\r\n\r\n", "valid domain"),
+        ("From: A <a@ex\u202eample.org>\r\n\r\n".encode(), "valid domain"),  # bidi override
+        ("From: A <a@b\u00fc\u200d.example>\r\n\r\n".encode(), "valid domain"),  # joiner
+        ("From: A <a@\u2603.example>\r\n\r\n".encode(), "valid domain"),  # not IDNA 2008
         (b"From: \xff\xfe <a@b.org>\r\n\r\n", "UTF-8"),
         (b" continued\r\nFrom: a@b.org\r\n\r\n", "continuation"),
         (b"not a header\r\n\r\n", "Name: value"),
