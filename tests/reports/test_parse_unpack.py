@@ -166,3 +166,19 @@ def test_gigabyte_of_whitespace_inside_an_element() -> None:
 def test_gzip_bomb_inside_a_zip_is_not_opened_twice() -> None:
     nested = zipped(("report.xml.gz", gzip_bomb(16)), method=zipfile.ZIP_STORED)
     assert reason(lambda: ingest_report(nested)) == "archive"
+
+
+def test_zip_directory_that_lies_about_its_count() -> None:
+    # 5,000 entries, the end record claiming one: zipfile would read all 5,000 by size.
+    blob = bytearray(zipped(*((f"{n}.txt", b"") for n in range(5_000))))
+    end = blob.rindex(b"PK\x05\x06")
+    blob[end + 8 : end + 12] = (1).to_bytes(2, "little") * 2
+    assert reason(lambda: unpack(bytes(blob))) == "archive"
+
+
+def test_zip64_end_records_are_refused() -> None:
+    # APPNOTE 4.3.15: a zip64 locator just before the end record; a report never needs one.
+    blob = zipped(("report.xml", XML))
+    end = blob.rindex(b"PK\x05\x06")
+    zip64 = blob[:end] + b"PK\x06\x07" + bytes(16) + blob[end:]
+    assert reason(lambda: unpack(zip64)) == "archive"

@@ -47,6 +47,7 @@ CHUNK_BYTES = 64 * 1024  # input fed and output produced per step: the memory a 
 _GZIP_MAGIC = b"\x1f\x8b"  # RFC 1952 §2.3.1: ID1 = 31, ID2 = 139
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or an empty archive
 _MAX_GZIP_MEMBERS = 16  # gzip writers emit one member; concatenated files have a few
+_MAX_ZIP_DIRECTORY = MAX_ZIP_MEMBERS * 4096  # bytes: 46 per entry, plus name, extra, comment
 _ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what reporters use
 _ZIP_ENCRYPTED = 0x1  # APPNOTE 4.4.4: general purpose bit 0, "the file is encrypted"
 
@@ -161,16 +162,24 @@ def _check_compressed_size(blob: bytes) -> None:
 
 
 def _check_zip_directory(blob: bytes) -> None:
-    """Refuse a zip announcing too many entries before zipfile builds one object per entry."""
+    """Refuse a zip whose central directory is too big before zipfile reads it.
+
+    zipfile builds one object per central directory entry, reading as many as the
+    directory's *size* holds whatever its count says; both are checked here.
+    """
     # APPNOTE 4.3.16: the end of central directory record (22 bytes + a comment of at most
-    # 65,535) ends the file; its total entry count is the 2 bytes at offset 10.
+    # 65,535) ends the file; its total entry count is at offset 10, the directory's size at
+    # offset 12. zipfile finds the record the same way (the last signature in that window).
     end = blob.rfind(_ZIP_MAGIC[1], max(0, len(blob) - 22 - 0xFFFF))
     if end < 0 or len(blob) < end + 22:
         raise ReportError("archive", "no zip central directory")
     entries = int.from_bytes(blob[end + 10 : end + 12], "little")
+    size = int.from_bytes(blob[end + 12 : end + 16], "little")
     # 0xFFFF means "see the zip64 record": a report never needs zip64, so it is refused too.
-    if entries > MAX_ZIP_MEMBERS:
-        raise ReportError("archive", f"a zip of {entries} entries is not a report")
+    if entries > MAX_ZIP_MEMBERS or size > _MAX_ZIP_DIRECTORY:
+        raise ReportError("archive", f"a zip of {entries} entries ({size} bytes) is no report")
+    if blob[max(0, end - 20) : end].startswith(b"PK\x06\x07"):  # APPNOTE 4.3.15
+        raise ReportError("archive", "a zip64 archive is no report")
 
 
 def _gunzip(blob: bytes) -> Iterator[bytes]:
