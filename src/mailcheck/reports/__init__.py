@@ -12,7 +12,21 @@ from mailcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mailcheck.reports.aggregate import parse_aggregate
+    from mailcheck.reports.html import render_html
     from mailcheck.reports.ingest import ingest_report, looks_like_message, reports_in_message
+    from mailcheck.reports.inputs import ingest_mailbox, read_paths
+    from mailcheck.reports.store import IngestSummary, ReportStore
+    from mailcheck.reports.store_rows import IngestOutcome, Rejected
+    from mailcheck.reports.store_schema import StoreError
+    from mailcheck.reports.summary import summarize
+    from mailcheck.reports.summary_model import (
+        DmarcSummary,
+        Readiness,
+        SourceCategory,
+        SourceGroup,
+        SourceSummary,
+        TlsSummary,
+    )
     from mailcheck.reports.tlsrpt import parse_tls
     from mailcheck.reports.types import (
         AggregateRecord,
@@ -35,24 +49,54 @@ __all__ = [
     "AggregateReport",
     "AuthResult",
     "DateRange",
+    "DmarcSummary",
+    "IngestOutcome",
+    "IngestSummary",
     "PolicyOverride",
     "PublishedPolicy",
+    "Readiness",
+    "Rejected",
     "Report",
     "ReportError",
     "ReportKind",
+    "ReportStore",
+    "SourceCategory",
+    "SourceGroup",
+    "SourceSummary",
+    "StoreError",
     "TlsFailure",
     "TlsPolicyResult",
     "TlsPolicyType",
     "TlsReport",
+    "TlsSummary",
+    "ingest_mailbox",
     "ingest_report",
     "looks_like_message",
     "parse_aggregate",
     "parse_tls",
+    "read_paths",
+    "render_html",
     "reports_in_message",
+    "summarize",
 ]
 
 # name -> module (under mailcheck.reports); new public names are added here and to __all__.
 _WHERE = {
+    "DmarcSummary": "summary_model",
+    "IngestOutcome": "store_rows",
+    "IngestSummary": "store",
+    "Readiness": "summary_model",
+    "Rejected": "store_rows",
+    "ReportStore": "store",
+    "SourceCategory": "summary_model",
+    "SourceGroup": "summary_model",
+    "SourceSummary": "summary_model",
+    "StoreError": "store_schema",
+    "TlsSummary": "summary_model",
+    "ingest_mailbox": "inputs",
+    "read_paths": "inputs",
+    "render_html": "html",
+    "summarize": "summary",
     "AggregateRecord": "types",
     "AggregateReport": "types",
     "AuthResult": "types",
