@@ -77,6 +77,10 @@ async def test_seal_when_dns_fails_is_could_not_check(
     dns_server.behave("flaky._domainkey.lists.liststest", servfail=True)
     assert await _run(seal_args(tmp_path / "sealed.eml", "ed", "--verify", *dns)) == 3
     assert capsysbinary.readouterr().out == b""
+    # The same when an earlier step wrote arc=temperror in this ADMD's header.
+    unknown = f"Authentication-Results: {LIST}; arc=temperror\r\n".encode() + sealed
+    (tmp_path / "unknown.eml").write_bytes(unknown)
+    assert await _run(seal_args(tmp_path / "unknown.eml", "ed")) == 3
 
 
 async def _run(argv: list[str]) -> int:

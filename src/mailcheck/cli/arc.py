@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mailcheck.authresults import read_authentication_results
 from mailcheck.cli.common import add_dns_options, make_resolver
 from mailcheck.dkim.arc_seal import ArcSealer
 from mailcheck.dkim.keys import load_key
@@ -78,13 +79,20 @@ def run(args: argparse.Namespace) -> int:
                 authserv_id=sealer.authserv_id,
             )
         )
-        if result.arc is not None and str(result.arc.result) == "temperror":
-            sys.stderr.write("mailcheck: the ARC chain could not be checked (DNS); not sealed\n")
-            return EXIT_UNKNOWN
         data = result.header.encode("utf-8") + b"\r\n" + data
+    if _chain_unknown(data, sealer.authserv_id):
+        sys.stderr.write("mailcheck: the ARC chain could not be checked (DNS); not sealed\n")
+        return EXIT_UNKNOWN
     sys.stdout.buffer.write(sealer.seal(data, timestamp=args.timestamp))
     sys.stdout.buffer.flush()
     return 0
+
+
+def _chain_unknown(data: bytes, authserv_id: str) -> bool:
+    """This ADMD's newest Authentication-Results says ``arc=temperror``."""
+    ours = [h for h in read_authentication_results(data) if h.authserv_id == authserv_id]
+    found = ours[0].result("arc") if ours else None
+    return found is not None and found.result == "temperror"
 
 
 def _read(name: str) -> bytes:
