@@ -17,7 +17,7 @@ import dataclasses
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.hygiene.classify import BounceCodes
@@ -38,7 +38,8 @@ from mailcheck.sending.routing import Router
 from mailcheck.sending.session import Egress, SmtpTransport, Transport
 from mailcheck.sending.shaper import Shaper
 from mailcheck.sending.shaping import Budget, MemoryBackend, ShapingBackend
-from mailcheck.sending.spool import SqliteSpool, Submitted, submission_key
+from mailcheck.sending.spool import SqliteSpool
+from mailcheck.sending.submission import Signer, Submitting
 from mailcheck.sending.transaction import Classify
 from mailcheck.sending.types import BudgetKey, Clock
 from mailcheck.sending.warmup import WarmupPlan
@@ -54,15 +55,7 @@ WAITING = ("queued", "deferred", "sending")
 DRAIN_TARGET = 3600.0
 
 
-class Signer(Protocol):
-    """Anything that DKIM-signs a message."""
-
-    def sign(self, message: bytes, /) -> bytes:
-        """The message with its signature header."""
-        ...
-
-
-class Sender:
+class Sender(Submitting):
     """Deliver spooled messages to their MX hosts, shaped per (egress IP, provider group).
 
     Args:
@@ -201,91 +194,6 @@ class Sender:
     async def close(self) -> None:
         """Report the events still pending. (Runs return their jobs to the spool.)"""
         await self.feeder.flush_events()
-
-    # -- submission ---------------------------------------------------------------------------
-
-    async def submit(
-        self,
-        raw: bytes,
-        /,
-        *,
-        mail_from: str,
-        rcpt_to: Sequence[str],
-        tenant: str | None = None,
-        priority: int = 0,
-        list: str | None = None,
-    ) -> int:
-        """Sign (when a signer is set) and queue a message; returns its id after the commit.
-
-        Addresses are checked first (RFC 5321 mailbox syntax): a bad one raises
-        :class:`~mailcheck.errors.AddressError` and nothing is queued. ``list``: the
-        mailing list it goes to (suppressions for that list apply). A recipient the
-        suppression list stops is recorded ``suppressed`` and reported once as a
-        ``suppressed`` event; :meth:`submit_checked` also returns them.
-        """
-        return (
-            await self.submit_checked(
-                raw, mail_from=mail_from, rcpt_to=rcpt_to, tenant=tenant, priority=priority,
-                list=list,
-            )
-        ).message_id  # fmt: skip
-
-    async def submit_checked(
-        self,
-        raw: bytes,
-        /,
-        *,
-        mail_from: str,
-        rcpt_to: Sequence[str],
-        tenant: str | None = None,
-        priority: int = 0,
-        list: str | None = None,
-    ) -> Submitted:
-        """As :meth:`submit`; returns the message id, the recipients queued and the ones
-        the suppression list stopped, with the reason (``Submitted.suppressed``)."""
-        raw, mail_from, rcpts, tenant = self._prepare(raw, mail_from, rcpt_to, tenant)
-        done = await self.spool.submit_checked(
-            raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority,
-            list_id=list,
-        )  # fmt: skip
-        self.feeder.wake()
-        return done
-
-    async def submit_once(
-        self,
-        raw: bytes,
-        /,
-        *,
-        mail_from: str,
-        rcpt_to: Sequence[str],
-        tenant: str | None = None,
-        priority: int = 0,
-        key: str | None = None,
-        list: str | None = None,
-    ) -> Submitted:
-        """As :meth:`submit`, but idempotent: recipients already submitted under ``key``
-        (default: the Message-ID, else a hash of the content) are not queued again.
-        ``Submitted.suppressed`` names the recipients the suppression list stopped."""
-        key = key or submission_key(raw)
-        raw, mail_from, rcpts, tenant = self._prepare(raw, mail_from, rcpt_to, tenant)
-        done = await self.spool.submit_once(
-            raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority, key=key,
-            list_id=list,
-        )  # fmt: skip
-        if done.queued:
-            self.feeder.wake()
-        return done
-
-    def _prepare(
-        self, raw: bytes, mail_from: str, rcpt_to: Sequence[str], tenant: str | None
-    ) -> tuple[bytes, str, list[str], str]:
-        from mailcheck.address import parse_mailbox
-
-        sender = parse_mailbox(mail_from).to_smtp() if mail_from else ""
-        rcpts = [parse_mailbox(r).to_smtp() for r in rcpt_to]
-        if self.signer is not None:
-            raw = self.signer.sign(raw)
-        return raw, sender, rcpts, tenant or sender.rpartition("@")[2].lower()
 
     # -- running ------------------------------------------------------------------------------
 

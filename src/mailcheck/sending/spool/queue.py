@@ -25,17 +25,15 @@ from mailcheck.sending.spool.admin import SpoolAdmin, id_list
 from mailcheck.sending.spool.checks import SuppressionChecks, hygiene_generation
 from mailcheck.sending.spool.commit import GroupCommit, Work
 from mailcheck.sending.spool.records import (
-    BULK,
     FINAL_STATES,
     TRANSACTIONAL,
     EventKind,
     Job,
     RecipientState,
     SpoolEvent,
-    Submitted,
 )
 from mailcheck.sending.spool.state import ShapingState
-from mailcheck.sending.spool.submit import insert, insert_once
+from mailcheck.sending.spool.submit import Submission
 
 if TYPE_CHECKING:
     from mailcheck.sending.redis_board import BudgetKey
@@ -43,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["SqliteSpool"]
 
 
-class SqliteSpool(SpoolAdmin, SuppressionChecks):
+class SqliteSpool(SpoolAdmin, SuppressionChecks, Submission):
     """A durable queue in one SQLite file.
 
     Args:
@@ -181,109 +179,6 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks):
 
         result, generation = await self._engine.enqueue(both)
         self.generation = max(self.generation, generation)
-        return result
-
-    async def submit(
-        self,
-        raw: bytes,
-        /,
-        *,
-        mail_from: str,
-        rcpt_to: Sequence[str],
-        tenant: str | None = None,
-        priority: int = BULK,
-        list_id: str | None = None,
-    ) -> int:
-        """Queue a message; returns its id once committed.
-
-        ``priority``: :data:`TRANSACTIONAL` goes before :data:`BULK` (higher = sooner).
-        ``list_id``: the mailing list it goes to (suppressions per list apply).
-        Nothing is deduplicated (see :meth:`submit_once`). Recipients the suppression
-        list stops are recorded ``suppressed`` (see :meth:`submit_checked`).
-        """
-        return (
-            await self.submit_checked(
-                raw, mail_from=mail_from, rcpt_to=rcpt_to, tenant=tenant, priority=priority,
-                list_id=list_id,
-            )
-        ).message_id  # fmt: skip
-
-    async def submit_checked(
-        self,
-        raw: bytes,
-        /,
-        *,
-        mail_from: str,
-        rcpt_to: Sequence[str],
-        tenant: str | None = None,
-        priority: int = BULK,
-        list_id: str | None = None,
-    ) -> Submitted:
-        """As :meth:`submit`, and says which recipients were queued and which the
-        suppression list stopped (``duplicates`` is always empty)."""
-        now = self.clock()
-        rows = [(r, None) for r in rcpt_to]
-        mid, stopped = await self._run(
-            lambda db: insert(
-                db,
-                raw,
-                mail_from,
-                tenant,
-                priority,
-                rows,
-                now,
-                list_id=list_id,
-                check=self.suppression,
-            )
-        )
-        gone = {r for r, _ in stopped}
-        return Submitted(
-            message_id=int(mid),
-            queued=tuple(r for r in rcpt_to if r not in gone),
-            duplicates=(),
-            suppressed=tuple(stopped),
-        )
-
-    async def submit_once(
-        self,
-        raw: bytes,
-        /,
-        *,
-        mail_from: str,
-        rcpt_to: Sequence[str],
-        tenant: str | None = None,
-        priority: int = BULK,
-        key: str,
-        list_id: str | None = None,
-    ) -> Submitted:
-        """Queue a message for the recipients not yet submitted under ``key``.
-
-        A recipient counts as submitted under ``key`` (compared case-insensitively) while
-        it is in the spool, whatever its state, delivered included: queuing the same
-        file twice sends it once. ``key`` is usually :func:`submission_key` of ``raw``.
-        A recipient removed by ``purge`` or ``drop`` is forgotten.
-
-        Example:
-            >>> done = await spool.submit_once(raw, mail_from=frm, rcpt_to=to,
-            ...                                key=submission_key(raw))  # doctest: +SKIP
-        """
-        if not key:
-            raise ConfigError("submit_once: key must not be empty")
-        now = self.clock()
-        result: Submitted = await self._run(
-            lambda db: insert_once(
-                db,
-                raw,
-                mail_from,
-                tenant,
-                priority,
-                rcpt_to,
-                key,
-                now,
-                list_id=list_id,
-                check=self.suppression,
-            )
-        )
         return result
 
     async def claim(
