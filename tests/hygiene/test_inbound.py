@@ -128,6 +128,16 @@ def test_not_spam_report_is_not_a_complaint() -> None:
     assert not complaint.is_spam_complaint
 
 
+def test_success_dsn_is_other() -> None:
+    raw = (DATA / "postfix-unknown-user.eml").read_bytes()
+    raw = raw.replace(b"Action: failed", b"Action: delivered").replace(
+        b"Status: 5.1.1", b"Status: 2.0.0"
+    )
+    inbound = read_inbound(raw, secret=SECRET)
+    assert inbound.kind is InboundKind.OTHER
+    assert inbound.bounces == ()
+
+
 def test_auto_reply_is_other() -> None:
     inbound = read("auto-reply.eml")
     assert inbound.kind is InboundKind.OTHER

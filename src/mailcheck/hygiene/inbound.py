@@ -59,11 +59,14 @@ def read_inbound(
                               complaint=complaint)  # fmt: skip
     if is_dsn(msg):
         bounces = read_dsn(msg, secret=secret)
+        if bounces:
+            return InboundMessage(kind=InboundKind.BOUNCE, message_id=message_id,
+                                  bounces=bounces)  # fmt: skip
+        # A success notice (NOTIFY=SUCCESS: Action delivered, relayed, expanded).
         return InboundMessage(
-            kind=InboundKind.BOUNCE,
+            kind=InboundKind.OTHER,
             message_id=message_id,
-            bounces=bounces,
-            problem=None if bounces else "a delivery report with no failed or delayed recipient",
+            problem="a delivery report with no failed or delayed recipient",
         )
     subject = decoded_header(msg, "Subject") or ""
     found = _UNSUBSCRIBE.search(subject)
