@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
+from mailcheck.cli.main import main
 from mailcheck.errors import ConfigError
 from mailcheck.hygiene.rates import ComplaintPolicy
 from mailcheck.hygiene.suppression import SuppressionList
@@ -110,3 +112,31 @@ async def test_complaint_arguments(tmp_path: Path) -> None:
     outcome = await sl.record_complaint("x@example.org", source="no tenant")
     assert outcome.suppression is not None
     assert outcome.suppression.scope == "global"  # no tenant known: everybody's mail
+
+
+async def test_spool_status_shows_rates_and_suppressions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = Clock()
+    sl = make(tmp_path, clock, min_delivered=10)
+    ids = await delivered(sl.spool, "asso.example", 20, "yahoo")
+    await sl.record_complaint(recipient_id=ids[0], source="arf-1")
+    await sl.add("gone@yahoo.test", reason="hard-bounce")
+    summary = await sl.summary()
+    sl.spool.close()
+    tenant = summary["tenants"]["asso.example"]
+    assert tenant["complaint_rate"] == 0.05
+    assert tenant["suppressions"] == 1
+    assert tenant["paused_until"] == clock.now + 86400
+    assert summary["providers"]["yahoo"]["complaints"] == 1
+    assert summary["suppressions"]["reasons"] == {"complaint": 1, "hard-bounce": 1}
+    path = str(tmp_path / "q.db")
+    code = await asyncio.to_thread(main, ["spool", "status", "--spool", path, "--format", "json"])
+    status = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert status["hygiene"]["tenants"]["asso.example"]["complaints"] == 1
+    code = await asyncio.to_thread(main, ["spool", "status", "--spool", path])
+    out = capsys.readouterr().out
+    assert "suppressions 2 (complaint 1, hard-bounce 1)" in out
+    (line,) = [x for x in out.splitlines() if x.startswith("asso.example")]
+    assert line.split()[1:5] == ["20", "0.00%", "1", "5.00%"]

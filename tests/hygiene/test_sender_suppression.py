@@ -137,7 +137,14 @@ async def test_next_newsletter_skips_hard_bounces_and_complaints(
     assert FULL in second.queued
     hook_sink.received.clear()
     await s.run_until_idle()
+    stats = await s.hygiene_stats()
     await s.close()
+    # 20 + 19 members delivered; 2 hard bounces and the policy refusal twice bounced.
+    assert {k: stats["tenants"][TENANT][k] for k in ("delivered", "bounced", "complaints")} == {
+        "delivered": 39, "bounced": 4, "complaints": 1,
+    }  # fmt: skip
+    assert stats["providers"][MX]["bounce_rate"] == pytest.approx(4 / 43)
+    assert stats["suppressions"]["reasons"] == {"hard-bounce": 2, "complaint": 1}
     sent = hook_sink.delivered_to()
     assert not set(sent) & set(stopped)
     assert MEMBERS[0] in sent

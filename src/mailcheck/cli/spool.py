@@ -28,6 +28,7 @@ from typing import Any
 
 from mailcheck.cli.common import print_json
 from mailcheck.errors import ConfigError, ParseError
+from mailcheck.hygiene.suppression import SuppressionList
 from mailcheck.sending.providers import parse_duration
 from mailcheck.sending.spool import (
     FINAL_STATES,
@@ -199,9 +200,43 @@ def _when(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(at))
 
 
+async def _status(spool: SqliteSpool) -> dict[str, Any]:
+    status: dict[str, Any] = await spool.status()
+    status["hygiene"] = await SuppressionList(spool).summary()
+    return status
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.2%}"
+
+
+def _hygiene_lines(hygiene: dict[str, Any]) -> list[str]:
+    """Bounce and complaint rates per tenant and provider, suppressions per tenant."""
+    counts = hygiene["suppressions"]
+    reasons = ", ".join(f"{r} {n}" for r, n in sorted(counts["reasons"].items()))
+    lines = [f"suppressions {counts['total']}" + (f" ({reasons})" if reasons else "")]
+    head = f"{'delivered':>9} {'bounce':>7} {'complaints':>10} {'rate':>7}"
+    for title, rows in (("tenant", hygiene["tenants"]), ("provider", hygiene["providers"])):
+        if not rows:
+            continue
+        extra = f" {'suppr.':>6}  paused" if title == "tenant" else ""
+        lines.append(f"{title + ' (last ' + format(hygiene['window_days'], 'g') + ' d)':40}"
+                     f" {head}{extra}")  # fmt: skip
+        for name, row in list(rows.items())[:TEXT_DOMAINS]:
+            line = (
+                f"{clean(name)[:40]:40} {row['delivered']:>9} {_percent(row['bounce_rate']):>7}"
+                f" {row['complaints']:>10} {_percent(row['complaint_rate']):>7}"
+            )
+            if title == "tenant":
+                until = row["paused_until"]
+                line += f" {row['suppressions']:>6}  {'-' if until is None else _when(until)}"
+            lines.append(line)
+    return lines
+
+
 def run_status(args: argparse.Namespace) -> int:
     """``mailcheck spool status``."""
-    status: dict[str, Any] = _with_spool(args, lambda spool: spool.status(), readonly=True)
+    status: dict[str, Any] = _with_spool(args, _status, readonly=True)
     if args.format == "json":
         print_json(status)
         return 0
@@ -222,6 +257,8 @@ def run_status(args: argparse.Namespace) -> int:
         )
     if len(domains) > TEXT_DOMAINS:
         print(f"... {len(domains) - TEXT_DOMAINS} more domains (--format json lists them all)")
+    for line in _hygiene_lines(status["hygiene"]):
+        print(line)
     return 0
 
 

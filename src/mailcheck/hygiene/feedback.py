@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from mailcheck.errors import ConfigError
@@ -127,6 +127,7 @@ class Feedback:
         raise NotImplementedError
 
     entry: Callable[..., tuple[Suppression, str]]
+    counts: Callable[[], Awaitable[dict[str, Any]]]
 
     async def record_complaint(
         self,
@@ -276,3 +277,34 @@ class Feedback:
             lambda db: db.execute("DELETE FROM tenant_pauses WHERE tenant=?", (tenant,)).rowcount
         )
         return bool(n)
+
+    async def summary(self, *, window: float | None = None) -> dict[str, Any]:
+        """What ``mailcheck spool status`` and ``Sender.hygiene_stats()`` show (plain
+        JSON): per tenant and per provider group, delivered, bounced, complaints and their
+        rates in the window; per tenant its own suppressions and pause; the list's counts.
+
+        Returns:
+            ``{"window_days", "tenants": {tenant: {"delivered", "bounced", "complaints",
+            "bounce_rate", "complaint_rate", "suppressions", "paused_until",
+            "pause_reason"}}, "providers": {group: {...the rates}}, "suppressions":
+            {"total", "global", "reasons", "tenants", "lists"}}``.
+        """
+        window = window or self.complaints.window
+        rates_now = await self.rates(window=window)
+        counts = await self.counts()
+        pauses = {p.tenant: p for p in await self.pauses()}
+        tenants: dict[str, Any] = {}
+        for name in sorted({*rates_now["tenants"], *counts["tenants"], *pauses}):
+            rate = rates_now["tenants"].get(name, Rate(delivered=0, bounced=0, complaints=0))
+            pause = pauses.get(name)
+            tenants[name] = rate.to_dict() | {
+                "suppressions": counts["tenants"].get(name, 0),
+                "paused_until": None if pause is None else pause.until,
+                "pause_reason": "" if pause is None else pause.reason,
+            }
+        return {
+            "window_days": window / rates.DAY,
+            "tenants": tenants,
+            "providers": {k: v.to_dict() for k, v in rates_now["providers"].items()},
+            "suppressions": counts,
+        }

@@ -325,6 +325,14 @@ class Sender(Submitting):
             for domain in domains[:PROGRESS_ROUTES]:
                 group.create_task(one(domain))
 
+    async def hygiene_stats(self) -> dict[str, Any]:
+        """List hygiene from the spool (JSON-serialisable): bounce and complaint rates
+        per tenant and per provider group over the complaint window, suppressions per
+        tenant and reason, paused tenants (see
+        :meth:`~mailcheck.hygiene.feedback.Feedback.summary`). Kept apart from
+        :meth:`stats`, whose keys are budgets."""
+        return await self.suppressions.summary()
+
     async def stats(self) -> dict[str, Any]:
         """Counters since start and the shaping state, per budget (JSON-serialisable):
         ``{"egress|group": {"egress", "group", "attempts", "delivered", "deferred",
