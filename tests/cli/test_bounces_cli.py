@@ -192,3 +192,45 @@ def test_no_spool_is_an_error(
                        "--spool", str(tmp_path / "nowhere"))  # fmt: skip
     assert code == 2
     assert "no spool there" in err
+
+
+HOSTILE = ["", "\x00", "\x1b[2J", "a\r\nb", "../../x", "é", "a" * 300, "-", "/"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize(
+    "template",
+    [
+        ["V"],
+        ["--maildir", "V"],
+        ["m.eml", "--aside", "V"],
+        ["--maildir", "box", "--aside", "V"],
+        ["m.eml", "--spool", "V"],
+        ["m.eml", "--secret-file", "V"],
+        ["--imap", "V"],
+        ["--imap", "imaps://u@127.0.0.1:9/V", "--imap-credentials", "V"],
+    ],
+)
+def test_hostile_arguments(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    secret_file: str,
+    template: list[str],
+    value: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spool, _ = make_spool(tmp_path)
+    write(tmp_path, "m.eml", b"\x00\xff binary")
+    box = _maildir(tmp_path / "box")
+    write(box / "new", "1.host", b"")
+    argv = ["bounces", "ingest", "--secret-file", secret_file, "--spool", spool]
+    argv += [value if word == "V" else word for word in template]
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse: usage errors
+        code = exc.code if isinstance(exc.code, int) else 2
+    err = capsys.readouterr().err
+    assert code in (0, 1, 2, 3), (argv, code, err)
+    assert "Traceback" not in err
+    assert "internal error" not in err, err

@@ -25,13 +25,13 @@ import argparse
 import asyncio
 import re
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailcheck.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN, print_json
 from mailcheck.cli.spool import clean, spool_file
-from mailcheck.errors import ConfigError
+from mailcheck.errors import ConfigError, MailcheckError
 
 if TYPE_CHECKING:
     from mailcheck.hygiene.ingest import IngestResult
@@ -42,6 +42,7 @@ MAX_FILE_BYTES = 25 * 1024 * 1024
 #: Messages of files and Maildirs handled at once (the spool commits them in groups).
 CONCURRENCY = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9._,:=+-]")
+T = TypeVar("T")
 
 
 def register(subparsers: Any) -> None:
@@ -110,8 +111,10 @@ def run_ingest(args: argparse.Namespace) -> int:
     if (args.imap_credentials or args.imap_move_to) and not args.imap:
         raise ConfigError("--imap-credentials and --imap-move-to need --imap")
     for path in args.paths:
-        if not Path(path).exists():
+        if not _probe(path, path, Path.exists):
             raise ConfigError(f"{path}: no such file or directory")
+    if args.aside and not args.dry_run:
+        _probe("--aside", args.aside, lambda p: p.mkdir(parents=True, exist_ok=True))
     secret = read_secret(args.secret_file)
     results: list[IngestResult] = []
     stopped = asyncio.run(_ingest(args, secret, results))
@@ -120,6 +123,18 @@ def run_ingest(args: argparse.Namespace) -> int:
         sys.stderr.write(f"mailcheck: error: {_one_line(stopped)}\n")
         return EXIT_UNKNOWN
     return EXIT_FINDINGS if any(r.error for r in results) else EXIT_OK
+
+
+def _probe(option: str, value: str, check: Callable[[Path], T]) -> T:
+    """``check(Path(value))``, a path that the OS refuses (a NUL byte, a name too long,
+    no permission) becoming one line about ``option`` instead of a traceback."""
+    try:
+        return check(Path(value))
+    except MailcheckError:  # already one line about the value (ConfigError is a ValueError)
+        raise
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{option} {_one_line(repr(value)[:80])}: {reason}") from None
 
 
 class _Files:
@@ -132,8 +147,9 @@ class _Files:
         files: list[Path] = []
         for name in self.paths:
             path = Path(name)
-            if path.is_dir():
-                files.extend(sorted(p for p in path.iterdir() if p.is_file()))
+            if _probe(name, name, Path.is_dir):
+                found = _probe(name, name, lambda p: sorted(c for c in p.iterdir() if c.is_file()))
+                files.extend(found)
             else:
                 files.append(path)
         return files
@@ -160,14 +176,17 @@ class _Files:
 def _put_aside(folder: str, item: MailItem, reason: str) -> None:
     """Copy an unreadable message to ``folder`` with a ``.reason`` file beside it."""
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
     base = _UNSAFE.sub("_", item.key)[-120:] or "message"
     name, n = base, 1
-    while (target / name).exists():
-        n += 1
-        name = f"{base}.{n}"
-    (target / name).write_bytes(item.raw or b"")
-    (target / f"{name}.reason").write_text(reason + "\n", encoding="utf-8")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        while (target / name).exists():
+            n += 1
+            name = f"{base}.{n}"
+        (target / name).write_bytes(item.raw or b"")
+        (target / f"{name}.reason").write_text(reason + "\n", encoding="utf-8")
+    except OSError as exc:  # a full disk, a permission: the batch stops, in one line
+        raise ConfigError(f"--aside {folder}: {exc.strerror or exc}") from None
 
 
 async def _ingest(args: argparse.Namespace, secret: bytes, results: list[IngestResult]) -> str:
@@ -181,10 +200,11 @@ async def _ingest(args: argparse.Namespace, secret: bytes, results: list[IngestR
     sources: list[Any] = [_Files(args.paths)] if args.paths else []
     for folder in args.maildir:
         try:
-            sources.append(MaildirSource(folder))
+            sources.append(_probe("--maildir", folder, MaildirSource))
         except MailboxError as exc:
-            raise ConfigError(f"--maildir {folder}: {exc}") from None
-    spool = None if args.dry_run else SqliteSpool(spool_file(args.spool), recover=False)
+            raise ConfigError(f"--maildir {_one_line(folder)}: {exc}") from None
+    path = None if args.dry_run else _probe("--spool", args.spool, lambda p: spool_file(str(p)))
+    spool = None if path is None else SqliteSpool(path, recover=False)
     try:
         ingest = None if spool is None else BounceIngest(SuppressionList(spool), secret=secret)
         for source in sources:
@@ -205,7 +225,11 @@ async def _drain_imap(
 ) -> None:
     from mailcheck.mailbox import ImapSource, read_password
 
-    password = read_password(args.imap_credentials)
+    password = (
+        _probe("--imap-credentials", args.imap_credentials, read_password)
+        if args.imap_credentials
+        else read_password()
+    )
     async with ImapSource(args.imap, password=password, move_to=args.imap_move_to) as source:
         await _drain(source, ingest, secret, args, results, concurrency=1)
 

@@ -31,12 +31,15 @@ def read_secret(path: str | os.PathLike[str], /) -> bytes:
     file = Path(path)
     try:
         mode = file.stat().st_mode
-        if mode & (stat.S_IRGRP | stat.S_IROTH):
-            raise ConfigError(f"secret file {file} is readable by other users: chmod 600 {file}")
-        with file.open("rb") as handle:
-            data = handle.read(MAX_SECRET_BYTES + 1)
+        if not mode & (stat.S_IRGRP | stat.S_IROTH):
+            with file.open("rb") as handle:
+                data = handle.read(MAX_SECRET_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read secret file {file}: {exc.strerror or exc}") from None
+    except ValueError:  # a NUL byte in the name
+        raise ConfigError(f"cannot read secret file {str(file)!r}: not a file name") from None
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        raise ConfigError(f"secret file {file} is readable by other users: chmod 600 {file}")
     if len(data) > MAX_SECRET_BYTES:
         raise ConfigError(f"secret file {file} is over {MAX_SECRET_BYTES} bytes")
     if data.endswith(b"\r\n"):
