@@ -173,3 +173,17 @@ def test_forwarded_report_message() -> None:
 def test_sniffing_reads_past_a_tiny_first_gzip_member() -> None:
     blob = gzip.compress(b"\n") + gzip.compress(b"  \r\n") + gzip.compress(XML)
     assert ingest_report(blob).reporter == "google.com"
+
+
+def test_latin1_bytes_in_a_utf8_report_are_replaced_not_fatal() -> None:
+    latin1 = XML.replace(b"<org_name>google.com", "<org_name>Société Générale".encode("latin-1"))
+    got = ingest_report(gzip.compress(latin1))
+    assert isinstance(got, AggregateReport)
+    assert got.org_name == "Soci\ufffdt\ufffd G\ufffdn\ufffdrale"
+    assert got.message_count == 1256
+    # Declared windows-1252, the same bytes are read as such; other XML errors stay errors.
+    declared = latin1.replace(b'encoding="UTF-8"', b'encoding="windows-1252"')
+    assert ingest_report(declared).reporter == "Société Générale"
+    with pytest.raises(ReportError) as caught:
+        ingest_report(latin1.replace(b"</feedback>", b"</feedbak>"))
+    assert caught.value.reason == "xml"

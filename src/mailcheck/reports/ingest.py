@@ -9,6 +9,7 @@ part was refused, so one bad attachment never hides a good one.
 
 from __future__ import annotations
 
+import codecs
 import email
 import email.message
 import re
@@ -16,7 +17,7 @@ import re
 from mailcheck.reports.aggregate import parse_aggregate
 from mailcheck.reports.tlsrpt import MAX_JSON_BYTES, parse_tls
 from mailcheck.reports.types import AggregateReport, ReportError, TlsReport
-from mailcheck.reports.unpack import MAX_COMPRESSED_BYTES, open_report, unpack
+from mailcheck.reports.unpack import MAX_COMPRESSED_BYTES, ReportStream, open_report, unpack
 
 __all__ = [
     "MAX_BOUNDARY_LINES",
@@ -67,6 +68,7 @@ _REPORT_NAME = re.compile(r"\.(zip|gz|gzip|xml|json)\s*$", re.IGNORECASE)
 _SNIFF_BYTES = 4096  # enough for a BOM and leading blank lines before the first "<" or "{"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # expat reads UTF-16 XML that starts with one
+_ENCODING = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})")
 _COMPRESSED = (b"\x1f\x8b", b"PK\x03\x04", b"PK\x05\x06")
 # RFC 5322 §2.2: a header field name is printable US-ASCII except ":"; or an mbox "From ".
 _HEADER_LINE = re.compile(rb"^(?:[!-9;-~]+:|From )")
@@ -97,13 +99,56 @@ def ingest_report(blob: bytes, /) -> AggregateReport | TlsReport:
     if start.startswith(b"<"):
         # Blank lines before "<?xml" are a generator's slip that expat refuses: skipped.
         stream.discard(len(head) - len(start))
-        return parse_aggregate(stream)
+        try:
+            return parse_aggregate(stream)
+        except ReportError as exc:
+            if not _maybe_mis_encoded(exc, start):
+                raise
+            return _parse_repaired(blob, exc)
     if start.startswith(b"{"):
         # TLS reports are small: read at most MAX_JSON_BYTES, then parse in one go.
         return parse_tls(unpack(blob, limit=MAX_JSON_BYTES))
     if start.startswith(_COMPRESSED):
         raise ReportError("archive", "an archive inside an archive is not a report")
     raise ReportError("not-a-report", "neither XML nor JSON")
+
+
+def _maybe_mis_encoded(error: ReportError, start: bytes) -> bool:
+    """An XML error that bytes in another encoding than the declared UTF-8 would cause."""
+    if error.reason != "xml" or "invalid token" not in str(error):
+        return False
+    declared = _ENCODING.match(start)
+    return declared is None or declared[1].lower() in {b"utf-8", b"utf8"}
+
+
+def _parse_repaired(blob: bytes, error: ReportError) -> AggregateReport:
+    """The report read again with bytes that are not UTF-8 replaced by U+FFFD.
+
+    Some generators write a Latin-1 organisation name or comment into a document declared
+    (or defaulting to) UTF-8; the report is kept, the odd characters shown as "\ufffd".
+    """
+    stream = open_report(blob)
+    head = stream.peek(_SNIFF_BYTES)
+    stream.discard(len(head) - len(head.removeprefix(_UTF8_BOM).lstrip()))
+    try:
+        return parse_aggregate(_Utf8Repaired(stream))
+    except ReportError:
+        raise error from None
+
+
+class _Utf8Repaired:
+    """A stream of UTF-8 where each invalid byte of the underlying stream became U+FFFD."""
+
+    def __init__(self, stream: ReportStream) -> None:
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def read(self, size: int = -1, /) -> bytes:
+        while True:  # b"" means the end: a chunk ending mid-character must not return it
+            data = self._stream.read(size) or b""
+            text = self._decoder.decode(data, final=not data)
+            if text or not data:
+                return text.encode("utf-8")
 
 
 def looks_like_message(blob: bytes, /, name: str | None = None) -> bool:
