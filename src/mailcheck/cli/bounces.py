@@ -29,8 +29,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mailcheck.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN, print_json
-from mailcheck.cli.spool import clean, spool_file
+from mailcheck.cli.bounces_text import one_line, render
+from mailcheck.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN
+from mailcheck.cli.spool import spool_file
 from mailcheck.errors import ConfigError, MailcheckError
 
 if TYPE_CHECKING:
@@ -118,9 +119,9 @@ def run_ingest(args: argparse.Namespace) -> int:
     secret = read_secret(args.secret_file)
     results: list[IngestResult] = []
     stopped = asyncio.run(_ingest(args, secret, results))
-    _render(args.format, results, stopped)
+    render(args.format, results, stopped)
     if stopped:
-        sys.stderr.write(f"mailcheck: error: {_one_line(stopped)}\n")
+        sys.stderr.write(f"mailcheck: error: {one_line(stopped)}\n")
         return EXIT_UNKNOWN
     return EXIT_FINDINGS if any(r.error for r in results) else EXIT_OK
 
@@ -134,7 +135,7 @@ def _probe(option: str, value: str, check: Callable[[Path], T]) -> T:
         raise
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(f"{option} {_one_line(repr(value)[:80])}: {reason}") from None
+        raise ConfigError(f"{option} {one_line(repr(value)[:80])}: {reason}") from None
 
 
 class _Files:
@@ -202,7 +203,7 @@ async def _ingest(args: argparse.Namespace, secret: bytes, results: list[IngestR
         try:
             sources.append(_probe("--maildir", folder, MaildirSource))
         except MailboxError as exc:
-            raise ConfigError(f"--maildir {_one_line(folder)}: {exc}") from None
+            raise ConfigError(f"--maildir {one_line(folder)}: {exc}") from None
     path = None if args.dry_run else _probe("--spool", args.spool, lambda p: spool_file(str(p)))
     spool = None if path is None else SqliteSpool(path, recover=False)
     try:
@@ -284,92 +285,3 @@ async def _handle(
         await asyncio.to_thread(_put_aside, args.aside, item, result.error)
         await source.done(item)
     return result
-
-
-def _one_line(text: str) -> str:
-    return " ".join(clean(text).split())
-
-
-def _tally(results: list[IngestResult]) -> dict[str, int]:
-    counts: dict[str, int] = {"messages": len(results), "unreadable": 0}
-    for result in results:
-        if result.error:
-            counts["unreadable"] += 1
-            continue
-        if result.inbound is not None:
-            kind = f"kind:{result.inbound.kind}"
-            counts[kind] = counts.get(kind, 0) + 1
-        for action in result.actions:
-            key = f"action:{action.kind}" + (f":{action.reason}" if action.reason else "")
-            counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def _render(fmt: str, results: list[IngestResult], stopped: str) -> None:
-    counts = _tally(results)
-    if fmt == "json":
-        print_json(
-            {
-                "summary": counts,
-                "messages": [r.to_dict() for r in results],
-                "stopped": stopped or None,
-            }
-        )
-        return
-    for result in results:
-        for line in _lines(result):
-            print(line)
-    print(_summary_text(counts))
-
-
-def _summary_text(counts: dict[str, int]) -> str:
-    """``3 message(s): 2 bounce, 1 complaint; suppressed 1 hard-bounce, 1 complaint; ...``"""
-    groups: dict[str, list[str]] = {"kind": [], "suppressed": [], "other": []}
-    for key, value in counts.items():
-        kind, _, rest = key.partition(":")
-        if kind == "kind":
-            groups["kind"].append(f"{value} {rest}")
-        elif rest.startswith("suppressed:"):
-            groups["suppressed"].append(f"{value} {rest.partition(':')[2]}")
-        elif kind == "action":
-            groups["other"].append(f"{value} {rest}")
-    parts = [", ".join(groups["kind"])] if groups["kind"] else []
-    if groups["suppressed"]:
-        parts.append("suppressed " + ", ".join(groups["suppressed"]))
-    parts.extend(groups["other"])
-    if counts["unreadable"]:
-        parts.append(f"{counts['unreadable']} could not be read")
-    return f"{counts['messages']} message(s): " + ("; ".join(parts) or "nothing")
-
-
-def _lines(result: IngestResult) -> list[str]:
-    where = _one_line(result.source)
-    if result.error:
-        return [f"{where}: could not read: {_one_line(result.error)}"]
-    inbound = result.inbound
-    assert inbound is not None
-    lines = [
-        f"{where}: {inbound.kind}" + (f" ({_one_line(inbound.problem)})" if inbound.problem else "")
-    ]
-    for bounce in inbound.bounces:
-        lines.append(
-            f"  {bounce.kind} bounce {bounce.status or '-'} {_one_line(bounce.recipient or '?')}"
-            f" [{bounce.matched_by}"
-            + (f" #{bounce.verp_recipient_id}]" if bounce.verp_recipient_id is not None else "]")
-        )
-    if inbound.complaint is not None:
-        c = inbound.complaint
-        lines.append(
-            f"  complaint {c.feedback_type} via {_one_line(c.provider or c.user_agent or '?')}"
-            f" [{c.matched_by}"
-            + (f" #{c.verp_recipient_id}]" if c.verp_recipient_id is not None else "]")
-        )
-    for action in result.actions:
-        what = f"{action.kind}" + (f" {action.reason}" if action.reason else "")
-        who = _one_line(action.address or "-")
-        tenant = f" tenant {_one_line(action.tenant)}" if action.tenant else ""
-        lines.append(
-            f"  -> {what}: {who}{tenant}"
-            + (f" ({_one_line(action.detail)})" if action.detail else "")
-        )
-    return lines
