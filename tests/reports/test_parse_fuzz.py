@@ -17,6 +17,7 @@ from mailcheck.reports import (
     ReportError,
     TlsReport,
     ingest_report,
+    looks_like_message,
     parse_aggregate,
     parse_tls,
     reports_in_message,
@@ -111,6 +112,13 @@ def test_mutated_reports_gzipped(blob: bytes) -> None:
 @FUZZ
 def test_unpack(blob: bytes) -> None:
     assert isinstance(answer(lambda: unpack(blob)), bytes | ReportError)
+
+
+@given(st.binary(max_size=2048), st.none() | st.text(max_size=20))
+@FUZZ
+def test_random_messages(raw: bytes, name: str | None) -> None:
+    assert isinstance(looks_like_message(raw, name), bool)
+    assert reports_in_message(raw)
 
 
 @given(mutated(MESSAGES))
