@@ -11,10 +11,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from mailcheck.errors import TempError
 from mailcheck.lookup import Resolver
 from mailcheck.lookup.answer import DnsStatus
+
+if TYPE_CHECKING:
+    from mailcheck.sending.tlspolicy import TlsPolicyCache
 
 __all__ = ["Destination", "NoMail", "Router"]
 
@@ -48,6 +52,9 @@ class Router:
         mx_override: host -> (address, port), for tests and relays.
         port: the SMTP port of destinations.
         monotonic: seconds for the cache (the event loop's clock).
+        tls_policy: MTA-STS and DANE (:mod:`~mailcheck.sending.tlspolicy`): an ``enforce``
+            policy keeps only the MX hosts it names, and each host's TLS requirement is
+            recorded for the transport.
     """
 
     def __init__(
@@ -58,8 +65,10 @@ class Router:
         mx_override: Mapping[str, tuple[str, int]] | None = None,
         port: int = 25,
         monotonic: Callable[[], float] = time.monotonic,
+        tls_policy: TlsPolicyCache | None = None,
     ) -> None:
         self.resolver, self.group_of = resolver, group_of
+        self.tls_policy = tls_policy
         self.mx_override = dict(mx_override or {})
         self.port, self.monotonic = port, monotonic
         self._cache: dict[str, tuple[float, Destination | NoMail]] = {}
@@ -85,6 +94,8 @@ class Router:
             if hosts == (".",):
                 found = NoMail(f"550 5.1.10 {domain}: null MX, accepts no mail (RFC 7505)")
             else:
+                if self.tls_policy is not None:  # raises TempError: no host the policy allows
+                    hosts = await self.tls_policy.apply(domain, hosts)
                 found = Destination(hosts, self.group_of(domain, hosts))
                 self.groups[domain] = found.group
         if len(self._cache) >= ROUTING_CACHE:

@@ -12,9 +12,18 @@ recipient's outcome, never the process's.
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
+import datetime
+import ssl
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import aiosmtplib
+
+from mailcheck.tls.certinfo import certificate_facts, name_matches, peer_chain
+from mailcheck.tls.tlsa import TlsaUsage, tlsa_matches
+
+if TYPE_CHECKING:
+    from mailcheck.sending.tlspolicy import HostRequirement, TlsPolicyCache
 
 __all__ = [
     "Egress",
@@ -163,8 +172,24 @@ class _AiosmtplibSession:
 
 
 class SmtpTransport:
-    """Sessions over aiosmtplib. MTA to MTA, certificates are not validated (RFC 7435
-    opportunistic TLS); MTA-STS or DANE would."""
+    """Sessions over aiosmtplib.
+
+    MTA to MTA, certificates are not validated (RFC 7435 opportunistic TLS) unless the
+    recipient asks: with a ``tls_policy``, a host under MTA-STS ``enforce`` needs a
+    certificate valid for its name (or the connection fails: the mail waits), under
+    ``testing`` a failure is reported and the mail delivered, under DANE the certificate
+    must match the host's TLSA records (RFC 7672 §3).
+
+    Args:
+        tls_policy: the requirements of the hosts (filled when domains are routed).
+        cafile: trusted CAs (PEM) for MTA-STS instead of the system store.
+    """
+
+    def __init__(
+        self, *, tls_policy: TlsPolicyCache | None = None, cafile: str | Path | None = None
+    ) -> None:
+        self.tls_policy = tls_policy
+        self.cafile = cafile
 
     async def connect(
         self,
@@ -177,6 +202,20 @@ class SmtpTransport:
         timeout: float,
     ) -> Session:
         """See :meth:`Transport.connect`."""
+        requirement = self.tls_policy.for_host(host) if self.tls_policy is not None else None
+        if requirement is not None and requirement.mode != "opportunistic":
+            return await self._connect_required(address, host, egress, timeout, requirement)
+        return await self._connect(address, host=host, egress=egress, tls=tls, timeout=timeout)
+
+    async def _connect(
+        self,
+        address: tuple[str, int],
+        *,
+        host: str,
+        egress: Egress,
+        tls: bool | None,
+        timeout: float,
+    ) -> Session:
         smtp = aiosmtplib.SMTP(
             hostname=address[0],
             port=address[1],
@@ -199,3 +238,85 @@ class SmtpTransport:
                 ) from exc
             raise SmtpFailure(f"{host}: {exc}") from exc
         return _AiosmtplibSession(smtp)
+
+    async def _connect_required(
+        self,
+        address: tuple[str, int],
+        host: str,
+        egress: Egress,
+        timeout: float,
+        requirement: HostRequirement,
+    ) -> Session:
+        """Connect under MTA-STS or DANE: STARTTLS, then the certificate checked."""
+        assert self.tls_policy is not None
+        if requirement.mode == "refused":
+            raise SmtpFailure(f"{host}: its TLSA records do not validate (DNSSEC bogus)")
+        smtp = aiosmtplib.SMTP(
+            hostname=address[0],
+            port=address[1],
+            local_hostname=egress.helo,
+            source_address=(egress.ip, 0) if egress.ip else None,
+            timeout=timeout,
+            start_tls=False,
+        )
+        try:
+            await smtp.connect()
+            await smtp.ehlo()  # the extensions: is STARTTLS offered?
+        except aiosmtplib.SMTPResponseException as exc:
+            smtp.close()
+            raise SmtpReplyError(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            smtp.close()
+            raise SmtpFailure(f"{host}: {exc}") from exc
+        failure = await self._secure(smtp, host, requirement)
+        if failure is None:
+            return _AiosmtplibSession(smtp)
+        delivered = requirement.mode == "testing"
+        self.tls_policy.report(requirement, failure, delivered=delivered)
+        smtp.close()
+        if not delivered:
+            raise SmtpFailure(f"{host}: {failure} ({requirement.mode})")
+        # RFC 8461 §5: in testing mode the failure is reported and the mail delivered.
+        return await self._connect(address, host=host, egress=egress, tls=None, timeout=timeout)
+
+    async def _secure(
+        self, smtp: aiosmtplib.SMTP, host: str, requirement: HostRequirement
+    ) -> str | None:
+        """STARTTLS as the requirement asks; why it failed, or None."""
+        if not smtp.supports_extension("starttls"):
+            return "STARTTLS not offered"
+        dane = requirement.mode == "dane"
+        context = _dane_context() if dane else _verifying_context(self.cafile)
+        try:
+            await smtp.starttls(server_hostname=host, tls_context=context)
+        except (aiosmtplib.SMTPException, ssl.SSLError, OSError) as exc:
+            return f"certificate or TLS failure: {exc}"
+        if not dane:
+            return None
+        chain = peer_chain(smtp.get_transport_info("ssl_object"))
+        matched = [r for r in requirement.records if tlsa_matches(r, chain)]
+        if not matched:
+            return "no TLSA record matches the certificate"
+        # RFC 7672 §3.2.3: with DANE-TA the name is checked too; DANE-EE needs no name.
+        if all(r.usage == TlsaUsage.DANE_TA for r in matched):
+            names = certificate_facts(chain[0], now=_now()).names if chain else ()
+            if not name_matches(names, host):
+                return "the certificate does not name the host (DANE-TA)"
+        return None
+
+
+def _verifying_context(cafile: str | Path | None) -> ssl.SSLContext:
+    # check_hostname: RFC 8461 §4.2 validates the certificate for the MX host's name.
+    return ssl.create_default_context(cafile=str(cafile) if cafile else None)
+
+
+def _dane_context() -> ssl.SSLContext:
+    # RFC 7672 §3.1: DANE-EE ignores the PKIX chain; the TLSA match is the authentication.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import ssl
 
 from cryptography import x509
 
@@ -74,3 +75,20 @@ def name_matches(names: tuple[str, ...], host: str, /) -> bool:
         elif name == host:
             return True
     return False
+
+
+def peer_chain(ssl_object: ssl.SSLObject | ssl.SSLSocket | None, /) -> tuple[bytes, ...]:
+    """The certificates a TLS peer sent (DER), leaf first; empty without a handshake."""
+    if ssl_object is None:
+        return ()
+    # Python 3.13 makes get_unverified_chain public; 3.10-3.12 have it on the inner
+    # object. DANE-TA needs the whole chain, not only the leaf getpeercert gives.
+    inner = getattr(ssl_object, "_sslobj", ssl_object)
+    getter = getattr(ssl_object, "get_unverified_chain", None) or getattr(
+        inner, "get_unverified_chain", None
+    )
+    if getter is not None:
+        certs = getter() or []
+        return tuple(c.public_bytes(ssl._ssl.ENCODING_DER) for c in certs)  # type: ignore[attr-defined]
+    leaf = ssl_object.getpeercert(binary_form=True)
+    return (leaf,) if leaf else ()

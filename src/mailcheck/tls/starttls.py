@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mailcheck.errors import ConfigError, ParseError
-from mailcheck.tls.certinfo import certificate_facts, name_matches
+from mailcheck.tls.certinfo import certificate_facts, name_matches, peer_chain
 from mailcheck.tls.types import ProbeStatus, TlsProbe
 
 # RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets; be lenient, but bounded.
@@ -216,7 +216,7 @@ def _tls_facts(
 ) -> dict[str, object]:
     ssl_object = writer.get_extra_info("ssl_object")
     cipher = ssl_object.cipher() if ssl_object is not None else None
-    chain = _chain(ssl_object)
+    chain = peer_chain(ssl_object)
     facts: dict[str, object] = {
         "protocol": ssl_object.version() if ssl_object is not None else None,
         "cipher": cipher[0] if cipher else None,
@@ -234,23 +234,6 @@ def _tls_facts(
             days_to_expiry=cert.days_to_expiry,
         )
     return facts
-
-
-def _chain(ssl_object: ssl.SSLObject | None) -> tuple[bytes, ...]:
-    """The certificates the server sent, DER, leaf first."""
-    if ssl_object is None:
-        return ()
-    # Python 3.13 makes get_unverified_chain public; 3.10-3.12 have it on the inner
-    # object. DANE-TA needs the whole chain, not only the leaf getpeercert gives.
-    inner = getattr(ssl_object, "_sslobj", ssl_object)
-    getter = getattr(ssl_object, "get_unverified_chain", None) or getattr(
-        inner, "get_unverified_chain", None
-    )
-    if getter is not None:
-        certs = getter() or []
-        return tuple(c.public_bytes(ssl._ssl.ENCODING_DER) for c in certs)  # type: ignore[attr-defined]
-    leaf = ssl_object.getpeercert(binary_form=True)
-    return (leaf,) if leaf else ()
 
 
 def _keywords(lines: list[str]) -> dict[str, str]:
