@@ -193,3 +193,21 @@ def test_recheck_button_runs_the_report_again(page: Page) -> None:
     assert "fresh=1" in page.tab.url
     assert page.tab.locator("h1").inner_text() == "Mail setup of good.audittest"
     assert page.errors == []
+
+
+def test_unsubscribe_page_in_french(
+    browser_context: Any, serve: Callable[..., LiveServer], spool_path: Path
+) -> None:
+    from mailcheck.hygiene.tokens import unsubscribe_token
+
+    secret = b"unsubscribe-secret-0123456789abcdef"
+    tab = Page(browser_context, serve(spool=str(spool_path), unsubscribe_secret=secret))
+    token = unsubscribe_token("chloe@example.net", list="news", secret=secret)
+    tab.open(f"/unsubscribe?t={token}&lang=fr")
+    tab.shot("serve-unsubscribe.png")
+    with tab.tab.expect_navigation() as navigation:
+        tab.tab.get_by_role("button", name="Se désabonner").click()
+    assert navigation.value.status == 200
+    assert tab.tab.locator("h1").inner_text() == "Vous êtes désabonné·e"
+    assert tab.errors == []
+    tab.tab.close()

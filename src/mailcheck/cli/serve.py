@@ -84,6 +84,11 @@ def register(subparsers: Any) -> None:
         help=_("an origin allowed to embed the pages in an iframe (repeatable)"),
     )
     parser.add_argument(
+        "--secret-file",
+        metavar="FILE",
+        help=_("the secret of the unsubscribe tokens (with --spool: enables /unsubscribe)"),
+    )
+    parser.add_argument(
         "--root-path",
         default="",
         metavar="PREFIX",
@@ -130,6 +135,11 @@ def build_config(args: argparse.Namespace) -> Any:
     from mailcheck.serve import ServeConfig, read_tokens
 
     tokens = read_tokens(args.token_file) if args.token_file else ()
+    secret = None
+    if args.secret_file:
+        from mailcheck.hygiene.secret import read_secret
+
+        secret = read_secret(args.secret_file)
     live = None
     if args.nameserver or not args.zone:
         # Answers are kept at most 10 s: a re-check after fixing a record sees the fix.
@@ -143,7 +153,7 @@ def build_config(args: argparse.Namespace) -> Any:
         reputation=not args.no_reputation, cache_ttl=args.cache_ttl,
         max_audits=args.max_audits, rate_per_minute=args.rate, spool=args.spool,
         reports_db=args.reports_db, language=args.lang or language_from_env(),
-        frame_ancestors=tuple(args.frame_ancestor),
+        frame_ancestors=tuple(args.frame_ancestor), unsubscribe_secret=secret,
     )  # fmt: skip
 
 

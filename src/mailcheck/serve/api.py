@@ -22,24 +22,17 @@ from mailcheck import __version__
 from mailcheck.errors import ConfigError, SpoolError, TempError
 from mailcheck.model import to_dict
 from mailcheck.sending.providers import ProviderSet
+from mailcheck.serve import hygiene_api, reports_api
 from mailcheck.serve import metrics as prometheus
 from mailcheck.serve.auditor import validate_domain
 from mailcheck.serve.present import finding_json, report_json
 from mailcheck.serve.problems import Problem, invalid, not_configured
 from mailcheck.serve.sending_view import SendingView
-from mailcheck.serve.state import Service, language_of, service_of
+from mailcheck.serve.state import Service, authorize, language_of
 
 OPENAPI = Path(__file__).parent / "openapi.json"
 #: Longest IP text read.
 MAX_IP_INPUT = 64
-
-
-def authorize(request: Request) -> Service:
-    """The service, once the request's token is known and its rate not exhausted."""
-    service = service_of(request)
-    who = service.guard.check(request.headers.get("authorization"))
-    service.limiter.take(who)
-    return service
 
 
 def _json(data: Any, language: str | None = None, **headers: str) -> JSONResponse:
@@ -182,6 +175,8 @@ ROUTES = [
     Route("/provider/{domain}", provider),
     Route("/spool", spool),
     Route("/spool/providers", spool_providers),
+    Route("/reports/{domain}", reports_api.reports),
+    Route("/suppressions", hygiene_api.suppressions),
     Route("/openapi.json", openapi),
     Route("/schema/report.json", schema),
 ]

@@ -16,11 +16,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mailcheck.lookup.resolver import DnsResolver
-from mailcheck.serve import api, pages
+from mailcheck.serve import api, hygiene_api, pages
 from mailcheck.serve.auditor import Auditor
 from mailcheck.serve.config import ServeConfig
 from mailcheck.serve.guard import RateLimiter, TokenGuard
 from mailcheck.serve.problems import Problem
+from mailcheck.serve.reports_api import ReportSummaries
 from mailcheck.serve.sending_view import SpoolWatcher
 from mailcheck.serve.state import ROOT_KEY, Rendered, Service, root_of
 
@@ -54,8 +55,11 @@ def create_app(config: ServeConfig | None = None, /) -> Starlette:
         rendered=Rendered(2 * config.cache_size),
         watcher=(SpoolWatcher(config.spool, resolver=config.resolver) if config.spool else None),
     )
+    if config.reports_db:
+        service.summaries = ReportSummaries(config.reports_db, config.cache_size)
     routes = [
         Route("/healthz", api.healthz),
+        Route("/unsubscribe", hygiene_api.unsubscribe, methods=["GET", "POST"]),
         Route("/metrics", api.metrics),
         Mount("/api/v1", routes=api.ROUTES),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
@@ -98,6 +102,8 @@ async def _internal(request: Request, exc: Exception) -> Response:
 
 def _is_api(request: Request) -> bool:
     path = request.url.path[len(root_of(request)) :]
+    if path.startswith("/unsubscribe"):  # mail clients POST it; people open it
+        return "text/html" not in request.headers.get("accept", "")
     return path.startswith(("/api/", "/metrics", "/healthz"))
 
 

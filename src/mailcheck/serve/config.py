@@ -40,7 +40,11 @@ class ServeConfig:
         burst: requests a token may make at once before the rate applies.
         cache_size: domains kept in the audit cache.
         spool: path of the sending spool (directory or ``spool.db``), read-only.
-        reports_db: path of the DMARC reports store (read-only), when that part is there.
+        reports_db: path of the DMARC reports store (:class:`~mailcheck.reports.ReportStore`)
+            whose summaries ``/api/v1/reports/{domain}`` gives.
+        unsubscribe_secret: the secret the Sender signs RFC 8058 unsubscribe tokens with
+            (:func:`mailcheck.hygiene.secret.read_secret`); with ``spool``, enables
+            ``/unsubscribe``. Never logged.
         language: the default language (``en`` or ``fr``) when a request names none.
         frame_ancestors: origins allowed to put the pages in an iframe (CSP
             ``frame-ancestors``), e.g. ``("https://panel.example",)``; default: same origin.
@@ -60,6 +64,7 @@ class ServeConfig:
     cache_size: int = 1000
     spool: str | None = None
     reports_db: str | None = None
+    unsubscribe_secret: bytes | None = dataclasses.field(default=None, repr=False)
     language: str = "en"
     frame_ancestors: tuple[str, ...] = ()
     clock: Callable[[], float] = time.monotonic

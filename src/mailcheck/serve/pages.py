@@ -135,6 +135,11 @@ async def favicon(request: Request) -> Response:
     return RedirectResponse(root_of(request) + "/static/favicon.svg", 301)
 
 
+def unsubscribe_page(request: Request, *, token: str, done: bool) -> Response:
+    """The RFC 8058 landing page: a button that POSTs the one-click body, or "done"."""
+    return _render(request, "unsubscribe.html", token=token, done=done)
+
+
 def error_page(request: Request, problem: Problem) -> Response:
     """An error as a page (the API answers problem details instead)."""
     return _render(request, "error.html", status=problem.status, problem=problem)

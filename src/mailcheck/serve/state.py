@@ -46,6 +46,8 @@ class Service:
     auditor: Auditor
     watcher: SpoolWatcher | None
     rendered: Rendered
+    summaries: Any = None
+    """The report summaries (:class:`~mailcheck.serve.reports_api.ReportSummaries`)."""
 
 
 #: Scope key holding the prefix the app is served under (``root_path`` at the app's entry).
@@ -72,3 +74,11 @@ def language_of(request: Request) -> str:
         return asked
     default = service_of(request).config.language
     return negotiate(request.headers.get("accept-language"), default=default)
+
+
+def authorize(request: Request) -> Service:
+    """The service, once the request's token is known and its rate not exhausted."""
+    service = service_of(request)
+    who = service.guard.check(request.headers.get("authorization"))
+    service.limiter.take(who)
+    return service
