@@ -64,6 +64,15 @@ def test_delayed_dsn_is_soft_and_matched_by_envelope_id() -> None:
     assert (bounce.verp_recipient_id, bounce.matched_by) == (2003, MatchedBy.VERP)
 
 
+def test_envelope_id_is_a_tracking_match() -> None:
+    # The bounce reached us through a forwarder that dropped the VERP path: only the
+    # RFC 3461 ENVID the DSN quotes still carries the token.
+    raw = (DATA / "dsn-delayed-mailbox-full.eml").read_bytes()
+    raw = raw.replace(b"bounces+aaaaaaaaaad5henwutcaiwi5cqetu@", b"bounces@")
+    (bounce,) = read_inbound(raw, secret=SECRET).bounces
+    assert (bounce.verp_recipient_id, bounce.matched_by) == (2003, MatchedBy.TRACKING)
+
+
 def test_qmail_bounce_through_flufl() -> None:
     inbound = read("bounce-qmail.eml")
     (bounce,) = inbound.bounces

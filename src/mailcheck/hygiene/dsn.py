@@ -113,14 +113,11 @@ def read_dsn(msg: Message, /, *, secret: bytes) -> tuple[Bounce, ...]:
     if part is None:
         return ()
     blocks = _blocks(part)[: MAX_RECIPIENT_BLOCKS + 1]
-    per_message = [b for b in blocks if b.get("Final-Recipient") is None][:1]
+    # RFC 3464 §2.2: the per-message fields come first, in a block of their own.
+    head = next((b for b in blocks if b.get("Final-Recipient") is None), None)
     original = original_headers(msg)
-    senders: list[str | None] = []
-    envids: list[str | None] = []
-    for block in per_message:
-        senders.append(first_header(block, "X-Postfix-Sender"))
-        envids.append(_typed(first_header(block, "Original-Envelope-Id")) or
-                      first_header(block, "Original-Envelope-Id"))  # fmt: skip
+    senders = [first_header(head, "X-Postfix-Sender")] if head is not None else []
+    envids = [first_header(head, "Original-Envelope-Id")] if head is not None else []
     rid, matched = match_recipient(
         msg, original, secret=secret, quoted_senders=senders, envelope_ids=envids
     )
