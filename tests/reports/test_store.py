@@ -216,3 +216,34 @@ def test_any_sequence_stores_each_report_once(
     unique = {(reporter, i) for reporter, ids in batches for i in ids}
     assert stored == count == len(unique)
     assert dups == sum(len(ids) for _, ids in batches) - len(unique)
+
+
+async def test_daily_totals_rebuilt_for_a_store_written_before_them(tmp_path: Path) -> None:
+    rows = [record("198.18.7.1", 5), record("198.18.7.9", 2, dkim="fail", spf="fail")]
+    async with store_at(tmp_path, domains=[DOMAIN]) as store:
+        for day in range(3):
+            await store.add(report(f"r{day}", rows, begin=NOW - (day + 2) * DAY))
+        before = await store.sources(DOMAIN, since=NOW - 30 * DAY, until=NOW)
+    db = sqlite3.connect(tmp_path / "reports.db")
+    db.execute("DROP TABLE source_days")  # as an earlier version wrote it
+    db.commit()
+    db.close()
+    async with store_at(tmp_path) as reopened:
+        after = await reopened.sources(DOMAIN, since=NOW - 30 * DAY, until=NOW)
+    assert after == before
+    assert [s.messages for s in after] == [15, 6]
+
+
+async def test_purge_keeps_daily_totals_exact(tmp_path: Path) -> None:
+    async with store_at(tmp_path) as store:
+        # Two reporters on the same day; one report ends before the cutoff, one after.
+        begin = NOW - 100 * DAY
+        await store.add(report("early", [record("198.18.7.1", 5)], begin=begin))
+        late = report(
+            "late", [record("198.18.7.1", 7)], begin=begin - DAY // 2, reporter="Yahoo", days=2
+        )
+        await store.add(late)
+        # Both count on the same day; the cutoff falls between their ends.
+        assert await store.purge(older_than=100 * DAY - DAY * 5 // 4) == 1
+        (source,) = await store.sources(DOMAIN, since=NOW - 200 * DAY, until=NOW)
+        assert source.messages == 7

@@ -31,6 +31,7 @@ from typing import Any, Self, TypeVar
 
 from mailcheck.errors import ConfigError
 from mailcheck.model import ToDict
+from mailcheck.reports import store_days
 from mailcheck.reports.store_queries import StoreQueries
 from mailcheck.reports.store_rows import (
     IngestOutcome,
@@ -301,12 +302,9 @@ class ReportStore(StoreQueries):
         cutoff = self.clock() - older_than
 
         def work(db: sqlite3.Connection) -> int:
-            # Records first, by report id through their index: faster than the cascade.
-            old = "SELECT id FROM reports WHERE end < ?"
-            db.execute(f"DELETE FROM records WHERE report IN ({old})", (cutoff,))  # noqa: S608
-            db.execute(f"DELETE FROM tls_policies WHERE report IN ({old})", (cutoff,))  # noqa: S608
+            deleted = store_days.purge(db, cutoff)
             db.execute("DELETE FROM quarantine WHERE last_seen < ?", (cutoff,))
-            return int(db.execute("DELETE FROM reports WHERE end < ?", (cutoff,)).rowcount)
+            return deleted
 
         return await self._run(work, write=True)
 

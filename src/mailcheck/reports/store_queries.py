@@ -1,9 +1,10 @@
 """Read-only queries of the report store: what the summary and an operator look at.
 
 Mixed into :class:`~mailcheck.reports.store.ReportStore`. Every query of a domain keeps
-to its managed reports (``foreign_domain = 0``) in a period: a report counts when its
-period overlaps ``[since, until)``. Daily and per-reporter figures come from the per-report
-totals; only the per-source query reads the records.
+to its managed reports (``foreign_domain = 0``) in a period of whole UTC days
+(:func:`day_range`): a report counts on the day in the middle of its period. Daily and
+per-reporter figures come from the per-report totals, per-source figures from the daily
+totals per source (:mod:`.store_days`): no summary query reads the records.
 """
 
 from __future__ import annotations
@@ -23,9 +24,25 @@ __all__ = [
     "SourceCounts",
     "StoreQueries",
     "TlsRow",
+    "day_range",
 ]
 
-_PERIOD = "domain=? AND kind=? AND foreign_domain=0 AND end>? AND begin<?"
+# A report counts on the UTC day in the middle of its period; a period is whole days. The
+# bounds on begin and end let the (domain, kind, end) index narrow the scan first.
+_PERIOD = (
+    "domain=? AND kind=? AND foreign_domain=0 AND end>=? AND begin<?"
+    " AND (begin + end) / 2 / 86400 BETWEEN ? AND ?"
+)
+
+
+def day_range(since: float, until: float) -> tuple[int, int]:
+    """The whole UTC days from ``since`` (a started day is left out) to ``until``."""
+    return int(-(-since // 86400)), int((until - 1) // 86400)
+
+
+def _period(domain: str, kind: str, since: float, until: float) -> tuple[object, ...]:
+    first, last = day_range(since, until)
+    return (domain, kind, first * 86400, (last + 1) * 86400, first, last)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,22 +115,12 @@ class QuarantineEntry(ToDict):
     truncated: bool
 
 
-# _PERIOD is a constant; every value is bound.
-_SOURCES = f"""
-SELECT ip, SUM(count),
-  SUM(CASE WHEN spf='pass' THEN count ELSE 0 END),
-  SUM(CASE WHEN dkim='pass' THEN count ELSE 0 END),
-  SUM(CASE WHEN spf='pass' OR dkim='pass' THEN count ELSE 0 END),
-  SUM(count * dkim_raw_pass),
-  SUM(CASE WHEN reasons='' THEN 0 WHEN instr(reasons,'forwarded') OR instr(reasons,'mailing_list')
-      OR instr(reasons,'trusted_forwarder') THEN count ELSE 0 END),
-  SUM(CASE WHEN disposition='quarantine' THEN count ELSE 0 END),
-  SUM(CASE WHEN disposition='reject' THEN count ELSE 0 END),
-  MAX(CASE WHEN dkim IS NOT 'pass' THEN dkim_domain END),
-  MAX(CASE WHEN spf IS NOT 'pass' THEN spf_domain END)
-FROM records WHERE report IN (SELECT id FROM reports WHERE {_PERIOD})
+_SOURCES = """
+SELECT ip, SUM(messages), SUM(spf_aligned), SUM(dkim_aligned), SUM(passed), SUM(dkim_signed),
+  SUM(forwarded), SUM(quarantined), SUM(rejected), MAX(dkim_domain), MAX(spf_domain)
+FROM source_days WHERE domain=? AND day BETWEEN ? AND ?
 GROUP BY ip
-"""  # noqa: S608
+"""
 
 
 class StoreQueries:
@@ -193,7 +200,7 @@ class StoreQueries:
             lambda db: db.execute(
                 "SELECT (begin + end) / 2 / 86400 AS day, SUM(messages), SUM(passed)"  # noqa: S608
                 f" FROM reports WHERE {_PERIOD} GROUP BY day ORDER BY day",
-                (domain, "aggregate", since, until),
+                _period(domain, "aggregate", since, until),
             ).fetchall()
         )
         return tuple(DayCounts(day=int(d), messages=int(m), passed=int(p)) for d, m, p in rows)
@@ -206,7 +213,7 @@ class StoreQueries:
             lambda db: db.execute(
                 "SELECT reporter, COUNT(*), SUM(messages) AS m, SUM(passed) FROM reports"  # noqa: S608
                 f" WHERE {_PERIOD} GROUP BY reporter ORDER BY m DESC, reporter",
-                (domain, "aggregate", since, until),
+                _period(domain, "aggregate", since, until),
             ).fetchall()
         )
         return tuple(
@@ -219,7 +226,7 @@ class StoreQueries:
     ) -> tuple[SourceCounts, ...]:
         """Per source IP totals, most messages first."""
         rows = await self._query(
-            lambda db: db.execute(_SOURCES, (domain, "aggregate", since, until)).fetchall()
+            lambda db: db.execute(_SOURCES, (domain, *day_range(since, until))).fetchall()
         )
         found = [
             SourceCounts(
@@ -245,7 +252,7 @@ class StoreQueries:
         row = await self._query(
             lambda db: db.execute(
                 f"SELECT policy FROM reports WHERE {_PERIOD} ORDER BY end DESC LIMIT 1",  # noqa: S608
-                (domain, "aggregate", since, float("inf")),
+                _period(domain, "aggregate", since, 2.0**62),
             ).fetchone()
         )
         if row is None or row[0] is None:
@@ -261,8 +268,12 @@ class StoreQueries:
                 "SELECT t.policy_domain, t.policy_type, t.successful, t.failed, t.failures,"
                 " t.mx_hosts FROM tls_policies t JOIN reports r ON r.id = t.report"
                 " WHERE (t.policy_domain=? OR t.policy_domain LIKE ? ESCAPE '\\') AND r.kind='tls'"
-                " AND r.foreign_domain=0 AND r.end>? AND r.begin<?",
-                (domain, "%." + domain.replace("%", "").replace("_", "\\_"), since, until),
+                " AND r.foreign_domain=0 AND (r.begin + r.end) / 2 / 86400 BETWEEN ? AND ?",
+                (
+                    domain,
+                    "%." + domain.replace("%", "").replace("_", "\\_"),
+                    *day_range(since, until),
+                ),
             ).fetchall()
 
         grouped: dict[tuple[str, str], list[Any]] = {}

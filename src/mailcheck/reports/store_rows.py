@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from mailcheck.model import ToDict
+from mailcheck.reports.store_days import add_days, report_day
 from mailcheck.reports.types import (
     AggregateRecord,
     AggregateReport,
@@ -36,10 +37,6 @@ __all__ = [
 #: always kept. A megabyte shows any report's header and first records, and a flood of
 #: junk to the ``rua`` address cannot fill the disk faster than one such row per blob.
 QUARANTINE_BLOB_MAX = 1 << 20
-
-#: Override reasons that say the receiver saw a forwarder or a list (RFC 7489 appendix C,
-#: ``PolicyOverrideType``), recorded as such.
-FORWARDING_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder"})
 
 
 class IngestOutcome(enum.StrEnum):
@@ -159,7 +156,11 @@ def insert_report(
         return IngestOutcome.DUPLICATE
     report_id = int(row[0])
     if isinstance(report, AggregateReport):
-        db.executemany(_INSERT_RECORD, (_record_row(report_id, r) for r in report.records))
+        rows = [_record_row(report_id, r) for r in report.records]
+        db.executemany(_INSERT_RECORD, rows)
+        if not foreign:
+            day = report_day(report.date_range.begin, report.date_range.end)
+            add_days(db, domain, day, rows)
     else:
         _insert_tls(db, report_id, report)
     return IngestOutcome.FOREIGN if foreign else IngestOutcome.STORED

@@ -4,7 +4,8 @@ One file in WAL mode. ``reports`` holds one row per report (both kinds), dedupli
 (kind, reporter, report id), with the domain it is about, whether that domain is managed,
 and per-report message totals so that daily and per-reporter figures never scan the
 records. ``records`` holds the rows of aggregate reports, ``tls_policies`` those of TLS
-reports; both go with their report (``ON DELETE CASCADE``). ``quarantine`` keeps what could
+reports; both go with their report (``ON DELETE CASCADE``). ``source_days`` holds the
+daily totals per source IP of managed domains (:mod:`.store_days`). ``quarantine`` keeps what could
 not be read, by content hash, with the reason and the first bytes of the blob.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 
 from mailcheck.errors import MailcheckError
+from mailcheck.reports import store_days
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "StoreError", "open_store"]
 
@@ -52,7 +54,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     last_seen REAL NOT NULL, seen INTEGER NOT NULL);
 """
 
-_OURS = {"store_meta", "domains", "reports", "records", "tls_policies", "quarantine"}
+_OURS = {"store_meta", "domains", "reports", "records", "tls_policies", "quarantine", "source_days"}
 
 
 class StoreError(MailcheckError):
@@ -85,7 +87,14 @@ def _prepare(db: sqlite3.Connection, path: str) -> None:
     db.execute("PRAGMA busy_timeout=5000")  # another process (a cron ingest) holds the lock
     db.execute("PRAGMA temp_store=MEMORY")
     db.execute("PRAGMA cache_size=-16000")  # 16 MB of page cache: memory stays flat
-    db.executescript(SCHEMA)
+    db.executescript(SCHEMA + store_days.SCHEMA)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        store_days.rebuild(db)  # a store written before the daily totals existed
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
     db.execute(
         "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
     )
