@@ -158,6 +158,18 @@ def test_reversed_dates_and_iso_dates() -> None:
     assert (got.date_range.begin, got.date_range.end) == (1700006400, 1700092799)
 
 
+def test_spf_result_without_domain_and_empty_reason() -> None:
+    # Zoho reports a HELO result with no domain; some reporters an empty <reason>.
+    extra = b"<auth_results><spf><result>none</result><scope>helo</scope></spf></auth_results>"
+    document = report(row(1, extra)).replace(
+        b"</spf></policy_evaluated>",
+        b"</spf><reason><type></type><comment></comment></reason></policy_evaluated>",
+    )
+    got = parse_aggregate(document).records[0]
+    assert [(r.domain, r.scope, r.result) for r in got.spf_results][-1] == ("", "helo", "none")
+    assert got.reasons == ()
+
+
 def test_long_values_are_clipped() -> None:
     long = b"x" * (MAX_TEXT_CHARS * 3)
     got = parse_aggregate(report(row(), head=HEAD.replace(b"<org_name>t", b"<org_name>" + long)))

@@ -64,6 +64,8 @@ def test_gzip_members_concatenated_and_zero_padding() -> None:
     half = len(XML) // 2
     assert unpack(gzip.compress(XML[:half]) + gzip.compress(XML[half:])) == XML
     assert unpack(gzip.compress(XML) + bytes(512)) == XML
+    # Mimecast's archives end with a CRLF after the gzip trailer (gzip(1) warns and reads on).
+    assert unpack(gzip.compress(XML) + b"\r\n") == XML
 
 
 def test_zip_folder_and_macos_metadata_are_ignored() -> None:
