@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailcheck.hygiene.rates import ComplaintPolicy
-from mailcheck.hygiene.tokens import TRACKING_HEADER, verp_recipient_id
-from mailcheck.hygiene.verp import VerpConfig
+from mailcheck.hygiene.tokens import TRACKING_HEADER, verify_unsubscribe, verp_recipient_id
+from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
 from mailcheck.lookup.zonefile import ZoneResolver
 from mailcheck.sending.events import SendEvent
 from mailcheck.sending.sender import Sender
@@ -272,3 +272,53 @@ async def test_verp_one_transaction_per_recipient_with_its_token(
     # A forged return path names nobody.
     assert verp_recipient_id("bounces+aaaaaaaaaaaaaaaaaaaaaaaaaaaaa@x", secret=SECRET) is None
     assert "secret" not in repr(verp) or SECRET.decode() not in repr(verp)
+
+
+class Signer:
+    """Prepends a stand-in signature header (what a DKIM signer does to the bytes)."""
+
+    def __init__(self) -> None:
+        self.signed: list[bytes] = []
+
+    def sign(self, message: bytes, /) -> bytes:
+        self.signed.append(message)
+        return b"DKIM-Signature: v=1; test\r\n" + message
+
+
+async def test_unsubscribe_headers_per_recipient_signed_with_the_copy(
+    tmp_path: Path, hook_sink: HookSink
+) -> None:
+    """A bulk message to a list gets each recipient's RFC 8058 headers, then the
+    signature over them; the token names that recipient and list, and the suppression
+    it leads to stops the next newsletter. Transactional mail gets no such headers."""
+    events: list[SendEvent] = []
+    signer = Signer()
+    unsub = UnsubscribeConfig(url="https://panel.asso.example/unsubscribe", secret=SECRET,
+                              mailto="unsubscribe@asso.example")  # fmt: skip
+    s = make_sender(tmp_path, hook_sink, events, signer=signer, unsubscribe=unsub)
+    rcpts = ["a@plain.sending.test", "b@plain.sending.test"]
+    await s.submit(newsletter(1), mail_from="news@asso.example", rcpt_to=rcpts,
+                   tenant=TENANT, list=NEWS)  # fmt: skip
+    await s.submit(newsletter(2, "noreply@asso.example"), mail_from="noreply@asso.example",
+                   rcpt_to=rcpts[:1], tenant=TENANT, priority=TRANSACTIONAL)  # fmt: skip
+    assert signer.signed == []  # nothing signed at submission: each copy is, when sent
+    await s.run_until_idle()
+    bulk = [m for m in hook_sink.received if b"letter 1" in m.data]
+    assert sorted(m.rcpt_to[0] for m in bulk) == rcpts
+    for message in bulk:
+        assert message.data.startswith(b"DKIM-Signature: v=1; test\r\nList-Unsubscribe: <https:")
+        head = message.data.split(b"\r\n\r\n")[0].decode()
+        assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in head
+        token = head.split("?t=")[1].split(">")[0]
+        asked = verify_unsubscribe(token, secret=SECRET)
+        assert (asked.address, asked.list) == (message.rcpt_to[0], NEWS)
+    (urgent,) = [m for m in hook_sink.received if b"letter 2" in m.data]
+    assert b"List-Unsubscribe" not in urgent.data
+    assert urgent.data.startswith(b"DKIM-Signature:")
+    # The panel's endpoint verified b's POST: b leaves the list.
+    await s.suppressions.add(asked.address, reason="unsubscribe", list=asked.list,
+                             source="one-click POST")  # fmt: skip
+    again = await s.submit_checked(newsletter(3), mail_from="news@asso.example",
+                                   rcpt_to=rcpts, tenant=TENANT, list=NEWS)  # fmt: skip
+    assert [r for r, _ in again.suppressed] == [asked.address]
+    await s.close()

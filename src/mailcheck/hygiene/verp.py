@@ -1,19 +1,27 @@
-"""The Sender's VERP settings: a return path per recipient, ``bounces+<token>@domain``,
-and a tracking header, both naming the spool's recipient id under an HMAC
-(:mod:`.tokens`), so a bounce or a complaint that comes back later names its recipient
-and a forged one names nobody.
+"""The Sender's per-recipient settings: VERP (a return path per recipient,
+``bounces+<token>@domain``, and a tracking header, both naming the spool's recipient id
+under an HMAC, so a bounce or a complaint that comes back later names its recipient and a
+forged one names nobody) and RFC 8058 one-click unsubscribe headers (an opaque, expiring
+token per recipient and list). Both use :mod:`.tokens`.
 
-A return path per recipient means one SMTP transaction per recipient: the Sender then
-sends each recipient its own copy (``recipients_per_message`` is 1 for every budget).
+Either means one copy, and one SMTP transaction, per recipient: the Sender then sends
+each recipient its own copy (``recipients_per_message`` is 1 for every budget).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
-from mailcheck.hygiene.tokens import TRACKING_HEADER, recipient_token, verp_address
+from mailcheck.hygiene.tokens import (
+    DEFAULT_UNSUBSCRIBE_LIFETIME,
+    TRACKING_HEADER,
+    recipient_token,
+    unsubscribe_headers,
+    verp_address,
+)
 
-__all__ = ["VerpConfig"]
+__all__ = ["UnsubscribeConfig", "VerpConfig"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,3 +65,50 @@ class VerpConfig:
             return b""
         token = recipient_token(recipient_id, secret=self.secret)
         return f"{TRACKING_HEADER}: {token}\r\n".encode("ascii")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class UnsubscribeConfig:
+    """RFC 8058 one-click unsubscribe headers the Sender adds to bulk mail sent to a list.
+
+    Each copy of a message submitted with ``list=`` and bulk priority gets
+    ``List-Unsubscribe: <URL?t=TOKEN>[, <mailto:...>]`` and ``List-Unsubscribe-Post:
+    List-Unsubscribe=One-Click`` before it is DKIM-signed (RFC 8058 §4: the signature must
+    cover both), the token naming the recipient and the list (opaque, signed, expiring).
+    The endpoint at ``url`` verifies it with
+    :func:`~mailcheck.hygiene.tokens.verify_unsubscribe` and adds an ``unsubscribe``
+    suppression for that list.
+
+    Attributes:
+        url: the https endpoint that receives the one-click POST.
+        secret: the deployment secret (at least 16 bytes; never shown in a repr).
+        mailto: an address whose mail ``mailcheck bounces ingest`` reads, or None.
+        lifetime: how long a token stays valid.
+
+    Raises:
+        ConfigError: a URL that is not plain https, a bad mailto or secret.
+    """
+
+    url: str
+    secret: bytes = dataclasses.field(repr=False)
+    mailto: str | None = None
+    lifetime: dt.timedelta = DEFAULT_UNSUBSCRIBE_LIFETIME
+
+    def __post_init__(self) -> None:
+        self.headers("check@example.org", "check")  # fail at construction, not mid-run
+
+    def headers(self, recipient: str, list_id: str, /) -> bytes:
+        """The two header fields for ``recipient`` on ``list_id`` (CRLF-terminated)."""
+        fields = unsubscribe_headers(
+            recipient,
+            list=list_id,
+            secret=self.secret,
+            url=self.url,
+            mailto=self.mailto,
+            expires=self.lifetime,
+        )
+        # Folded between the URIs: a long address and list make a long token, and a line
+        # stays under RFC 5322's 998 characters.
+        fold = ",\r\n <"
+        lines = (f"{name}: {value.replace(', <', fold)}\r\n" for name, value in fields)
+        return "".join(lines).encode("ascii")

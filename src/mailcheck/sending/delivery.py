@@ -15,7 +15,7 @@ from typing import Any
 
 from mailcheck.hygiene.classify import BounceCodes
 from mailcheck.hygiene.suppression import SuppressionList
-from mailcheck.hygiene.verp import VerpConfig
+from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
 from mailcheck.sending.events import Listeners
 from mailcheck.sending.judge import Judge
 from mailcheck.sending.lanes import Lane, Route, tenant_of
@@ -71,6 +71,8 @@ class Delivery(Transactions):
         classify: Classify | None,
         suppressions: SuppressionList,
         verp: VerpConfig | None = None,
+        unsubscribe: UnsubscribeConfig | None = None,
+        late_signer: Callable[[bytes], bytes] | None = None,
         bounce_codes: BounceCodes | None = None,
     ) -> None:
         self.spool, self.router, self.transport = spool, router, transport
@@ -79,6 +81,7 @@ class Delivery(Transactions):
         self.budget_of, self.hold, self.release, self.settled = budget_of, hold, release, settled
         self.tls, self.timeout, self.linger, self.classify = tls, timeout, linger, classify
         self.suppressions, self.verp, self.bounce_codes = suppressions, verp, bounce_codes
+        self.unsubscribe, self.late_signer = unsubscribe, late_signer
         self.counters: dict[tuple[str, str], Counters] = {}
         self.draining = False  # run_until_idle: an idle connection does not linger
         self.stopping = False  # stop(): no new transaction starts

@@ -23,7 +23,7 @@ from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.hygiene.classify import BounceCodes
 from mailcheck.hygiene.rates import ComplaintPolicy, SoftBouncePolicy
 from mailcheck.hygiene.suppression import SuppressionList
-from mailcheck.hygiene.verp import VerpConfig
+from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
 from mailcheck.lookup import DnsResolver, Resolver
 from mailcheck.sending.delivery import Delivery
 from mailcheck.sending.events import Listeners, SendEvent
@@ -98,6 +98,10 @@ class Sender(Submitting):
         bounce_codes: the bounce classification (default: ``bounce_codes.toml``).
         verp: per-recipient return paths ``bounces+<token>@domain`` and a tracking
             header; each recipient then gets its own transaction.
+        unsubscribe: RFC 8058 one-click unsubscribe headers for bulk mail submitted with
+            ``list=``, one per recipient, added before DKIM signing: the ``signer`` then
+            signs each copy when it is sent instead of once at submission, and each
+            recipient gets its own transaction.
         clock: wall-clock seconds (a simulation passes its virtual clock).
         timeout: seconds for each SMTP command.
         prefetch: messages per domain held in memory, ready to send.
@@ -134,6 +138,7 @@ class Sender(Submitting):
         soft_bounces: SoftBouncePolicy | None = None,
         bounce_codes: BounceCodes | None = None,
         verp: VerpConfig | None = None,
+        unsubscribe: UnsubscribeConfig | None = None,
         clock: Clock = time.time,
         timeout: float = 30.0,
         prefetch: int = 100,
@@ -146,7 +151,9 @@ class Sender(Submitting):
         self.spool, self.signer, self.clock = spool, signer, clock
         if suppression is not None:
             spool.suppression = suppression
-        self.verp = verp
+        self.verp, self.unsubscribe = verp, unsubscribe
+        # Headers per recipient must be signed too: the copy is signed when it is sent.
+        self.sign_when_sent = unsubscribe is not None
         #: The suppression list in the spool's database (add, remove, record complaints).
         self.suppressions = SuppressionList(spool, complaints=complaints, soft_bounces=soft_bounces)
         self.egress = tuple(egress) or (Egress(source_address, helo),)
@@ -182,7 +189,8 @@ class Sender(Submitting):
             budget_of=self.budget_of, hold=self._hold, release=self.feeder.release,
             settled=self.feeder.settled, tls=tls, timeout=timeout, linger=linger,
             classify=classify, suppressions=self.suppressions, verp=verp,
-            bounce_codes=bounce_codes,
+            unsubscribe=unsubscribe, bounce_codes=bounce_codes,
+            late_signer=signer.sign if signer is not None and unsubscribe else None,
         )  # fmt: skip
 
     async def __aenter__(self) -> Sender:
@@ -250,8 +258,9 @@ class Sender(Submitting):
             else:
                 budget = self.default_budget
             self._base[group] = budget
-        if self.verp is not None and budget.recipients_per_message != 1:
-            # A return path per recipient: one transaction per recipient.
+        one_each = self.verp is not None or self.unsubscribe is not None
+        if one_each and budget.recipients_per_message != 1:
+            # A return path or headers per recipient: one transaction per recipient.
             budget = dataclasses.replace(budget, recipients_per_message=1)
         if self.warmup is not None:
             day = max(0, int((self.clock() - self.warmup_start) // 86400))

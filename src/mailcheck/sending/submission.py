@@ -29,6 +29,7 @@ class Submitting:
     spool: SqliteSpool
     signer: Signer | None
     feeder: Feeder
+    sign_when_sent: bool  # per-recipient headers: each copy is signed when it is sent
 
     async def submit(
         self,
@@ -109,6 +110,6 @@ class Submitting:
 
         sender = parse_mailbox(mail_from).to_smtp() if mail_from else ""
         rcpts = [parse_mailbox(r).to_smtp() for r in rcpt_to]
-        if self.signer is not None:
+        if self.signer is not None and not self.sign_when_sent:
             raw = self.signer.sign(raw)
         return raw, sender, rcpts, tenant or sender.rpartition("@")[2].lower()

@@ -16,7 +16,7 @@ from typing import Any
 from mailcheck.errors import ParseError
 from mailcheck.hygiene.classify import BounceClass, BounceCodes, classify_reply
 from mailcheck.hygiene.suppression import SuppressionList
-from mailcheck.hygiene.verp import VerpConfig
+from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
 from mailcheck.sending.events import EventKind, Listeners, SendEvent
 from mailcheck.sending.judge import Judge
 from mailcheck.sending.lanes import Route, tenant_of
@@ -71,6 +71,8 @@ class Transactions:
     settled: Callable[[asyncio.Future[Any]], None]
     suppressions: SuppressionList
     verp: VerpConfig | None
+    unsubscribe: UnsubscribeConfig | None
+    late_signer: Callable[[bytes], bytes] | None
     bounce_codes: BounceCodes | None
 
     def _count(self, route: Route) -> Counters:
@@ -234,13 +236,20 @@ class Transactions:
         return dataclasses.replace(job, recipients=rest) if rest else None
 
     def _envelope(self, job: Job) -> tuple[str, bytes]:
-        """MAIL FROM and the bytes to send: with VERP, the recipient's own return path
-        and tracking header (the Sender sends one recipient per job then)."""
-        verp = self.verp
-        if verp is None or not job.mail_from or len(job.recipients) != 1:
-            return job.mail_from, job.raw
-        rid = job.recipients[0][0]
-        return verp.return_path(rid), verp.header(rid) + job.raw
+        """MAIL FROM and the bytes to send. With unsubscribe headers, a bulk message to a
+        list gets its recipient's headers, then the DKIM signature (RFC 8058 §4: signed);
+        with VERP, the recipient's own return path and tracking header. The Sender sends
+        one recipient per job then."""
+        raw, mail_from = job.raw, job.mail_from
+        single = len(job.recipients) == 1
+        rid, rcpt, _ = job.recipients[0]
+        if self.unsubscribe and single and job.list_id and job.priority < TRANSACTIONAL:
+            raw = self.unsubscribe.headers(rcpt, job.list_id) + raw
+        if self.late_signer is not None:
+            raw = self.late_signer(raw)
+        if self.verp is not None and mail_from and single:
+            mail_from, raw = self.verp.return_path(rid), self.verp.header(rid) + raw
+        return mail_from, raw
 
     async def _learn(self, job: Job, rids: Sequence[int], exc: SmtpReplyError) -> None:
         """A hard bounce suppresses the address at once; a soft one is counted
