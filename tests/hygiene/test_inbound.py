@@ -83,6 +83,14 @@ def test_qmail_bounce_through_flufl() -> None:
     assert (bounce.status, bounce.kind) == ("5.1.1", BounceKind.HARD)
 
 
+def test_heuristic_bounce_without_a_code_is_soft() -> None:
+    # flufl.bounce says "failed for good", but nothing in the text confirms it: a heuristic
+    # alone counts as soft (repeated, it suppresses), never as hard at once.
+    raw = (DATA / "bounce-qmail.eml").read_bytes().replace(b" (#5.1.1)", b"")
+    (bounce,) = read_inbound(raw, secret=SECRET).bounces
+    assert (bounce.action, bounce.status, bounce.kind) == ("failed", None, BounceKind.SOFT)
+
+
 def test_exim_mailbox_full_is_soft() -> None:
     (bounce,) = read("bounce-exim-mailbox-full.eml").bounces
     assert bounce.recipient == "full@exim.example"
