@@ -94,8 +94,20 @@ def summary(data: Mapping[str, Any], describe: Callable[[dict[str, Any]], str]) 
     return f"{text}  (partly: could not check {reason})"
 
 
-def findings_block(findings: Sequence[Mapping[str, Any]]) -> list[Text]:
-    """Each finding: severity, code and subject, the message, then its fix."""
+def findings_block(
+    findings: Sequence[Mapping[str, Any]], *, language: str | None = None
+) -> list[Text]:
+    """Each finding: severity, code and subject, the message, then its fix.
+
+    In French (``language``, else ``LANGUAGE``/``LC_ALL``/``LC_MESSAGES``/``LANG``) the
+    message is the code's French title and the fix, when the finding has no concrete one,
+    the code's general French fix (:func:`mailcheck.locale.finding_text`); codes and the
+    values to publish stay as they are.
+    """
+    from mailcheck.locale import language_from_env
+
+    if (language or language_from_env()) == "fr":
+        return _findings_block_fr(findings)
     lines: list[Text] = []
     for finding in findings:
         severity = str(finding["severity"])
@@ -108,6 +120,28 @@ def findings_block(findings: Sequence[Mapping[str, Any]]) -> list[Text]:
         if finding.get("fix"):
             fix = Text("           fix: ", style="green")
             fix.append(clean(finding["fix"]))
+            lines.append(fix)
+    return lines
+
+
+def _findings_block_fr(findings: Sequence[Mapping[str, Any]]) -> list[Text]:
+    from mailcheck.locale import finding_text
+
+    lines: list[Text] = []
+    labels = {"error": "erreur", "warning": "avert.", "info": "info"}
+    for finding in findings:
+        severity = str(finding["severity"])
+        text = finding_text(str(finding["code"]), "fr")
+        head = Text("  ")
+        head.append(f"{labels.get(severity, severity):<8}", style=SEVERITY_STYLE.get(severity, ""))
+        head.append(f"{finding['code']}", style="bold")
+        head.append("  " + clean(finding["subject"]), style="dim")
+        lines.append(head)
+        lines.append(Text("           " + clean(text.title)))
+        remedy = finding.get("fix") or text.fix
+        if remedy:
+            fix = Text("           correction : ", style="green")
+            fix.append(clean(remedy))
             lines.append(fix)
     return lines
 
