@@ -60,10 +60,13 @@ class ReportStream(io.RawIOBase):
     raises ``ReportError("bomb")``; a corrupt archive raises ``ReportError("archive")``.
     """
 
-    def __init__(self, chunks: Iterator[bytes], *, limit: int = MAX_UNCOMPRESSED_BYTES) -> None:
+    def __init__(
+        self, chunks: Iterator[bytes | memoryview], *, limit: int = MAX_UNCOMPRESSED_BYTES
+    ) -> None:
         super().__init__()
         self._chunks = chunks
-        self._pending = b""
+        # A view: consuming its front is free, where slicing bytes would copy the rest.
+        self._pending = memoryview(b"")
         self._produced = 0
         self._limit = limit
 
@@ -85,8 +88,8 @@ class ReportStream(io.RawIOBase):
             chunk = self._next_chunk()
             if chunk is None:
                 break
-            self._pending += chunk
-        return self._pending
+            self._pending = memoryview(bytes(self._pending) + chunk)
+        return bytes(self._pending)
 
     def discard(self, size: int) -> None:
         """Drop ``size`` bytes already seen with :meth:`peek`."""
@@ -98,10 +101,10 @@ class ReportStream(io.RawIOBase):
             chunk = self._next_chunk()
             if chunk is None:
                 return False
-            self._pending = chunk
+            self._pending = memoryview(chunk)
         return True
 
-    def _next_chunk(self) -> bytes | None:
+    def _next_chunk(self) -> bytes | memoryview | None:
         """The next chunk, counted against the bound; ``None`` at the end."""
         chunk = next(self._chunks, None)
         if chunk is not None:
@@ -135,7 +138,10 @@ def open_report(blob: bytes, /, *, limit: int = MAX_UNCOMPRESSED_BYTES) -> Repor
         return ReportStream(_unzip(blob), limit=limit)
     if len(blob) > limit:
         raise ReportError("too-large", f"a {len(blob)}-byte report is over {limit} bytes")
-    return ReportStream(iter((blob,)), limit=limit)
+    view = memoryview(blob)
+    return ReportStream(
+        (view[at : at + CHUNK_BYTES] for at in range(0, len(blob), CHUNK_BYTES)), limit=limit
+    )
 
 
 def unpack(blob: bytes, /, *, limit: int = MAX_UNCOMPRESSED_BYTES) -> bytes:
