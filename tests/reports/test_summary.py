@@ -187,6 +187,8 @@ async def test_findings_and_readiness(store: ReportStore, resolver: DnsResolver)
         0.1,
     )
     assert dict(tls.failure_types) == {"certificate-expired": 10}
+    (tls_finding,) = [f for f in summary.findings if f.code == "report.tls-failures"]
+    assert tls_finding.details["related"] == ["tls.certificate-expired"]
     json.dumps(summary.to_dict())  # plain JSON
 
 
@@ -241,3 +243,12 @@ async def test_without_a_resolver_only_what_the_reports_say(store: ReportStore) 
     by_ip = {s.ip: s for s in summary.sources}
     assert by_ip["198.18.7.61"].category is SourceCategory.FORWARDER
     assert by_ip["198.18.7.70"].category is SourceCategory.UNKNOWN
+
+
+def test_tls_result_types_point_to_registered_codes() -> None:
+    from mailcheck.codes import REGISTRY
+    from mailcheck.reports.findings import TLS_RELATED
+
+    for codes in TLS_RELATED.values():
+        for code in codes:
+            assert code in REGISTRY, code

@@ -18,7 +18,7 @@ from mailcheck.reports.summary_model import (
     TlsSummary,
 )
 
-__all__ = ["ingest_findings", "summary_findings"]
+__all__ = ["TLS_RELATED", "ingest_findings", "summary_findings"]
 
 
 def _source_findings(domain: str, groups: Sequence[SourceGroup]) -> list[Finding]:
@@ -110,6 +110,29 @@ def _readiness_finding(domain: str, readiness: Readiness) -> Finding | None:
     )
 
 
+#: RFC 8460 §4.3 result types -> the findings of ``mailcheck audit`` (transport security)
+#: that look at the same cause from the sender's side.
+TLS_RELATED = {
+    "starttls-not-supported": ("tls.starttls-missing",),
+    "certificate-host-mismatch": ("tls.name-mismatch", "mtasts.mx-certificate"),
+    "certificate-expired": ("tls.certificate-expired",),
+    "certificate-not-trusted": ("tls.certificate-untrusted", "mtasts.mx-certificate"),
+    "validation-failure": ("tls.handshake-failed",),
+    "tlsa-invalid": ("dane.unusable-record", "dane.mismatch"),
+    "dnssec-invalid": ("dane.no-dnssec",),
+    "dane-required": ("dane.missing",),
+    "sts-policy-fetch-error": ("mtasts.policy-http-error", "mtasts.policy-host-missing"),
+    "sts-policy-invalid": ("mtasts.policy-syntax-error",),
+    "sts-webpki-invalid": ("mtasts.policy-certificate",),
+}
+
+
+def _related(row: TlsSummary) -> list[str]:
+    return list(
+        dict.fromkeys(c for kind, _ in row.failure_types for c in TLS_RELATED.get(kind, ()))
+    )
+
+
 def _tls_findings(tls: Iterable[TlsSummary]) -> list[Finding]:
     return [
         codes.REPORT_TLS_FAILURES.finding(
@@ -122,6 +145,7 @@ def _tls_findings(tls: Iterable[TlsSummary]) -> list[Finding]:
                 "failed": row.failed,
                 "failure_rate": row.failure_rate,
                 "failure_types": dict(row.failure_types),
+                "related": _related(row),
             },
             fix="Check the MX certificates and the MTA-STS policy or TLSA records the failure "
             "types point to (mailcheck audit shows the MTA-STS and DANE findings).",
