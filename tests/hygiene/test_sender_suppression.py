@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from mailcheck.hygiene.rates import ComplaintPolicy
+from mailcheck.hygiene.rates import ComplaintPolicy, SoftBouncePolicy
 from mailcheck.hygiene.tokens import TRACKING_HEADER, verify_unsubscribe, verp_recipient_id
 from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
 from mailcheck.lookup.zonefile import ZoneResolver
@@ -97,12 +97,14 @@ async def test_next_newsletter_skips_hard_bounces_and_complaints(
     tmp_path: Path, hook_sink: HookSink
 ) -> None:
     """Newsletter 1: two addresses answer 550 5.1.1 (suppressed at once), one 550 5.7.1
-    (a policy refusal: never suppressed), one 452 4.2.2 (a soft bounce, counted); then a
+    (a policy refusal: never suppressed), one 452 4.2.2 (a soft bounce, counted; the
+    second newsletter's makes two: suppressed); then a
     member complains (recorded as ARF ingest records it). Newsletter 2 to the same list
     queues none of the suppressed, each reported once with its reason."""
     events: list[SendEvent] = []
     policy = ComplaintPolicy(min_delivered=1000)  # one complaint judges no rate here
-    s = make_sender(tmp_path, hook_sink, events, complaints=policy)
+    soft = SoftBouncePolicy(count=2)  # two messages to a full mailbox suppress it
+    s = make_sender(tmp_path, hook_sink, events, complaints=policy, soft_bounces=soft)
     everyone = [*MEMBERS, *GONE, POLICY, FULL]
     first = await s.submit_checked(
         newsletter(1), mail_from="news@asso.example", rcpt_to=everyone, tenant=TENANT, list=NEWS
@@ -118,7 +120,7 @@ async def test_next_newsletter_skips_hard_bounces_and_complaints(
         assert entry.reason == "hard-bounce"
         assert entry.source.startswith("550 5.1.1")
     assert not await s.suppressions.is_suppressed(POLICY, tenant=TENANT)
-    assert not await s.suppressions.is_suppressed(FULL)  # one soft bounce of 3
+    assert not await s.suppressions.is_suppressed(FULL)  # one soft-bounced message of 2
     # A complaint about m3, matched to its recipient id as a VERP token would be.
     (row,) = [r for r in await s.spool.list(limit=1000) if r.rcpt == MEMBERS[3]]
     outcome = await s.suppressions.record_complaint(recipient_id=row.id, source="arf-1")
@@ -144,7 +146,13 @@ async def test_next_newsletter_skips_hard_bounces_and_complaints(
         "delivered": 39, "bounced": 4, "complaints": 1,
     }  # fmt: skip
     assert stats["providers"][MX]["bounce_rate"] == pytest.approx(4 / 43)
-    assert stats["suppressions"]["reasons"] == {"hard-bounce": 2, "complaint": 1}
+    assert stats["suppressions"]["reasons"] == {
+        "hard-bounce": 2, "complaint": 1, "soft-bounce-limit": 1,
+    }  # fmt: skip
+    full = await s.suppressions.get(FULL)  # the second newsletter soft-bounced too
+    assert full is not None
+    assert full.reason == "soft-bounce-limit"
+    assert full.expires is not None
     sent = hook_sink.delivered_to()
     assert not set(sent) & set(stopped)
     assert MEMBERS[0] in sent

@@ -9,6 +9,7 @@ and their rates, VERP return paths and RFC 8058 unsubscribe tokens.
   fault (the data: ``bounce_codes.toml``).
 - :mod:`.complaints`: complaints and bounces counted, rates per tenant and provider, the
   pause of a tenant's bulk mail above a complaint rate.
+- :mod:`.verp`: the Sender's VERP and unsubscribe-header settings.
 - :mod:`.tokens`: VERP return paths and unsubscribe tokens.
 
 Names are imported on first use (PEP 562): the spool imports :mod:`.store` cheaply.
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING
 from mailcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from mailcheck.hygiene.classify import BounceClass, classify_reply, classify_status
+    from mailcheck.hygiene.rates import ComplaintPolicy, SoftBouncePolicy
     from mailcheck.hygiene.suppression import SuppressionList
     from mailcheck.hygiene.types import (
         Suppression,
@@ -29,13 +32,21 @@ if TYPE_CHECKING:
         address_key,
         normalize_address,
     )
+    from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
 
 __all__ = [
+    "BounceClass",
+    "ComplaintPolicy",
+    "SoftBouncePolicy",
     "Suppression",
     "SuppressionList",
     "SuppressionReason",
     "SuppressionScope",
+    "UnsubscribeConfig",
+    "VerpConfig",
     "address_key",
+    "classify_reply",
+    "classify_status",
     "normalize_address",
 ]
 
@@ -46,6 +57,13 @@ _WHERE = {
     "address_key": "types",
     "normalize_address": "types",
     "SuppressionList": "suppression",
+    "BounceClass": "classify",
+    "classify_reply": "classify",
+    "classify_status": "classify",
+    "ComplaintPolicy": "rates",
+    "SoftBouncePolicy": "rates",
+    "UnsubscribeConfig": "verp",
+    "VerpConfig": "verp",
 }
 
 __getattr__, _ = lazy_exports(
