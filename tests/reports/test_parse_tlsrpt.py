@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mailcheck.reports import ReportError, TlsPolicyType, TlsReport, ingest_report, parse_tls
-from mailcheck.reports.tlsrpt import MAX_JSON_BYTES
+from mailcheck.reports.tlsrpt import MAX_FAILURES, MAX_JSON_BYTES, MAX_POLICIES
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = json.loads((DATA / "tlsrpt-rfc8460.json").read_bytes())
@@ -152,5 +152,15 @@ def test_not_reports(data: bytes, expected: str) -> None:
 
 
 def test_policy_count_is_bounded() -> None:
-    many = changed(("policies",), [EXAMPLE["policies"][0]] * 10_001)
+    many = changed(("policies",), [EXAMPLE["policies"][0]] * (MAX_POLICIES + 1))
     assert reason(many) == "too-many-records"
+
+
+def test_failure_count_is_bounded_across_policies() -> None:
+    detail = EXAMPLE["policies"][0]["failure-details"][0]
+    policy = dict(EXAMPLE["policies"][0], **{"failure-details": [detail] * 600})
+    fine = changed(("policies",), [policy] * (MAX_FAILURES // 600))
+    assert len(parse_tls(fine).policies) == MAX_FAILURES // 600
+    assert reason(changed(("policies",), [policy] * (MAX_FAILURES // 600 + 1))) == (
+        "too-many-records"
+    )

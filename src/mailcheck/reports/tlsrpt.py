@@ -22,12 +22,13 @@ from mailcheck.reports.types import (
 
 __all__ = ["MAX_FAILURES", "MAX_JSON_BYTES", "MAX_POLICIES", "parse_tls"]
 
-MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_JSON_BYTES = 2 * 1024 * 1024
 """A TLS report has one entry per policy and one per failure kind and host pair: Google's and
-Microsoft's are a few KiB. 16 MiB is a thousand times that."""
+Microsoft's are a few KiB. 2 MiB is hundreds of times that, and bounds what ``json.loads``
+may build from hostile input (up to some 20 bytes of objects per byte: ``[{},{},...]``)."""
 
-MAX_POLICIES = 10_000  # policies per report; a receiving domain publishes one or two
-MAX_FAILURES = 10_000  # failure-details entries per policy
+MAX_POLICIES = 1_000  # policies per report; a receiving domain publishes one or two
+MAX_FAILURES = 10_000  # failure-details entries in the whole report
 _MAX_LIST = 100  # policy-string lines and mx-host patterns kept per policy
 
 
@@ -63,13 +64,17 @@ def parse_tls(data: bytes | str, /) -> TlsReport:
     report_id = _optional_string(report.get("report-id"), "report-id")
     if not report_id:
         raise ReportError("schema", "no report-id")
-    policies = _array(report.get("policies"), "policies", MAX_POLICIES)
+    policies = tuple(
+        _policy(entry) for entry in _array(report.get("policies"), "policies", MAX_POLICIES)
+    )
+    if sum(len(policy.failures) for policy in policies) > MAX_FAILURES:
+        raise ReportError("too-many-records", f"over {MAX_FAILURES} failure-details entries")
     return TlsReport(
         org_name=_optional_string(report.get("organization-name"), "organization-name") or "",
         report_id=report_id,
         date_range=period,
         contact_info=_optional_string(report.get("contact-info"), "contact-info"),
-        policies=tuple(_policy(entry) for entry in policies),
+        policies=policies,
     )
 
 
