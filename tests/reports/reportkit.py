@@ -82,7 +82,7 @@ def report(
         email=f"noreply-dmarc@{reporter}",
         report_id=report_id,
         date_range=DateRange(begin, begin + days * DAY - 1),
-        policy=PublishedPolicy(domain=domain, p=p, adkim="r", aspf="r"),
+        policy=PublishedPolicy(domain=domain, p=p, adkim="r", aspf="r", pct=100),
         records=tuple(records),
     )
 
