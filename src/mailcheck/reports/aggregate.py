@@ -275,7 +275,7 @@ def _policy(element: ET.Element) -> PublishedPolicy:
         np=lower("np"),
         adkim=lower("adkim"),
         aspf=lower("aspf"),
-        pct=int(pct) if pct and pct.isdigit() and len(pct) <= 3 else None,
+        pct=int(pct) if pct and pct.isascii() and pct.isdigit() and len(pct) <= 3 else None,
         fo=text(fields.get("fo")),
         testing=lower("testing"),
         discovery_method=lower("discovery_method"),
