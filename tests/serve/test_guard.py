@@ -87,3 +87,27 @@ def _validated(text: str) -> str | Problem:
         return validate_domain(text)
     except Problem as problem:
         return problem
+
+
+@given(st.text(max_size=1200))
+def test_any_authorization_header_is_a_token_or_a_401(header: str) -> None:
+    guard = TokenGuard([TOKEN])
+    result = _checked(guard, header)
+    assert result == token_id(TOKEN) if isinstance(result, str) else result.status == 401
+
+
+def _checked(guard: TokenGuard, header: str) -> str | Problem:
+    try:
+        return guard.check(header)
+    except Problem as problem:
+        return problem
+
+
+@given(
+    st.text(max_size=5000),
+    st.sampled_from(["", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]),
+)
+def test_one_click_body_check_never_fails(body: str, content_type: str) -> None:
+    from mailcheck.serve.hygiene_api import one_click_body
+
+    assert isinstance(one_click_body(body, content_type), bool)

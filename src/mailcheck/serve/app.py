@@ -54,9 +54,10 @@ def create_app(config: ServeConfig | None = None, /) -> Starlette:
         auditor=Auditor(config),
         rendered=Rendered(2 * config.cache_size),
         watcher=(SpoolWatcher(config.spool, resolver=config.resolver) if config.spool else None),
+        summaries=(
+            ReportSummaries(config.reports_db, config.cache_size) if config.reports_db else None
+        ),
     )
-    if config.reports_db:
-        service.summaries = ReportSummaries(config.reports_db, config.cache_size)
     routes = [
         Route("/healthz", api.healthz),
         Route("/unsubscribe", hygiene_api.unsubscribe, methods=["GET", "POST"]),

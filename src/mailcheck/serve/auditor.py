@@ -121,7 +121,10 @@ class Auditor:
         self._inflight[domain] = future
         try:
             report = await self._run(domain)
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            future.cancel()  # the server is stopping: those who joined stop too
+            raise
+        except Exception as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody joined
             raise

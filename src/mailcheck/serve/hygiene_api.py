@@ -98,7 +98,7 @@ async def unsubscribe(request: Request) -> Response:
         _request_of(service, token)  # a dead link says so before the button
         return pages.unsubscribe_page(request, token=token, done=False)
     body = await _bounded_body(request)
-    if not _one_click(body, request.headers.get("content-type", "")):
+    if not one_click_body(body, request.headers.get("content-type", "")):
         raise invalid("body", f"the POST body must be {ONE_CLICK} (RFC 8058)")
     found = _request_of(service, token)
     await _suppress(service, found)
@@ -107,7 +107,7 @@ async def unsubscribe(request: Request) -> Response:
     return JSONResponse({"unsubscribed": True}, headers={"Cache-Control": "no-store"})
 
 
-def _one_click(body: str, content_type: str) -> bool:
+def one_click_body(body: str, content_type: str) -> bool:
     """Whether the body holds ``List-Unsubscribe=One-Click`` (form-encoded, or as a
     multipart form field: RFC 8058 §3.1 allows both)."""
     if content_type.startswith("multipart/form-data"):

@@ -35,7 +35,7 @@ class Rendered:
             self._bodies.popitem(last=False)
 
 
-@dataclasses.dataclass(slots=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Service:
     """The app's shared objects (``request.app.state.service``)."""
 
