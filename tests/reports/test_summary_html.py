@@ -130,3 +130,19 @@ async def test_no_reports_is_a_page_too(tmp_path: Path) -> None:
     page = render_html(summary)
     assert "No aggregate report in the period." in page
     assert "report.no-reports" in page
+
+
+async def test_thousands_of_groups_are_capped_in_the_page(tmp_path: Path) -> None:
+    import dataclasses
+
+    from mailcheck.reports.html import MAX_GROUPS
+
+    async with ReportStore(str(tmp_path / "r.db")) as store:
+        await store.add(report("a", [record("198.18.7.1", 1)], begin=NOW - DAY))
+        summary = await summarize(store, DOMAIN, since=NOW - 30 * DAY, until=NOW)
+    (group,) = summary.groups
+    many = tuple(dataclasses.replace(group, label=f"net{i}.example") for i in range(3000))
+    page = render_html(dataclasses.replace(summary, groups=many))
+    assert "net99.example" in page
+    assert "net100.example" not in page
+    assert f"... and {3000 - MAX_GROUPS:,} smaller groups" in page

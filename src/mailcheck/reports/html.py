@@ -15,7 +15,10 @@ from collections.abc import Iterable, Sequence
 from mailcheck.reports.store_queries import DayCounts
 from mailcheck.reports.summary_model import DmarcSummary, SourceCategory, SourceGroup
 
-__all__ = ["render_html"]
+__all__ = ["MAX_GROUPS", "render_html"]
+
+#: Source groups shown (the busiest first); a year of spoofing can name thousands.
+MAX_GROUPS = 100
 
 _CATEGORY = {
     SourceCategory.INFRASTRUCTURE: ("Your infrastructure", "ok"),
@@ -175,9 +178,15 @@ def render_html(summary: DmarcSummary, /) -> str:
     """The summary as one HTML page (UTF-8 text, no external asset, no script)."""
     groups = _table(
         ("Who", "Source", "IPs", "Messages", "SPF aligned", "DKIM aligned", "DMARC pass"),
-        (_group_row(g) for g in summary.groups),
+        (_group_row(g) for g in summary.groups[:MAX_GROUPS]),
         numeric_from=3,
     )
+    if len(summary.groups) > MAX_GROUPS:
+        rest = summary.groups[MAX_GROUPS:]
+        groups += (
+            f'<p class="muted">... and {len(rest):,} smaller groups '
+            f"({sum(g.messages for g in rest):,} messages): see --format json.</p>"
+        )
     reporters = _table(
         ("Reporter", "Reports", "Messages", "DMARC pass"),
         (
