@@ -269,7 +269,7 @@ def _policy(element: ET.Element) -> PublishedPolicy:
 
     pct = text(fields.get("pct"))
     return PublishedPolicy(
-        domain=domain,
+        domain=domain.lower().rstrip("."),  # as header_from and the auth results' domains
         p=lower("p"),
         sp=lower("sp"),
         np=lower("np"),
