@@ -211,3 +211,15 @@ def test_unsubscribe_page_in_french(
     assert tab.tab.locator("h1").inner_text() == "Vous êtes désabonné·e"
     assert tab.errors == []
     tab.tab.close()
+
+
+def test_printable_view_hides_the_controls(page: Page) -> None:
+    page.open("/report?domain=example.org")
+    page.tab.emulate_media(media="print")
+    assert not page.tab.locator("header.chrome").is_visible()
+    assert not page.tab.locator("form.recheck").is_visible()
+    assert not page.tab.locator("button.copy").first.is_visible()
+    assert page.tab.locator(".finding").first.is_visible()
+    page.shot("serve-print.png")
+    page.tab.emulate_media(media="screen")
+    assert page.errors == []

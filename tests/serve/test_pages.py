@@ -86,3 +86,15 @@ def test_served_under_a_prefix_links_keep_it(dns: DnsTestServer) -> None:
         assert httpx.get(live.url + "/mailcheck/static/app.js").status_code == 200
         api = httpx.get(live.url + "/mailcheck/api/v1/nothing")
         assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_dns_failure_shows_could_not_check_never_missing(
+    live: LiveServer, dns: DnsTestServer
+) -> None:
+    dns.behave("good.audittest", servfail=True)
+    page = httpx.get(live.url + "/report?domain=good.audittest&lang=en", timeout=30).text
+    assert '<span class="badge badge-unknown" data-check="spf">could not check</span>' in page
+    assert "spf.missing" not in page
+    assert "dmarc.missing" not in page
+    french = httpx.get(live.url + "/report?domain=good.audittest&lang=fr", timeout=30).text
+    assert "vérification impossible" in french
