@@ -12,8 +12,12 @@ delivers nothing off the machine:
   ``recipient_delimiter = +``, every ``bounces+TOKEN@``) is a Maildir that virtual(8)
   writes, adding ``Delivered-To:`` and ``X-Original-To:`` as it does for a real hoster.
 
-So a message sent with a VERP return path to a nonexistent local user comes back as a DSN
-in ``maildir`` (``new/``), exactly as a hoster's bounce mailbox would receive it.
+* ``mailboxes=("ana@plain.sending.test", ...)`` adds virtual mailbox domains with those
+  Maildirs (:meth:`PostfixTestServer.mailbox`); an unknown user of such a domain is
+  accepted too, then bounced by virtual(8).
+
+So a message sent with a VERP return path to a nonexistent user comes back as a DSN in
+``maildir`` (``new/``), exactly as a hoster's bounce mailbox would receive it.
 """
 
 from __future__ import annotations
@@ -83,7 +87,7 @@ class PostfixTestServer:
     ``wait_for_bounces()`` returns the DSNs that arrived in :attr:`maildir`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, mailboxes: tuple[str, ...] = ()) -> None:
         postfix = shutil.which("postfix") or "/usr/sbin/postfix"
         if not Path(postfix).exists() or not Path("/usr/lib/postfix/sbin/master").exists():
             raise PostfixMissing(
@@ -100,6 +104,9 @@ class PostfixTestServer:
         self.root.chmod(0o755)
         self.config = self.root / "etc"
         self.maildir = self.root / "vmail" / "bounces"
+        #: Addresses with a Maildir of their own (virtual mailbox domains); any other
+        #: address of their domains is accepted, then bounced by virtual(8).
+        self.mailboxes = mailboxes
         self._process: subprocess.Popen[bytes] | None = None
         self._log = self.root / "postfix.log"
 
@@ -109,7 +116,10 @@ class PostfixTestServer:
             (self.root / sub).mkdir(mode=0o755)
         os.chown(self.root / "data", pwd.getpwnam("postfix").pw_uid, -1)
         os.chown(self.root / "vmail", nobody.pw_uid, nobody.pw_gid)
-        (self.config / "vmailbox").write_text(f"bounces@{BOUNCE_DOMAIN} bounces/\n")
+        lines = [f"bounces@{BOUNCE_DOMAIN} bounces/"]
+        lines += [f"{address} {self._folder(address)}/" for address in self.mailboxes]
+        (self.config / "vmailbox").write_text("\n".join(lines) + "\n")
+        domains = sorted({BOUNCE_DOMAIN, *(a.rpartition("@")[2] for a in self.mailboxes)})
         main = {
             "compatibility_level": "3.6",
             "queue_directory": str(self.root / "queue"),
@@ -128,7 +138,9 @@ class PostfixTestServer:
             "alias_maps": "",
             "alias_database": "",
             "recipient_delimiter": "+",
-            "virtual_mailbox_domains": BOUNCE_DOMAIN,
+            "virtual_mailbox_domains": ", ".join(domains),
+            # Accept unknown users at RCPT time: the bounce comes later, as a DSN.
+            "smtpd_reject_unlisted_recipient": "no",
             "virtual_mailbox_base": str(self.root / "vmail"),
             "virtual_mailbox_maps": f"texthash:{self.config / 'vmailbox'}",
             "virtual_minimum_uid": "1",
@@ -174,6 +186,14 @@ class PostfixTestServer:
                 raise RuntimeError(f"Postfix did not start:\n{self.log()}")
             time.sleep(0.05)
         return self
+
+    @staticmethod
+    def _folder(address: str) -> str:
+        return address.replace("@", "_at_")
+
+    def mailbox(self, address: str) -> Path:
+        """The Maildir of one of :attr:`mailboxes`."""
+        return self.root / "vmail" / self._folder(address)
 
     def log(self) -> str:
         """What Postfix logged so far."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from email.message import EmailMessage
 from pathlib import Path
@@ -132,6 +133,19 @@ def test_microsoft_jmrp_report_matched_by_tracking_header() -> None:
     assert complaint.original_rcpt_to == ("member@hotmail.example",)
     # No VERP path anywhere (Original-Mail-From is not one): the X-Mailcheck-Id is.
     assert (complaint.verp_recipient_id, complaint.matched_by) == (1002, MatchedBy.TRACKING)
+
+
+def test_base64_encoded_original_is_read() -> None:
+    # RFC 2046 forbids it on message/rfc822, some feedback loops do it anyway.
+    raw = (DATA / "arf-microsoft-jmrp.eml").read_bytes()
+    head, sep, rest = raw.partition(b"Content-Disposition: inline\n\n")
+    original, end, tail = rest.partition(b"\n--JMRP_boundary_0001--")
+    encoded = base64.encodebytes(original)
+    raw = head + b"Content-Transfer-Encoding: base64\n" + sep + encoded + end + tail
+    complaint = read_inbound(raw, secret=SECRET).complaint
+    assert complaint is not None
+    assert (complaint.verp_recipient_id, complaint.matched_by) == (1002, MatchedBy.TRACKING)
+    assert complaint.original_rcpt_to == ("member@hotmail.example",)
 
 
 def test_not_spam_report_is_not_a_complaint() -> None:

@@ -147,11 +147,32 @@ def original_headers(msg: Message, /) -> Message | None:
             continue
         payload = part.get_payload()
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-            return payload[0]
+            inner = payload[0]
+            if not _encoded(part) or inner.keys():
+                return inner
+            # RFC 2046 §5.2.1 forbids base64 or quoted-printable on message/rfc822, yet
+            # some feedback loops encode the original: the email package then sees a
+            # message without headers whose body is the encoded text. Decode it here.
+            part = _reencoded(part, inner)
         text = part_text(part, limit=MAX_HEADER_BYTES)
         if text.strip():
             return email.message_from_string(text, policy=email.policy.compat32)
     return None
+
+
+def _encoded(part: Message) -> bool:
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    return cte in ("base64", "quoted-printable")
+
+
+def _reencoded(part: Message, inner: Message) -> Message:
+    """A text part carrying ``inner``'s body with ``part``'s transfer encoding."""
+    body = inner.get_payload()
+    text = Message()
+    text["Content-Type"] = "text/plain; charset=utf-8"
+    text["Content-Transfer-Encoding"] = str(part["Content-Transfer-Encoding"])
+    text.set_payload(body if isinstance(body, str) else "")
+    return text
 
 
 def _addresses(values: Iterable[str | None]) -> Iterator[str]:
