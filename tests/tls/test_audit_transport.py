@@ -107,7 +107,11 @@ async def test_dane_and_dnssec_through_the_audit(
     resolver = DnsResolver([dane.server.address], timeout=2.0)
     checker = DnssecChecker([dane.server.address], trust_anchors=dane.anchors, timeout=2.0)
     options = TlsOptions(
-        smtp_port=server.port, cafile=session_ca.cafile, dnssec=checker, probe_timeout=10
+        smtp_port=server.port,
+        cafile=session_ca.cafile,
+        dnssec=checker,
+        probe_timeout=10,
+        allow_private=True,
     )
     result = await audit_transport(
         "tlssec.test",
@@ -154,3 +158,21 @@ def test_cli_probe_smtp_and_no_transport(dns_server: DnsTestServer) -> None:
     # The record is there; the policy host is loopback, which the guard refuses.
     assert "MTA-STS record, policy not read" in text.stdout
     assert "DNSSEC not checked" in text.stdout
+
+
+async def test_probe_refuses_private_addresses_by_default(
+    resolver: DnsResolver, smtp_server: StartSmtp
+) -> None:
+    server = await smtp_server(None)
+    result = await audit_transport(
+        "bare.tlstest.test",
+        resolver=resolver,
+        hosts=[("mx1.bare.tlstest.test", ["127.0.0.1"]), ("mx2.bare.tlstest.test", ["10.1.2.3"])],
+        options=TlsOptions(probe_smtp=True, smtp_port=server.port),
+    )
+    assert [(p.host, p.status) for p in result.starttls.probes] == [
+        ("mx1.bare.tlstest.test", ProbeStatus.UNKNOWN),
+        ("mx2.bare.tlstest.test", ProbeStatus.UNKNOWN),
+    ]
+    assert all("not a public address" in (p.error or "") for p in result.starttls.probes)
+    assert server.connections == 0

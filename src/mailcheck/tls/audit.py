@@ -20,12 +20,19 @@ from mailcheck.model import CheckStatus, Finding, sort_findings, worst_status
 from mailcheck.tls.dane import judge_hosts, lookup_tlsa, tlsa_name
 from mailcheck.tls.dnssec import DnssecChecker
 from mailcheck.tls.dnssec_audit import audit_dnssec
+from mailcheck.tls.guard import address_allowed
 from mailcheck.tls.mtasts import complete_mtasts, load_mtasts
 from mailcheck.tls.mtasts_fetch import DEFAULT_FETCH_TIMEOUT
 from mailcheck.tls.starttls import DEFAULT_PROBE_CONCURRENCY, DEFAULT_PROBE_TIMEOUT, probe_many
 from mailcheck.tls.starttls_judge import judge_probes
 from mailcheck.tls.tlsrpt import audit_tlsrpt
-from mailcheck.tls.types import DaneResult, StartTlsResult, TlsProbe, TransportResult
+from mailcheck.tls.types import (
+    DaneResult,
+    ProbeStatus,
+    StartTlsResult,
+    TlsProbe,
+    TransportResult,
+)
 
 MxTargets = Sequence[tuple[str, Sequence[str]]]
 """MX hosts and their addresses, lowest preference first."""
@@ -42,8 +49,9 @@ class TlsOptions:
         probe_timeout: seconds per probed host.
         fetch_timeout: seconds for the policy fetch.
         cafile: trusted CAs (PEM) instead of the system store, for probes and fetch.
-        allow_private: let the policy fetch connect to private and loopback addresses
-            (tests only: a customer's domain must not reach an internal service).
+        allow_private: let the policy fetch and the SMTP probe connect to private and
+            loopback addresses (tests only: a customer's domain must not reach an internal
+            service).
         dnssec: validates DNSSEC; ``None``: not checked (``dnssec.not-checked``).
         probe_concurrency: hosts probed at once.
     """
@@ -132,10 +140,22 @@ async def _per_host(
         for host, _ in targets
         if host != "." and _serves(resolver, tlsa_name(host))
     ]
-    reachable = [
+    candidates = [
         (host.lower().rstrip("."), _preferred(addresses))
         for host, addresses in targets
         if host != "." and addresses
+    ]
+    # The guard of the policy fetch holds for port 25 too: a customer's MX pointing at an
+    # internal address does not make the audit connect there.
+    refused = [
+        _refused_probe(host, address, options.smtp_port)
+        for host, address in candidates
+        if not options.allow_private and not address_allowed(address)
+    ]
+    reachable = [
+        (host, address)
+        for host, address in candidates
+        if options.allow_private or address_allowed(address)
     ]
     async with asyncio.TaskGroup() as group:
         lookups = [
@@ -153,12 +173,25 @@ async def _per_host(
                     concurrency=options.probe_concurrency,
                 )
             )
-    probes = probing.result() if probing is not None else ()
+    probes: tuple[TlsProbe, ...] = ()
+    if probing is not None:
+        by_host = {probe.host: probe for probe in (*probing.result(), *refused)}
+        probes = tuple(by_host[host] for host, _ in candidates)  # in MX order
     starttls = (
         judge_probes(probes) if probing is not None else StartTlsResult(status=CheckStatus.PASS)
     )
     dane = judge_hosts(names, [task.result() for task in lookups], {p.host: p for p in probes})
     return names, starttls, dane, probes
+
+
+def _refused_probe(host: str, address: str, port: int) -> TlsProbe:
+    return TlsProbe(
+        host=host,
+        address=address,
+        port=port,
+        status=ProbeStatus.UNKNOWN,
+        error=f"{address} is not a public address: not probed",
+    )
 
 
 def _preferred(addresses: Sequence[str]) -> str:
