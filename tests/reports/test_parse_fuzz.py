@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import xml.etree.ElementTree as ET
@@ -210,3 +211,46 @@ def test_mutated_tls(blob: bytes) -> None:
     got = answer(lambda: parse_tls(blob))
     if isinstance(got, TlsReport):
         assert all(p.successful >= 0 and p.failed >= 0 for p in got.policies)
+
+
+_CONTENT_TYPES = [
+    "application/zip", "application/gzip", "application/x-gzip", "application/tlsrpt+gzip",
+    "application/tlsrpt+json", "text/xml", "application/xml", "application/octet-stream",
+    "text/plain", "message/rfc822", "multipart/mixed", "application/x-zip-compressed", "",
+    "garbage", "text/xml; charset=\"x-unknown\"",
+]  # fmt: skip
+_ENCODINGS = ["base64", "quoted-printable", "7bit", "8bit", "binary", "x-uuencode", "bogus", ""]
+_FILENAMES = [
+    None, "r.zip", "r.xml.gz", "r.json", "R.XML", "filename*=utf-8''r%C3%A9.zip",
+    "filename*=x-bad''r.gz", "\"unterminated.zip", "r.zip\r\n\tcontinued",
+]  # fmt: skip
+
+
+@st.composite
+def mime_messages(draw: st.DrawFn) -> bytes:
+    """A multipart message of parts with drawn types, encodings and names (often wrong)."""
+    lines = [b"From: r@reporter.example", b'Content-Type: multipart/mixed; boundary="zz"', b""]
+    for _ in range(draw(st.integers(0, 4))):
+        content_type = draw(st.sampled_from(_CONTENT_TYPES))
+        encoding = draw(st.sampled_from(_ENCODINGS))
+        filename = draw(st.sampled_from(_FILENAMES))
+        payload = draw(st.sampled_from(REPORT_BLOBS) | st.binary(max_size=200))
+        if encoding == "base64" and draw(st.booleans()):
+            payload = base64.encodebytes(payload)
+        lines += [b"--zz", f"Content-Type: {content_type}".encode()]
+        if encoding:
+            lines.append(f"Content-Transfer-Encoding: {encoding}".encode())
+        if filename is not None:
+            name = filename if "*=" in filename else f'filename="{filename}"'
+            lines.append(f"Content-Disposition: attachment; {name}".encode())
+        lines += [b"", payload]
+    lines.append(b"--zz--")
+    return b"\r\n".join(lines)
+
+
+@given(mime_messages())
+@FUZZ
+def test_mime_messages(raw: bytes) -> None:
+    results = reports_in_message(raw)
+    assert results
+    assert all(isinstance(r, AggregateReport | TlsReport | ReportError) for r in results)
