@@ -229,6 +229,7 @@ def test_metrics_in_prometheus_text(serve: Callable[..., LiveServer], spool_path
     assert 'mailcheck_queue_recipients{state="delivered"} 12' in text
     assert 'mailcheck_provider_paused{provider="google"} 1' in text
     assert 'mailcheck_provider_deferrals_24h{provider="google"} 3' in text
+    assert 'mailcheck_provider_deliveries_24h{provider="google"} 9' in text
     for line in text.splitlines():
         assert line.startswith("#") or line.startswith("mailcheck_"), line
 
@@ -245,3 +246,24 @@ def test_security_headers_on_every_response(client: httpx.Client) -> None:
         assert "script-src 'self'" in csp
         assert "unsafe-inline" not in csp
         assert headers["x-content-type-options"] == "nosniff"
+
+
+LOCALIZED = ("language", "message_localized", "why_localized", "fix_localized")
+
+
+def test_the_report_is_the_schemas_plus_the_localized_fields(client: httpx.Client) -> None:
+    import jsonschema
+
+    from mailcheck import report_schema
+
+    report = client.get("/api/v1/audit/example.org?lang=fr").json()
+    for section in (report, report["spf"], report["dmarc"], report["dkim"], report["mx"]):
+        for finding in section["findings"]:
+            assert all(finding.pop(name) is not None for name in LOCALIZED)
+    jsonschema.validate(report, report_schema())
+
+
+def test_wrong_method_is_a_problem(client: httpx.Client) -> None:
+    response = client.post("/api/v1/audit/example.org")
+    assert response.status_code == 405
+    assert problem_of(response)["code"] == "method-not-allowed"

@@ -60,6 +60,7 @@ def render(auditor: Auditor, refused: int, view: SendingView | None) -> str:
 def _sending(view: SendingView) -> list[str]:
     providers = view.progress.providers
     deferrals = {h.group: sum(h.deferred) for h in view.hourly}
+    deliveries = {h.group: sum(h.delivered) for h in view.hourly}
     return [
         _family("mailcheck_queue_recipients", "gauge", "Recipients in the spool, by state.",
                 [(_labels(state=s), n) for s, n in view.states.items()]),
@@ -72,6 +73,9 @@ def _sending(view: SendingView) -> list[str]:
         _family("mailcheck_provider_paused", "gauge",
                 "1 while the provider group is paused.",
                 [(_labels(provider=p.group), 1 if p.paused_until else 0) for p in providers]),
+        _family("mailcheck_provider_deliveries_24h", "gauge",
+                "Deliveries in the last 24 hours, per provider group.",
+                [(_labels(provider=g), n) for g, n in sorted(deliveries.items())]),
         _family("mailcheck_provider_deferrals_24h", "gauge",
                 "Deferrals in the last 24 hours, per provider group.",
                 [(_labels(provider=g), n) for g, n in sorted(deferrals.items())]),
