@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailcheck.hygiene.inbound import read_inbound
+from mailcheck.hygiene.inbound import HEURISTIC_BYTES, read_inbound
 from mailcheck.hygiene.inbound_types import (
     BounceKind,
     InboundError,
@@ -82,6 +82,16 @@ def test_qmail_bounce_through_flufl() -> None:
     assert (bounce.verp_recipient_id, bounce.matched_by) == (2001, MatchedBy.VERP)
     # "(#5.1.1)" in the text confirms what the heuristic found: hard.
     assert (bounce.status, bounce.kind) == ("5.1.1", BounceKind.HARD)
+
+
+def test_heuristic_bounce_with_a_large_quoted_original() -> None:
+    # The detectors read the first HEURISTIC_BYTES: the bounce's own text is there.
+    raw = (DATA / "bounce-qmail.eml").read_bytes() + b"quoted line\n" * 300_000
+    assert len(raw) > 10 * HEURISTIC_BYTES
+    (bounce,) = read_inbound(raw, secret=SECRET).bounces
+    assert (bounce.recipient, bounce.kind, bounce.verp_recipient_id) == (
+        "gone@oldhost.example", BounceKind.HARD, 2001,
+    )  # fmt: skip
 
 
 def test_heuristic_bounce_without_a_code_is_soft() -> None:

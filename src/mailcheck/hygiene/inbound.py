@@ -27,7 +27,10 @@ from mailcheck.hygiene.inbound_types import InboundKind, InboundMessage
 from mailcheck.hygiene.mime import decoded_header, first_header, parse_message
 from mailcheck.hygiene.tokens import TokenError, verify_unsubscribe
 
-__all__ = ["read_inbound"]
+__all__ = ["HEURISTIC_BYTES", "read_inbound"]
+
+HEURISTIC_BYTES = 256 * 1024
+"""How much of a non-standard bounce the heuristic detectors read."""
 
 # What unsubscribe_headers puts in the mailto URI: "subject=unsubscribe%20TOKEN". Mail
 # clients may add "Re:" or change the case of the word, never the token.
@@ -78,7 +81,11 @@ def read_inbound(
                                   problem=str(exc))  # fmt: skip
         return InboundMessage(kind=InboundKind.UNSUBSCRIBE, message_id=message_id,
                               unsubscribe=request)  # fmt: skip
-    bounces = read_other_bounce(msg, secret=secret)
+    # flufl.bounce's detectors each read every body line: they see the first 256 KiB (a
+    # bounce's own text comes first; what follows is the quoted original), so a large
+    # message costs them no more than a small one.
+    heuristic = msg if len(raw) <= HEURISTIC_BYTES else parse_message(raw[:HEURISTIC_BYTES])
+    bounces = read_other_bounce(heuristic, secret=secret)
     if bounces:
         return InboundMessage(kind=InboundKind.BOUNCE, message_id=message_id, bounces=bounces)
     return InboundMessage(
