@@ -91,13 +91,10 @@ async def probe_starttls(
         return _replace(base, error=f"timeout after {timeout:g}s at {target}:{port}")
     except _SmtpProblem as exc:
         return _replace(base, error=str(exc))
-    except (OSError, EOFError) as exc:
-        return _replace(
-            base,
-            error=f"{target}:{port}: {exc.strerror or exc}"
-            if isinstance(exc, OSError)
-            else f"{target}:{port}: connection closed",
-        )
+    except OSError as exc:  # refused, reset, unreachable
+        return _replace(base, error=f"{target}:{port}: {exc.strerror or exc}")
+    except EOFError:
+        return _replace(base, error=f"{target}:{port}: connection closed")
 
 
 async def probe_many(
