@@ -145,6 +145,25 @@ def test_microsoft_jmrp_report_matched_by_tracking_header() -> None:
     assert (complaint.verp_recipient_id, complaint.matched_by) == (1002, MatchedBy.TRACKING)
 
 
+def test_jmrp_attachment_format_is_a_complaint() -> None:
+    inbound = read("jmrp-rfc822-attachment.eml")
+    assert inbound.kind is InboundKind.COMPLAINT
+    complaint = inbound.complaint
+    assert complaint is not None
+    assert (complaint.feedback_type, complaint.provider) == ("abuse", "microsoft")
+    assert complaint.original_rcpt_to == ("reader@hotmail.example",)
+    assert (complaint.verp_recipient_id, complaint.matched_by) == (1002, MatchedBy.TRACKING)
+
+
+def test_jmrp_original_format_is_a_complaint() -> None:
+    # "Original" format: the reported message forwarded as it is, the header on top.
+    raw = (DATA / "jmrp-rfc822-attachment.eml").read_bytes()
+    original = raw.split(b"Content-Disposition: attachment\n\n", 1)[1].split(b"\n--JMRP")[0]
+    complaint = read_inbound(original, secret=SECRET).complaint
+    assert complaint is not None
+    assert (complaint.verp_recipient_id, complaint.matched_by) == (1002, MatchedBy.TRACKING)
+
+
 def test_base64_encoded_original_is_read() -> None:
     # RFC 2046 forbids it on message/rfc822, some feedback loops do it anyway.
     raw = (DATA / "arf-microsoft-jmrp.eml").read_bytes()

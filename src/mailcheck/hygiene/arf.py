@@ -33,7 +33,7 @@ from mailcheck.hygiene.mime import (
     original_headers,
 )
 
-__all__ = ["FEEDBACK_TYPES", "is_arf", "read_arf"]
+__all__ = ["FEEDBACK_TYPES", "is_arf", "read_arf", "read_jmrp"]
 
 #: RFC 5965 §7.3 "Feedback Report Type Values" registry (with RFC 6591's auth-failure).
 FEEDBACK_TYPES = frozenset({"abuse", "fraud", "other", "virus", "not-spam", "auth-failure"})
@@ -127,4 +127,30 @@ def read_arf(msg: Message, /, *, secret: bytes) -> Complaint | None:
         matched_by=matched,
         message_id=first_header(msg, "Message-ID"),
         original_message_id=first_header(original, "Message-ID") if original else None,
+    )
+
+
+def read_jmrp(msg: Message, /, *, secret: bytes) -> Complaint | None:
+    """A Microsoft JMRP complaint in its pre-ARF shapes, or None.
+
+    JMRP partners may choose the "RFC822 Attachment" format (the reported message attached
+    to a mail from ``staff@hotmail.com``) or the "Original" one (the reported message
+    forwarded as it is); neither has a ``message/feedback-report`` part. Both carry the
+    complaining address in ``X-HmXmrOriginalRecipient``, which is how they are known. The
+    recipient is matched by the tokens of the reported message, as for ARF.
+    """
+    original = original_headers(msg)
+    if original is None or original.get("X-HmXmrOriginalRecipient") is None:
+        original = msg if msg.get("X-HmXmrOriginalRecipient") is not None else None
+    if original is None:
+        return None
+    rid, matched = match_recipient(msg, original, secret=secret)
+    return Complaint(
+        feedback_type="abuse",
+        original_rcpt_to=_all(original, "X-HmXmrOriginalRecipient"),
+        provider="microsoft",
+        verp_recipient_id=rid,
+        matched_by=matched,
+        message_id=first_header(msg, "Message-ID"),
+        original_message_id=first_header(original, "Message-ID"),
     )

@@ -3,6 +3,7 @@ unsubscribe request, or something else.
 
 The order matters: an ARF report (``message/feedback-report``) is a complaint even though
 it is a ``multipart/report``; a DSN (``message/delivery-status``) is read field by field;
+a Microsoft JMRP report in its older shapes (``X-HmXmrOriginalRecipient``) is a complaint;
 a mail whose subject is ``unsubscribe TOKEN`` is an RFC 8058 mailto unsubscribe (the
 token says who and which list, the sender's address says nothing); only then do the
 heuristics of flufl.bounce look at what is left. Auto-replies, human answers and spam
@@ -21,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from mailcheck.hygiene.arf import read_arf
+from mailcheck.hygiene.arf import read_arf, read_jmrp
 from mailcheck.hygiene.dsn import is_dsn, read_dsn, read_other_bounce
 from mailcheck.hygiene.inbound_types import InboundKind, InboundMessage
 from mailcheck.hygiene.mime import decoded_header, first_header, parse_message
@@ -71,6 +72,10 @@ def read_inbound(
             message_id=message_id,
             problem="a delivery report with no failed or delayed recipient",
         )
+    complaint = read_jmrp(msg, secret=secret)
+    if complaint is not None:
+        return InboundMessage(kind=InboundKind.COMPLAINT, message_id=message_id,
+                              complaint=complaint)  # fmt: skip
     subject = decoded_header(msg, "Subject") or ""
     found = _UNSUBSCRIBE.search(subject)
     if found:
