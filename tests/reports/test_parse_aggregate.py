@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailcheck.reports import AggregateReport, ReportError, ingest_report, parse_aggregate
-from mailcheck.reports.aggregate import MAX_BLOCK_ELEMENTS, MAX_DEPTH, MAX_GAP_BYTES
+from mailcheck.reports.aggregate import MAX_BLOCK_ELEMENTS, MAX_DEPTH, MAX_GAP_BYTES, MAX_RECORDS
 from mailcheck.reports.records import MAX_TEXT_CHARS
 
 DATA = Path(__file__).parent / "data"
@@ -318,3 +318,15 @@ def test_blank_lines_before_the_declaration() -> None:
     document = b"\xef\xbb\xbf\r\n\n  " + (DATA / "google.xml").read_bytes()
     assert parse_aggregate(document).reporter == "google.com"
     assert ingest_report(document).reporter == "google.com"
+
+
+@pytest.mark.slow
+def test_the_default_record_bound() -> None:
+    # MAX_RECORDS plain rows fit the byte and element bounds; one more row is refused.
+    def pieces(rows: int) -> Iterator[bytes]:
+        yield HEAD
+        for n in range(rows):
+            yield row(n % 250)
+        yield b"</feedback>"
+
+    assert reason(_Generated(pieces(MAX_RECORDS + 1))) == "too-many-records"  # type: ignore[arg-type]
