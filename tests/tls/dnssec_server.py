@@ -149,6 +149,8 @@ def _covering(zone: dns.zone.Zone, qname: dns.name.Name) -> list[dns.rrset.RRset
         for name, node in zone.nodes.items()
         if node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC) is not None
     )
+    if not owners:
+        return []  # an unsigned zone: no proof to give
     before = [name for name in owners if name < qname]
     return _nsec(zone, before[-1] if before else owners[-1])
 

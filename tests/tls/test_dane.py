@@ -15,6 +15,7 @@ from mailcheck.tls.tlsa import parse_tlsa
 from mailcheck.tls.types import DnssecStatus, TlsProbe
 from tests.tls.certs import TestCa
 from tests.tls.conftest import DaneWorld, StartSmtp
+from tests.tls.unbound import Unbound
 
 HOSTS = [f"mx{i}.tlssec.test" for i in range(1, 7)] + ["mx1.tlstest.test"]
 
@@ -84,3 +85,20 @@ def test_dane_ta_covers_a_leaf_rollover(dane: DaneWorld, session_ca: TestCa) -> 
     assert host.matched == (ta.to_text(),)
     assert findings == []  # a trust anchor survives a new leaf key: no rollover warning
     assert tlsa_name("MX1.Example.org.") == "_25._tcp.mx1.example.org"
+
+
+async def test_dane_through_a_real_validating_unbound(
+    dane: DaneWorld, unbound: Unbound, smtp_server: StartSmtp, session_ca: TestCa
+) -> None:
+    probes = await probes_of(dane, smtp_server, session_ca)
+    resolver = DnsResolver([unbound.address], timeout=5.0)
+    checker = DnssecChecker([unbound.address], trust_ad=True, timeout=5.0)
+    result = await audit_dane(HOSTS, resolver=resolver, checker=checker, probes=probes)
+    found = sorted((f.subject, f.code) for f in result.findings)
+    assert found == [
+        ("_25._tcp.mx1.tlssec.test", "dane.no-rollover"),
+        ("_25._tcp.mx3.tlssec.test", "dane.mismatch"),
+        ("_25._tcp.mx4.tlssec.test", "dane.unusable-record"),
+        ("_25._tcp.mx5.tlssec.test", "dane.missing"),
+        ("_25._tcp.mx6.tlssec.test", "dnssec.bogus"),
+    ]
