@@ -112,7 +112,7 @@ class SecurityHeaders:
     """Adds the security headers to every response (pages, API, static files).
 
     The Content-Security-Policy allows nothing inline: scripts and styles come from
-    ``/static`` only, images from ``/static`` or ``data:``; forms post to this origin; the
+    ``/static`` only, images from this origin only; forms post to this origin; the
     pages may be framed by the origins in ``frame_ancestors`` only.
     """
 
@@ -121,7 +121,7 @@ class SecurityHeaders:
         ancestors = " ".join(("'self'", *config.frame_ancestors))
         self.headers = [
             (b"content-security-policy", (
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
                 " connect-src 'self'; form-action 'self'; base-uri 'none';"
                 f" frame-ancestors {ancestors}"
             ).encode()),

@@ -67,7 +67,9 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> H
         return root + path + ("?" + urlencode(query) if query else "")
 
     def switch(language_wanted: str) -> str:
-        query = dict(request.query_params) | {"lang": language_wanted}
+        # Switching language never re-audits: "fresh" is not carried over.
+        query = {k: v for k, v in request.query_params.items() if k != "fresh"}
+        query["lang"] = language_wanted
         return root + request.url.path[len(root) :] + "?" + urlencode(query)
 
     html = _ENV.get_template(name).render(

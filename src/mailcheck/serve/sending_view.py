@@ -32,6 +32,8 @@ from mailcheck.sending.spool import SqliteSpool
 GROUP_TTL = 3600.0
 #: New domains routed per look (their MX asked); the others wait for the next look.
 MAX_ROUTED = 200
+#: Domains whose group is remembered at most.
+MAX_REMEMBERED = 100_000
 #: MX lookups in flight while routing.
 ROUTE_CONCURRENCY = 10
 #: Hours in the chart.
@@ -161,6 +163,8 @@ class SpoolWatcher:
                     return  # DNS failed: the domain stays "not routed yet"
                 self._groups[domain] = (match.group, now + GROUP_TTL)
 
+        if len(self._groups) > MAX_REMEMBERED:  # a spool of countless domains: start over
+            self._groups.clear()
         async with asyncio.TaskGroup() as tasks:
             for domain in todo[:MAX_ROUTED]:
                 tasks.create_task(route(domain))
