@@ -146,12 +146,17 @@ def build_config(args: argparse.Namespace) -> Any:
         live = DnsResolver(args.nameserver or None, timeout=args.timeout, max_ttl=10)
     resolver = ZoneResolver(args.zone, fallback=live) if args.zone else live
     catalogue = load_catalogue(*args.lists, builtin=not args.no_builtin_lists)
+    spool = None
+    if args.spool:
+        from mailcheck.cli.spool import spool_file
+
+        spool = spool_file(args.spool)  # a typo is one line now, not a 503 per request
     if args.max_audits < 1:
         raise ConfigError("--max-audits must be at least 1")
     return ServeConfig(
         tokens=tokens, resolver=resolver, catalogue=catalogue,
         reputation=not args.no_reputation, cache_ttl=args.cache_ttl,
-        max_audits=args.max_audits, rate_per_minute=args.rate, spool=args.spool,
+        max_audits=args.max_audits, rate_per_minute=args.rate, spool=spool,
         reports_db=args.reports_db, language=args.lang or language_from_env(),
         frame_ancestors=tuple(args.frame_ancestor), unsubscribe_secret=secret,
     )  # fmt: skip
