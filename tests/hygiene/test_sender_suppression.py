@@ -330,3 +330,28 @@ async def test_unsubscribe_headers_per_recipient_signed_with_the_copy(
                                    rcpt_to=rcpts, tenant=TENANT, list=NEWS)  # fmt: skip
     assert [r for r, _ in again.suppressed] == [asked.address]
     await s.close()
+
+
+@pytest.mark.smtp_replies(data=["550 5.1.1 user unknown (LMTP)"])
+async def test_a_refused_message_suppresses_only_a_lone_recipient(
+    tmp_path: Path, hook_sink: HookSink
+) -> None:
+    """A 5.1.1 at DATA names the recipient when it is the only one (one copy per
+    recipient with VERP); with several recipients it is about the message: bounced, not
+    suppressed."""
+    events: list[SendEvent] = []
+    s = make_sender(tmp_path, hook_sink, events)
+    pair = ["p@plain.sending.test", "q@plain.sending.test"]
+    both = await s.submit(newsletter(1), mail_from="news@asso.example", rcpt_to=pair,
+                          tenant=TENANT)  # fmt: skip
+    await s.run_until_idle()
+    assert await s.spool.recipients(both) == dict.fromkeys(pair, "bounced")
+    assert (await s.suppressions.counts())["total"] == 0
+    alone = await s.submit(newsletter(2), mail_from="news@asso.example",
+                           rcpt_to=["r@plain.sending.test"], tenant=TENANT)  # fmt: skip
+    await s.run_until_idle()
+    await s.close()
+    assert await s.spool.recipients(alone) == {"r@plain.sending.test": "bounced"}
+    entry = await s.suppressions.get("r@plain.sending.test")
+    assert entry is not None
+    assert entry.reason == "hard-bounce"

@@ -132,7 +132,6 @@ class Transactions:
         learn = False  # a refusal of MAIL FROM says nothing about the recipients
         try:
             await session.mail(mail_from, smtputf8=utf8)
-            learn = True
             for i, (rid, _, _) in enumerate(job.recipients):
                 try:
                     await session.rcpt(job.recipients[i][1])
@@ -146,6 +145,9 @@ class Transactions:
             if not accepted:
                 await session.rset()
                 return False
+            # A refusal of the message names the recipient only when it is the only one
+            # (one per copy with VERP); for several it is about the message.
+            learn = len(accepted) == 1
             reply = await session.data(raw)
         except SmtpDisconnected as exc:
             raise Reconnect from exc
@@ -179,8 +181,8 @@ class Transactions:
         *, learn: bool = False,
     ) -> bool:  # fmt: skip
         """Apply a failure reply to ``rids``; True when the connection must not be reused.
-        ``learn``: the reply is about the recipients (RCPT, DATA): a hard or soft bounce
-        feeds the suppression list."""
+        ``learn``: the reply is about the recipients (RCPT; DATA with one recipient): a
+        hard or soft bounce feeds the suppression list."""
         verdict = self._classify(route, exc.code, exc.message)
         line, tenant = exc.line, tenant_of(job)
         if learn:
