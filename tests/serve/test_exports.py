@@ -1,4 +1,4 @@
-"""The public names of mailcheck.serve and mailcheck.locale: sorted, importable, documented."""
+"""The public names of mailcheck.serve and mailcheck.locale: importable and documented."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 @pytest.mark.parametrize("name", ["mailcheck.serve", "mailcheck.locale"])
 def test_all_is_sorted_and_every_name_resolves_with_a_docstring(name: str) -> None:
     module = importlib.import_module(name)
-    assert module.__all__ == sorted(module.__all__)
+    assert len(set(module.__all__)) == len(module.__all__)  # the order: ruff's RUF022
     for export in module.__all__:
         value = getattr(module, export)
         if callable(value):

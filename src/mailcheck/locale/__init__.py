@@ -28,8 +28,8 @@ from pathlib import Path
 
 __all__ = [
     "DEFAULT_LANGUAGE",
-    "FindingText",
     "LANGUAGES",
+    "FindingText",
     "catalogue_path",
     "finding_text",
     "language_from_env",

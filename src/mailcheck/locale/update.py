@@ -129,7 +129,8 @@ def write(catalogues: Mapping[str, Catalog]) -> None:
     """Write each catalogue to its ``.po`` (sorted, no line wrapping: stable diffs)."""
     for language, catalog in catalogues.items():
         with catalogue_path(language).open("wb") as po:
-            write_po(po, catalog, width=0, sort_output=True, omit_header=False)
+            # No "#: file:line" comments: they would change with every edit of the code.
+            write_po(po, catalog, width=0, sort_output=True, omit_header=False, no_location=True)
 
 
 def main(argv: list[str] | None = None) -> int:
