@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mailcheck.errors import AddressError, ConfigError
 from mailcheck.hygiene.rates import SoftBouncePolicy
@@ -178,3 +183,53 @@ async def test_an_older_spool_gets_the_tables(tmp_path: Path) -> None:
     await sl.add("a@example.org", reason="manual")
     mid = await sl.spool.submit(b"x", mail_from="f@s.test", rcpt_to=["a@example.org"])
     assert await sl.spool.recipients(mid) == {"a@example.org": "suppressed"}
+
+
+_ADDRS = ["a@x.test", "A@x.test", "b@x.test"]
+_ENTRY = st.tuples(
+    st.sampled_from(_ADDRS),
+    st.sampled_from([("global", None), ("tenant", "t1"), ("tenant", "t2"), ("list", "l1")]),
+    st.sampled_from(list(SuppressionReason)),
+    st.sampled_from([None, -10.0, 10.0]),  # never, expired, in force
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_ENTRY, max_size=6))
+async def test_lookups_agree_with_a_model(entries: list[Any]) -> None:
+    """What the spool stops at submission is what a plain-Python reading of the rules
+    says: case-blind addresses, scopes, expiry, later entries replacing earlier ones of
+    the same scope, and bulk-only reasons."""
+    clock = Clock()
+    with tempfile.TemporaryDirectory() as tmp:
+        sl = SuppressionList(SqliteSpool(tmp + "/q.db", clock=clock))
+        model: dict[tuple[str, str, str], tuple[str, float | None]] = {}
+        for address, (kind, value), reason, expires in entries:
+            until = None if expires is None else clock.now + expires
+            await sl.add(address, reason=reason, tenant=value if kind == "tenant" else None,
+                         list=value if kind == "list" else None, expires=until)  # fmt: skip
+            key = (address.lower(), kind, value or "")
+            old = model.get(key)
+            if old is not None and (old[1] is None or until is None):
+                until = None  # a permanent entry stays permanent
+            elif old is not None and old[1] is not None and until is not None:
+                until = max(old[1], until)
+            model[key] = (str(reason), until)
+        for tenant, list_id, priority in itertools.product(
+            (None, "t1"), (None, "l1"), (0, TRANSACTIONAL)
+        ):
+            urgent = priority >= TRANSACTIONAL
+            done = await sl.spool.submit_checked(b"x", mail_from="f@s.test", rcpt_to=_ADDRS,
+                                                 tenant=tenant, list_id=list_id,
+                                                 priority=priority)  # fmt: skip
+            expected = set()
+            for rcpt in _ADDRS:
+                for (addr, kind, value), (reason, until) in model.items():
+                    applies = kind == "global" or (kind, value) in {("tenant", tenant),
+                                                                    ("list", list_id)}  # fmt: skip
+                    live = until is None or until > clock.now
+                    allowed = not urgent or reason in ("hard-bounce", "manual")
+                    if addr == rcpt.lower() and applies and live and allowed:
+                        expected.add(rcpt)
+            assert {r for r, _ in done.suppressed} == expected
+        sl.spool.close()
