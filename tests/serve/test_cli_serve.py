@@ -90,6 +90,7 @@ def test_serve_answers_then_stops_on_sigint(
         (["--token-file", "/nonexistent/tokens"], "token file /nonexistent/tokens"),
         (["--max-audits", "0"], "--max-audits must be at least 1"),
         (["--spool", "/nonexistent/spool"], "--spool /nonexistent/spool: no spool there"),
+        (["--reports-db", "/nonexistent/r.db"], "--reports-db /nonexistent/r.db: no report store"),
     ],
 )
 def test_bad_options_give_one_line_and_exit_2(args: list[str], message: str) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
+from pathlib import Path
 from typing import Any
 
 from mailcheck.cli.common import add_blocklist_options, add_dns_options, positive_float
@@ -151,6 +152,8 @@ def build_config(args: argparse.Namespace) -> Any:
         from mailcheck.cli.spool import spool_file
 
         spool = spool_file(args.spool)  # a typo is one line now, not a 503 per request
+    if args.reports_db and not Path(args.reports_db).is_file():
+        raise ConfigError(f"--reports-db {args.reports_db}: no report store there")
     if args.max_audits < 1:
         raise ConfigError("--max-audits must be at least 1")
     return ServeConfig(
