@@ -247,3 +247,10 @@ async def test_purge_keeps_daily_totals_exact(tmp_path: Path) -> None:
         assert await store.purge(older_than=100 * DAY - DAY * 5 // 4) == 1
         (source,) = await store.sources(DOMAIN, since=NOW - 200 * DAY, until=NOW)
         assert source.messages == 7
+
+
+async def test_open_in_a_worker_thread(tmp_path: Path) -> None:
+    store = await ReportStore.open(str(tmp_path / "r.db"), domains=[DOMAIN], clock=lambda: NOW)
+    async with store:
+        assert store.managed == {DOMAIN}
+        assert await store.add(report("a", [record("198.18.7.1", 1)], begin=NOW - DAY)) == "stored"

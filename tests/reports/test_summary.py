@@ -252,3 +252,19 @@ def test_tls_result_types_point_to_registered_codes() -> None:
     for codes in TLS_RELATED.values():
         for code in codes:
             assert code in REGISTRY, code
+
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "reports-summary.json"
+
+
+async def test_golden(
+    store: ReportStore, resolver: DnsResolver, request: pytest.FixtureRequest
+) -> None:
+    """The JSON a control panel stores for a summary (tests/golden/reports-summary.json)."""
+    summary = await summarize(
+        store, DOMAIN, since=NOW - 30 * DAY, until=NOW, resolver=resolver, catalogue=CATALOGUE
+    )
+    data = json.loads(json.dumps(summary.to_dict()))
+    if request.config.getoption("--update-golden"):
+        GOLDEN.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    assert data == json.loads(GOLDEN.read_text())

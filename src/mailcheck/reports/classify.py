@@ -102,7 +102,9 @@ def classify_source(
 
 def _network_name(name: str | None, known: bool) -> str:
     if name is None:
-        return "no reverse name" if known else "name unknown (DNS failed)"
+        # Not known: DNS failed, or the name was not looked up (no resolver, or past the
+        # busiest sources): either way, nothing is claimed about it.
+        return "no reverse name" if known else "name unknown"
     # The network the host is in: its name without the host label (o17.mailer.example ->
     # mailer.example), so a reporter's many IPs of one sender group together.
     labels = name.split(".")

@@ -88,8 +88,11 @@ def parse_services(text: str, /, *, where: str = "services.toml") -> Catalogue:
         raise ConfigError(f"{where}: {exc}") from None
     services: list[Service] = []
     forwarders: list[Forwarder] = []
-    for kind, _found in (("service", services), ("forwarder", forwarders)):
-        for index, entry in enumerate(data.get(kind, [])):
+    for kind in ("service", "forwarder"):
+        entries = data.get(kind, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise ConfigError(f"{where}: {kind} must be a list of tables ([[{kind}]])")
+        for index, entry in enumerate(entries):
             place = f"{where}: {kind} {index + 1}"
             name = entry.get("name")
             if not isinstance(name, str) or not name:

@@ -161,6 +161,16 @@ class ReportStore(StoreQueries):
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    @classmethod
+    async def open(cls, path: str, /, **options: Any) -> Self:
+        """Open the store in a worker thread (checking the file, and bringing an older store
+        up to date, may take seconds): the event loop is never blocked.
+
+        Takes the same options as the constructor.
+        """
+        store: Self = await asyncio.to_thread(lambda: cls(path, **options))
+        return store
+
     async def __aenter__(self) -> Self:
         return self
 
