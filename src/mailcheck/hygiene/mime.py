@@ -176,8 +176,9 @@ def _reencoded(part: Message, inner: Message) -> Message:
 
 
 def _addresses(values: Iterable[str | None]) -> Iterator[str]:
+    """The addresses in header values that could be VERP paths (they hold a ``+``)."""
     for value in values:
-        if not value:
+        if not value or "+" not in value:
             continue
         for _name, address in email.utils.getaddresses([value[:2000]]):
             if address:
