@@ -268,3 +268,18 @@ async def test_golden(
     if request.config.getoption("--update-golden"):
         GOLDEN.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     assert data == json.loads(GOLDEN.read_text())
+
+
+async def test_egress_ips_are_your_infrastructure(
+    store: ReportStore, resolver: DnsResolver
+) -> None:
+    summary = await summarize(
+        store, DOMAIN, since=NOW - 30 * DAY, until=NOW, resolver=resolver, egress=["198.18.7.48/29"]
+    )
+    by_ip = {s.ip: s for s in summary.sources}
+    assert by_ip["198.18.7.50"].category is SourceCategory.INFRASTRUCTURE
+    assert by_ip["198.18.7.50"].via == "egress"
+    (finding,) = [f for f in summary.findings if f.code == "report.infrastructure-unaligned"]
+    assert finding.details["ips"] == ["198.18.7.50"]
+    assert finding.fix is not None
+    assert "your own servers" in finding.fix

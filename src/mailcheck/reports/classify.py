@@ -154,7 +154,13 @@ def _group(
         ips=tuple(m.ip for m in members[:max_ips]), messages=messages,
         spf_aligned=spf, dkim_aligned=dkim, passed=passed, spf_rate=rate(spf, messages),
         dkim_rate=rate(dkim, messages), pass_rate=rate(passed, messages), issue=issue,
-        advice=advice(issue, label=label, domain=domain, signer=signer),
+        advice=advice(
+            issue,
+            label=label,
+            domain=domain,
+            signer=signer,
+            infrastructure=category is SourceCategory.INFRASTRUCTURE,
+        ),
     )  # fmt: skip
 
 
@@ -170,9 +176,23 @@ def _group_issue(
     return issues[0] if issues else None
 
 
-def advice(issue: str | None, *, label: str, domain: str, signer: str | None = None) -> str | None:
+def advice(
+    issue: str | None,
+    *,
+    label: str,
+    domain: str,
+    signer: str | None = None,
+    infrastructure: bool = False,
+) -> str | None:
     """The fix for a group's issue, in one or two sentences (``None``: nothing to fix)."""
     signed = f" (it signs as d={signer})" if signer else ""
+    if infrastructure and issue in ("dkim-unaligned", "dmarc-failing"):
+        fails = "fails DMARC" if issue == "dmarc-failing" else "passes on SPF alone"
+        return (
+            f"Mail from your own servers {fails}{signed}: sign it with DKIM for {domain} "
+            "(mailcheck dkim keygen, publish the record, turn signing on) so that it passes "
+            "even when forwarded."
+        )
     texts: Mapping[str | None, str | None] = {
         None: None,
         "dkim-unaligned": (
