@@ -150,3 +150,10 @@ def test_password_from_file_or_environment(tmp_path: Path) -> None:
     assert read_password(environ={PASSWORD_ENV: "from-env"}) == "from-env"
     with pytest.raises(ConfigError, match="no IMAP password"):
         read_password(environ={})
+    with pytest.raises(ConfigError, match="cannot read password file"):
+        read_password("bad\0name")
+    latin = tmp_path / "latin"
+    latin.write_bytes(b"caf\xe9\n")
+    latin.chmod(0o600)
+    with pytest.raises(ConfigError, match="cannot read password file"):
+        read_password(latin)

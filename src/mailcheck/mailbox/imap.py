@@ -56,6 +56,8 @@ def read_password(
             text = path.read_text(encoding="utf-8")[:_MAX_PASSWORD]
         except OSError as exc:
             raise ConfigError(f"cannot read password file {path}: {exc.strerror or exc}") from None
+        except (ValueError, UnicodeDecodeError) as exc:  # a NUL in the name, not UTF-8 text
+            raise ConfigError(f"cannot read password file {str(path)!r}: {exc}") from None
         password = text.splitlines()[0] if text else ""
         if not password:
             raise ConfigError(f"password file {path} is empty")
