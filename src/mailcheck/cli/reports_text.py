@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from mailcheck.cli.common import printable
-from mailcheck.reports.summary_model import DmarcSummary, SourceCategory, SourceGroup
+from mailcheck.reports.summary_model import DmarcSummary, SourceCategory, SourceGroup, rate
 
 __all__ = ["group_line", "summary_text"]
 
@@ -22,6 +22,8 @@ _CATEGORY = {
 }
 #: Groups listed per category in text (JSON has them all).
 TEXT_GROUPS = 12
+#: Days shown in text (JSON has every day; HTML charts them).
+TEXT_DAYS = 7
 
 
 def _date(t: float) -> str:
@@ -107,6 +109,12 @@ def summary_text(summary: DmarcSummary) -> str:
     if summary.reporters:
         top = ", ".join(f"{printable(r.reporter)} {r.messages:,}" for r in summary.reporters[:6])
         lines.append(f"  by reporter: {top}")
+    if summary.days:
+        recent = ", ".join(
+            f"{_date(d.day * 86400)[5:]} {d.messages:,} ({_pct(rate(d.passed, d.messages))})"
+            for d in summary.days[-TEXT_DAYS:]
+        )
+        lines.append(f"  by day (last {min(TEXT_DAYS, len(summary.days))}): {recent}")
     lines += _sources(summary) + _readiness(summary) + _tls(summary)
     if summary.errors:
         lines += ["", "Could not check: " + printable("; ".join(summary.errors))]
