@@ -254,3 +254,22 @@ async def test_open_in_a_worker_thread(tmp_path: Path) -> None:
     async with store:
         assert store.managed == {DOMAIN}
         assert await store.add(report("a", [record("198.18.7.1", 1)], begin=NOW - DAY)) == "stored"
+
+
+async def test_a_report_sqlite_cannot_hold_is_quarantined_alone(tmp_path: Path) -> None:
+    # Built by a caller, not the parser (which bounds counts): 2**70 does not fit SQLite.
+    huge = report("huge", [record("198.18.7.1", 2**70)], begin=NOW - DAY)
+    items: list[Incoming] = [
+        ("a", report("a", [record("198.18.7.1", 1)], begin=NOW - DAY)),
+        ("huge", huge),
+        ("b", report("b", [record("198.18.7.1", 1)], begin=NOW - DAY)),
+    ]
+    async with store_at(tmp_path) as store:
+        summary = await store.ingest(items)
+        assert (summary.stored, summary.quarantined) == (2, 1)
+        assert summary.reasons == {"unstorable": 1}
+        (entry,) = await store.quarantined()
+        assert (entry.source, entry.reason) == ("huge", "unstorable")
+        assert (await store.count())["aggregate"] == 2
+        (source,) = await store.sources(DOMAIN, since=NOW - 30 * DAY, until=NOW)
+        assert source.messages == 2

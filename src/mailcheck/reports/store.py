@@ -34,10 +34,11 @@ from mailcheck.model import ToDict
 from mailcheck.reports import store_days
 from mailcheck.reports.store_queries import StoreQueries
 from mailcheck.reports.store_rows import (
+    UNSTORABLE,
     IngestOutcome,
     Rejected,
+    insert_one,
     insert_rejected,
-    insert_report,
     is_managed,
 )
 from mailcheck.reports.store_schema import StoreError, open_store
@@ -93,6 +94,8 @@ class IngestTally:
         self.outcomes[outcome] += 1
         if isinstance(item, Rejected):
             self.reasons[item.error.reason] += 1
+        elif outcome is IngestOutcome.QUARANTINED:  # a report SQLite could not hold
+            self.reasons[UNSTORABLE] += 1
         elif outcome is IngestOutcome.FOREIGN:
             domain = item.domain if isinstance(item, AggregateReport) else (*item.domains, "")[0]
             self.foreign[domain] += 1
@@ -255,7 +258,7 @@ class ReportStore(StoreQueries):
             return tuple(
                 insert_rejected(db, item, source=source, now=now)
                 if isinstance(item, Rejected)
-                else insert_report(db, item, source=source, managed=managed, now=now)
+                else insert_one(db, item, source=source, managed=managed, now=now)
                 for source, item in batch
             )
 

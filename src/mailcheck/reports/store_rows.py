@@ -26,8 +26,10 @@ from mailcheck.reports.types import (
 
 __all__ = [
     "QUARANTINE_BLOB_MAX",
+    "UNSTORABLE",
     "IngestOutcome",
     "Rejected",
+    "insert_one",
     "insert_rejected",
     "insert_report",
     "is_managed",
@@ -207,3 +209,29 @@ def insert_rejected(
         ),
     )
     return IngestOutcome.QUARANTINED
+
+
+#: The quarantine reason of a report object SQLite cannot hold (a count past 64 bits, text
+#: that is not valid Unicode): built by a caller, not by the bounded parsers.
+UNSTORABLE = "unstorable"
+
+
+def insert_one(
+    db: sqlite3.Connection, report: Report, *, source: str, managed: frozenset[str], now: float
+) -> IngestOutcome:
+    """:func:`insert_report` inside a savepoint: a report that cannot be stored is
+    quarantined (its identity as the blob) and the rest of the batch goes on."""
+    db.execute("SAVEPOINT one_report")
+    try:
+        outcome = insert_report(db, report, source=source, managed=managed, now=now)
+    except (OverflowError, ValueError, sqlite3.InterfaceError, sqlite3.DataError) as exc:
+        db.execute("ROLLBACK TO one_report")
+        db.execute("RELEASE one_report")
+        identity = f"{report.kind.value} report {report.reporter!r} {report.report_id!r}"
+        error = ReportError(UNSTORABLE, f"cannot be stored: {type(exc).__name__}: {exc}")
+        return insert_rejected(
+            db, Rejected(error=error, blob=identity.encode("utf-8", "replace")), source=source,
+            now=now,
+        )  # fmt: skip
+    db.execute("RELEASE one_report")
+    return outcome
