@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite tests/golden/*.json from this run"
     )
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="save the browser tests' screenshots to docs/img/ (else to a temporary directory)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The CLI speaks the user's language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG): the suite
+    # runs in English whatever the developer's locale; a test of French sets it itself.
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        os.environ.pop(name, None)
+    os.environ["LANG"] = "C.UTF-8"
 
 
 @pytest.fixture(scope="session")

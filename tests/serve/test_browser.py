@@ -1,7 +1,8 @@
 """The pages in a real headless Chromium (the distribution's /usr/bin/chromium) driven by
 Playwright: badges and findings, "copy" into the clipboard, language switch, a hostile
 domain and hostile DNS records rendered as text, no console errors. Each test saves a
-screenshot of its page in docs/img/ (the documentation's pictures come from this run)."""
+screenshot of its page; with ``pytest --screenshots`` they are saved to docs/img/ (the
+documentation's pictures come from such a run), else to a temporary directory."""
 
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ def browser_context() -> Iterator[Any]:
 class Page:
     """A browser tab that records console errors, page errors and dialogs."""
 
-    def __init__(self, context: Any, live: LiveServer) -> None:
+    def __init__(self, context: Any, live: LiveServer, images: Path) -> None:
         self.live = live
+        self.images = images
         self.tab = context.new_page()
         self.errors: list[str] = []
         self.dialogs: list[str] = []
@@ -62,13 +64,21 @@ class Page:
         return self.tab.goto(self.live.url + path)
 
     def shot(self, name: str) -> None:
-        IMAGES.mkdir(parents=True, exist_ok=True)
-        self.tab.screenshot(path=str(IMAGES / name), full_page=True)
+        self.images.mkdir(parents=True, exist_ok=True)
+        self.tab.screenshot(path=str(self.images / name), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def images(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: docs/img/ with ``--screenshots``, else a temporary directory."""
+    if request.config.getoption("--screenshots"):
+        return IMAGES
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture
-def page(browser_context: Any, serve: Callable[..., LiveServer]) -> Iterator[Page]:
-    tab = Page(browser_context, serve(reputation=False))
+def page(browser_context: Any, serve: Callable[..., LiveServer], images: Path) -> Iterator[Page]:
+    tab = Page(browser_context, serve(reputation=False), images)
     yield tab
     tab.tab.close()
 
@@ -154,9 +164,9 @@ def test_hostile_txt_records_are_rendered_as_text(page: Page) -> None:
 
 
 def test_sending_dashboard(
-    browser_context: Any, serve: Callable[..., LiveServer], spool_path: Path
+    browser_context: Any, serve: Callable[..., LiveServer], spool_path: Path, images: Path
 ) -> None:
-    tab = Page(browser_context, serve(spool=str(spool_path)))
+    tab = Page(browser_context, serve(spool=str(spool_path)), images)
     tab.open("/sending?lang=en")
     google = tab.tab.locator('tr[data-provider="google"]')
     cells = google.locator("td").all_inner_texts()
@@ -196,12 +206,12 @@ def test_recheck_button_runs_the_report_again(page: Page) -> None:
 
 
 def test_unsubscribe_page_in_french(
-    browser_context: Any, serve: Callable[..., LiveServer], spool_path: Path
+    browser_context: Any, serve: Callable[..., LiveServer], spool_path: Path, images: Path
 ) -> None:
     from mailcheck.hygiene.tokens import unsubscribe_token
 
     secret = b"unsubscribe-secret-0123456789abcdef"
-    tab = Page(browser_context, serve(spool=str(spool_path), unsubscribe_secret=secret))
+    tab = Page(browser_context, serve(spool=str(spool_path), unsubscribe_secret=secret), images)
     token = unsubscribe_token("chloe@example.net", list="news", secret=secret)
     tab.open(f"/unsubscribe?t={token}&lang=fr")
     tab.shot("serve-unsubscribe.png")
