@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mailcheck.cli.main import main
+from mailcheck.hygiene.rates import ComplaintPolicy
 from mailcheck.hygiene.suppression import SuppressionList
 from mailcheck.sending.spool import SqliteSpool
 
@@ -99,3 +100,22 @@ def test_what_the_cli_adds_the_library_sees(
             spool.close()
 
     assert asyncio.run(check())
+
+
+def test_resume_lifts_a_pause(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async def pause() -> None:
+        spool = SqliteSpool(str(tmp_path / "spool.db"))
+        sl = SuppressionList(spool, complaints=ComplaintPolicy(min_delivered=1))
+        await spool.submit(b"x", mail_from="n@asso.test", rcpt_to=["a@d.test"], tenant="asso")
+        (job,) = await spool.claim()
+        await spool.finish(job.recipients[0][0], "delivered", "250 ok")
+        await sl.record_complaint("a@d.test", tenant="asso", source="arf")
+        spool.close()
+
+    asyncio.run(pause())
+    code, out, _ = run(capsys, "spool", "status", "--spool", str(tmp_path), "--format", "json")
+    assert json.loads(out)["hygiene"]["tenants"]["asso"]["paused_until"] is not None
+    code, out, _ = run(capsys, "suppress", "resume", "asso", "--spool", str(tmp_path))
+    assert (code, out) == (0, "asso: resumed\n")
+    code, out, _ = run(capsys, "suppress", "resume", "asso", "--spool", str(tmp_path))
+    assert out == "asso: was not paused\n"

@@ -8,6 +8,7 @@ Examples::
     mailcheck suppress remove jo@example.org --all-scopes
     mailcheck suppress import old-list.csv --reason unsubscribe
     mailcheck suppress export > suppressions.csv
+    mailcheck suppress resume asso.example      # lift a complaint-rate pause
 
 It is safe beside a running ``mailcheck send --forever``: a suppression added here
 applies to mail already waiting, before its next attempt. ``list`` and ``export`` open
@@ -40,7 +41,7 @@ MAX_ADDRESSES = 10_000
 
 
 def register(subparsers: Any) -> None:
-    """Add ``mailcheck suppress list|add|remove|import|export``."""
+    """Add ``mailcheck suppress list|add|remove|import|export|resume``."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--spool", default="mailcheck-spool", metavar="DIR|FILE",
                         help="the spool: a directory holding spool.db, or the .db file "
@@ -88,6 +89,11 @@ def register(subparsers: Any) -> None:
     exp = actions.add_parser("export", parents=[common], help="the list as CSV on stdout")
     exp.add_argument("--expired", action="store_true", help="include expired entries")
     exp.set_defaults(run=run_export)
+    resume = actions.add_parser(
+        "resume", parents=[common], help="lift a tenant's complaint-rate pause now"
+    )
+    resume.add_argument("tenant", metavar="TENANT", help="the tenant whose bulk mail resumes")
+    resume.set_defaults(run=run_resume)
 
 
 def _path(value: str, *, create: bool) -> str:
@@ -254,4 +260,15 @@ def run_export(args: argparse.Namespace) -> int:
     """``mailcheck suppress export`` (CSV whatever ``--format``: it is the data)."""
     _with_list(args, lambda sl: sl.export_csv(sys.stdout, expired=args.expired), readonly=True)
     sys.stdout.flush()
+    return 0
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    """``mailcheck suppress resume``: the tenant's paused bulk mail goes at its next claim
+    (``mailcheck spool retry`` makes it due at once)."""
+    lifted = _with_list(args, lambda sl: sl.resume_tenant(args.tenant))
+    if args.format == "json":
+        print_json({"tenant": args.tenant, "resumed": lifted})
+    else:
+        print(f"{clean(args.tenant)}: " + ("resumed" if lifted else "was not paused"))
     return 0
