@@ -273,3 +273,12 @@ async def test_a_report_sqlite_cannot_hold_is_quarantined_alone(tmp_path: Path) 
         assert (await store.count())["aggregate"] == 2
         (source,) = await store.sources(DOMAIN, since=NOW - 30 * DAY, until=NOW)
         assert source.messages == 2
+
+
+def test_periods_are_whole_days() -> None:
+    from mailcheck.reports.store_queries import day_range
+
+    midnight = 20_000 * DAY
+    assert day_range(midnight - 30 * DAY, midnight) == (19_970, 19_999)
+    assert day_range(midnight - 30 * DAY + 3600, midnight + 3600) == (19_971, 20_000)
+    assert day_range(midnight + 3600, midnight + 7200) == (20_000, 20_000)  # under a day

@@ -36,8 +36,10 @@ _PERIOD = (
 
 
 def day_range(since: float, until: float) -> tuple[int, int]:
-    """The whole UTC days from ``since`` (a started day is left out) to ``until``."""
-    return int(-(-since // 86400)), int((until - 1) // 86400)
+    """The whole UTC days from ``since`` (a started day is left out, unless the period is
+    shorter than a day) to ``until`` (its day included)."""
+    first, last = int(-(-since // 86400)), int((until - 1) // 86400)
+    return (min(first, int(since // 86400)) if first > last else first), last
 
 
 def _period(domain: str, kind: str, since: float, until: float) -> tuple[object, ...]:
