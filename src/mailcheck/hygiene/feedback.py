@@ -276,6 +276,7 @@ class Feedback:
         n = await self._run(
             lambda db: db.execute("DELETE FROM tenant_pauses WHERE tenant=?", (tenant,)).rowcount
         )
+        self.spool.paused_tenants.pop(tenant, None)  # a Sender on this spool resumes at once
         return bool(n)
 
     async def summary(self, *, window: float | None = None) -> dict[str, Any]:
