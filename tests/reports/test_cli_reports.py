@@ -97,6 +97,16 @@ def test_ingest_files_then_again_is_idempotent(
     assert status["reports"] == {"aggregate": 15, "tls": 1, "foreign": 1, "quarantine": 1}
     assert status["managed"] == [DOMAIN]
     assert status["quarantine"][0]["seen"] == 2
+    sha = status["quarantine"][0]["sha256"]
+    saved = tmp_path / "blob.bin"
+    code, out, _ = run(
+        capsys, "reports", "quarantine", sha[:12], "--output", str(saved), "--db", db
+    )
+    assert code == 0
+    assert saved.read_bytes() == b"<feedback><report_metadata>"
+    code, _, err = run(capsys, "reports", "quarantine", "zz", "--output", str(saved), "--db", db)
+    assert code == 2
+    assert "no single quarantined blob" in err
 
 
 def test_a_bad_path_never_loses_the_rest(

@@ -160,6 +160,19 @@ def register(subparsers: Any) -> None:
         help="text for people, JSON for programs",
     )
     status.set_defaults(run=reports_admin.run_status)
+    quarantine = actions.add_parser(
+        "quarantine", parents=[common], help="write a quarantined blob's kept bytes to a file"
+    )
+    quarantine.add_argument(
+        "sha256", metavar="SHA256", help="the blob's hash, or its first 8+ digits (see status)"
+    )
+    quarantine.add_argument(
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="where to write the bytes (never a terminal)",
+    )
+    quarantine.set_defaults(run=reports_admin.run_quarantine)
     domains = actions.add_parser(
         "domains", parents=[common], help="list, add or remove the managed domains"
     )

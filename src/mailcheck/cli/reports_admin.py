@@ -1,4 +1,5 @@
-"""``mailcheck reports purge|status|domains``: retention and a look into the report store."""
+"""``mailcheck reports purge|status|quarantine|domains``: retention and a look into the
+report store."""
 
 from __future__ import annotations
 
@@ -109,4 +110,26 @@ def run_domains(args: argparse.Namespace) -> int:
 
     for name in asyncio.run(run()):
         print(name)
+    return EXIT_OK
+
+
+def run_quarantine(args: argparse.Namespace) -> int:
+    """``mailcheck reports quarantine SHA256 --output FILE``: the bytes go to a file only
+    (a hostile blob never reaches a terminal)."""
+    store = open_store(args, create=False)
+
+    async def run() -> bytes | None:
+        try:
+            return await store.quarantined_blob(args.sha256)
+        finally:
+            await store.close()
+
+    blob = asyncio.run(run())
+    if blob is None:
+        raise ConfigError(f"no single quarantined blob matches {printable(args.sha256)}")
+    try:
+        Path(args.output).write_bytes(blob)
+    except OSError as exc:
+        raise ConfigError(f"{args.output}: cannot write ({exc.strerror or exc})") from None
+    print(f"{len(blob)} bytes written to {printable(args.output)}")
     return EXIT_OK

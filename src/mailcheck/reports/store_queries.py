@@ -188,13 +188,21 @@ class StoreQueries:
         )
 
     async def quarantined_blob(self, sha256: str, /) -> bytes | None:
-        """The kept bytes of a quarantined blob (at most the first megabyte), or ``None``."""
-        row = await self._query(
+        """The kept bytes of a quarantined blob (at most the first megabyte), or ``None``.
+
+        ``sha256`` may be a prefix of 8 hex digits or more, as ``status`` shows it, when
+        it names one blob only.
+        """
+        key = sha256.strip().lower()
+        if not (8 <= len(key) <= 64 and all(c in "0123456789abcdef" for c in key)):
+            return None
+        rows = await self._query(
             lambda db: db.execute(
-                "SELECT blob FROM quarantine WHERE sha256=?", (sha256.lower(),)
-            ).fetchone()
+                "SELECT blob FROM quarantine WHERE substr(sha256, 1, ?) = ? LIMIT 2",
+                (len(key), key),
+            ).fetchall()
         )
-        return None if row is None else bytes(row[0])
+        return bytes(rows[0][0]) if len(rows) == 1 else None
 
     async def days(self, domain: str, /, *, since: float, until: float) -> tuple[DayCounts, ...]:
         """Messages and DMARC passes per day, oldest first."""
