@@ -93,6 +93,14 @@ async def test_stats_per_budget(tmp_path: Path, smtp_sink: Sink) -> None:
                 "throttled_at_per_hour": None,
                 "limits": {},
             },
+            # List hygiene over the complaint window, from the spool (issue 15).
+            "hygiene": {
+                "delivered": 1,
+                "bounced": 1,
+                "complaints": 0,
+                "complaint_rate": 0.0,
+                "bounce_rate": 0.5,
+            },
         }
     }
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.hygiene.classify import BounceCodes
-from mailcheck.hygiene.rates import ComplaintPolicy, SoftBouncePolicy
+from mailcheck.hygiene.rates import ComplaintPolicy, Rate, SoftBouncePolicy
 from mailcheck.hygiene.suppression import SuppressionList
 from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
 from mailcheck.lookup import DnsResolver, Resolver
@@ -345,10 +345,15 @@ class Sender(Submitting):
     async def stats(self) -> dict[str, Any]:
         """Counters since start and the shaping state, per budget (JSON-serialisable):
         ``{"egress|group": {"egress", "group", "attempts", "delivered", "deferred",
-        "bounced", "expired", "connections", "rules", "waiting", "suspended_for", "pace"}}``.
+        "bounced", "expired", "connections", "rules", "waiting", "suspended_for", "pace",
+        "hygiene"}}``; ``hygiene`` is the provider group's delivered, bounced, complaints,
+        bounce and complaint rates over the complaint window, from the spool (per tenant:
+        :meth:`hygiene_stats`).
         """
         result: dict[str, Any] = {}
         counters = self.delivery.counters
+        window = (await self.suppressions.rates())["providers"]
+        nothing = Rate(delivered=0, bounced=0, complaints=0)
         for key in sorted(set(counters) | set(self.routes)):
             route = self.routes.get(key)
             policy = route.policy if route else self._pacing(key[1])
@@ -362,6 +367,7 @@ class Sender(Submitting):
                 "waiting": route.waiting() if route else 0,
                 "suspended_for": round(held.wait, 3) if held.suspended == "budget" else 0.0,
                 "pace": await self.shaper.state(key, policy),
+                "hygiene": window.get(key[1], nothing).to_dict(),
             }
         return result
 
