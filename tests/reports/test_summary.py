@@ -283,3 +283,21 @@ async def test_egress_ips_are_your_infrastructure(
     assert finding.details["ips"] == ["198.18.7.50"]
     assert finding.fix is not None
     assert "your own servers" in finding.fix
+
+
+async def test_delivered_on_arc_counts_as_forwarded(tmp_path: Path) -> None:
+    import dataclasses
+
+    from mailcheck.reports import PolicyOverride
+
+    row = record("198.18.7.99", 6, dkim="fail", spf="fail")
+    # Microsoft and Google: delivered on the ARC chain, said as local_policy + arc=pass.
+    row = dataclasses.replace(
+        row, reasons=(PolicyOverride(type="local_policy", comment="arc=pass as.1.lists.x=pass"),)
+    )
+    async with ReportStore(str(tmp_path / "r.db")) as store:
+        await store.add(report("a", [row], begin=NOW - DAY))
+        summary = await summarize(store, DOMAIN, since=NOW - 30 * DAY, until=NOW)
+    (source,) = summary.sources
+    assert source.forwarded == 6
+    assert source.category is SourceCategory.FORWARDER

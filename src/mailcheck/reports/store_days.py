@@ -17,8 +17,8 @@ from typing import Any
 __all__ = ["FORWARDING_REASONS", "SCHEMA", "add_days", "purge", "rebuild", "report_day"]
 
 #: Override reasons that say the receiver saw a forwarder or a list (RFC 7489 appendix C,
-#: ``PolicyOverrideType``).
-FORWARDING_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder"})
+#: ``PolicyOverrideType``), and ``arc``: a comment saying the ARC chain passed (RFC 8617).
+FORWARDING_REASONS = frozenset({"forwarded", "mailing_list", "trusted_forwarder", "arc"})
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS source_days (
@@ -53,7 +53,7 @@ SELECT p.domain, (p.begin + p.end) / 2 / 86400, r.ip, SUM(r.count),
   SUM(r.count * r.dkim_raw_pass),
   SUM(CASE WHEN r.reasons = '' THEN 0 WHEN instr(r.reasons, 'forwarded')
       OR instr(r.reasons, 'mailing_list') OR instr(r.reasons, 'trusted_forwarder')
-      THEN r.count ELSE 0 END),
+      OR instr(r.reasons, 'arc') THEN r.count ELSE 0 END),
   SUM(CASE WHEN r.disposition = 'quarantine' THEN r.count ELSE 0 END),
   SUM(CASE WHEN r.disposition = 'reject' THEN r.count ELSE 0 END),
   MAX(CASE WHEN r.dkim IS NOT 'pass' THEN r.dkim_domain END),

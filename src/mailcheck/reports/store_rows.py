@@ -84,6 +84,15 @@ def _auth(results: Iterable[AuthResult]) -> str:
     return _ENCODE([[r.domain, r.selector or r.scope, r.result, r.human_result] for r in results])
 
 
+def _reasons(record: AggregateRecord) -> str:
+    """The override types, plus ``arc`` when a comment says the ARC chain passed: Microsoft
+    and Google report mail they delivered on ARC as ``local_policy`` with ``arc=pass``."""
+    types = [r.type.lower() for r in record.reasons]
+    if any(r.comment and "arc=pass" in r.comment.lower() for r in record.reasons):
+        types.append("arc")
+    return " ".join(types)
+
+
 def _record_row(report_id: int, record: AggregateRecord) -> tuple[object, ...]:
     dkim_pass = any(r.result.lower() == "pass" for r in record.dkim_results)
     dkim_domain = next((r.domain.lower() for r in record.dkim_results if r.domain), None)
@@ -98,7 +107,7 @@ def _record_row(report_id: int, record: AggregateRecord) -> tuple[object, ...]:
         record.header_from.lower(),
         record.envelope_from,
         record.envelope_to,
-        " ".join(r.type.lower() for r in record.reasons),
+        _reasons(record),
         _auth(record.dkim_results),
         _auth(record.spf_results),
         int(dkim_pass),
