@@ -62,6 +62,7 @@ def run_status(args: argparse.Namespace) -> int:
             return {
                 "reports": await store.count(),
                 "managed": sorted(store.managed),
+                "domains": await store.report_domains(),
                 "foreign_domains": await store.foreign_domains(),
                 "quarantine": [e.to_dict() for e in await store.quarantined(limit=20)],
             }
@@ -78,6 +79,8 @@ def run_status(args: argparse.Namespace) -> int:
         f"{counts['foreign']} foreign, {counts['quarantine']} quarantined"
     )
     print("managed: " + (", ".join(data["managed"]) or "every domain (none configured)"))
+    for domain, count in list(data["domains"].items())[:20]:
+        print(f"  reports  {printable(domain)}: {count}")
     for domain, count in data["foreign_domains"].items():
         print(f"  foreign  {printable(domain)}: {count} report(s)")
     for entry in data["quarantine"]:

@@ -153,6 +153,17 @@ class StoreQueries:
         result: dict[str, int] = await self._query(work)
         return result
 
+    async def report_domains(self) -> dict[str, int]:
+        """Domains with reports in the store (foreign ones excepted), with how many reports
+        each, most first."""
+        rows = await self._query(
+            lambda db: db.execute(
+                "SELECT domain, COUNT(*) AS n FROM reports WHERE foreign_domain=0"
+                " GROUP BY domain ORDER BY n DESC, domain"
+            ).fetchall()
+        )
+        return {str(d): int(n) for d, n in rows}
+
     async def foreign_domains(self) -> dict[str, int]:
         """Domains of the reports kept apart, with how many reports each, most first."""
         rows = await self._query(
