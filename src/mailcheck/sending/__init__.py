@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from mailcheck.sending.sender import Egress, Sender
     from mailcheck.sending.shaping import MemoryBackend
     from mailcheck.sending.spool import BULK, TRANSACTIONAL, SqliteSpool
+    from mailcheck.sending.submission import LintRefused
+    from mailcheck.sending.tlspolicy import TlsPolicyCache
     from mailcheck.sending.warmup import WarmupPlan
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "Classification",
     "Egress",
     "FairnessConfig",
+    "LintRefused",
     "MemoryBackend",
     "PacePolicy",
     "PaceReason",
@@ -43,6 +46,7 @@ __all__ = [
     "Sender",
     "SmtpReply",
     "SqliteSpool",
+    "TlsPolicyCache",
     "WarmupPlan",
     "classify_reply",
     "lint_provider_file",
@@ -61,6 +65,8 @@ _WHERE = {
     "Sender": "sender",
     "SendEvent": "events",
     "FairnessConfig": "fairness",
+    "LintRefused": "submission",
+    "TlsPolicyCache": "tlspolicy",
     "MemoryBackend": "shaping",
     "PacePolicy": "pacing",
     "PaceReason": "pacing",

@@ -21,6 +21,8 @@ class EventKind(enum.StrEnum):
     stopped, reported once, the reason in ``reply``), ``tenant-paused`` (a complaint rate
     paused a tenant's bulk mail: the tenant in ``rcpt``, the reason in ``reply``) and
     ``complaint-warning`` (a tenant's complaint rate crossed the warning threshold).
+    ``lint``: bulk mail a big provider would reject or that is at risk, queued anyway
+    (``Sender(lint="warn")``; the first recipients in ``rcpt``, the verdicts in ``reply``).
     """
 
     DELIVERED = "delivered"
@@ -30,6 +32,7 @@ class EventKind(enum.StrEnum):
     SUPPRESSED = "suppressed"
     TENANT_PAUSED = "tenant-paused"
     COMPLAINT_WARNING = "complaint-warning"
+    LINT = "lint"
     ATTEMPT = "attempt"
     RULE = "rule"
     SLOWED = "slowed"

@@ -17,7 +17,7 @@ import dataclasses
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.hygiene.classify import BounceCodes
@@ -39,10 +39,13 @@ from mailcheck.sending.session import Egress, SmtpTransport, Transport
 from mailcheck.sending.shaper import Shaper
 from mailcheck.sending.shaping import Budget, MemoryBackend, ShapingBackend
 from mailcheck.sending.spool import SqliteSpool
-from mailcheck.sending.submission import Signer, Submitting
+from mailcheck.sending.submission import BULK_LINT_PROFILES, LINT_MODES, Signer, Submitting
 from mailcheck.sending.transaction import Classify
 from mailcheck.sending.types import BudgetKey, Clock
 from mailcheck.sending.warmup import WarmupPlan
+
+if TYPE_CHECKING:
+    from mailcheck.sending.tlspolicy import TlsPolicyCache
 
 __all__ = ["Egress", "Sender"]
 
@@ -102,6 +105,19 @@ class Sender(Submitting):
             ``list=``, one per recipient, added before DKIM signing: the ``signer`` then
             signs each copy when it is sent instead of once at submission, and each
             recipient gets its own transaction.
+        lint: ``off``, ``warn`` or ``refuse``: bulk mail (priority below transactional)
+            is linted at submission against ``lint_profiles`` as the big receivers would
+            judge it (:func:`~mailcheck.lint.lint_offline`, no DNS, about half a
+            millisecond); ``warn`` emits a ``lint`` event when a provider would reject it
+            or it is at risk, ``refuse`` raises
+            :class:`~mailcheck.sending.submission.LintRefused` when a provider would reject
+            it, and nothing is queued.
+        lint_profiles: the profiles of ``docs/bulk-sender-rules.md`` (default: baseline
+            and the Gmail, Yahoo and Microsoft bulk rules).
+        tls_policy: MTA-STS and DANE for the destinations
+            (:class:`~mailcheck.sending.tlspolicy.TlsPolicyCache`): under an ``enforce``
+            policy or valid TLSA records a host needs authenticated TLS and a failure
+            defers; ``testing`` policies deliver and report. Default: not applied.
         clock: wall-clock seconds (a simulation passes its virtual clock).
         timeout: seconds for each SMTP command.
         prefetch: messages per domain held in memory, ready to send.
@@ -139,6 +155,9 @@ class Sender(Submitting):
         bounce_codes: BounceCodes | None = None,
         verp: VerpConfig | None = None,
         unsubscribe: UnsubscribeConfig | None = None,
+        lint: str = "off",
+        lint_profiles: Sequence[str] = BULK_LINT_PROFILES,
+        tls_policy: TlsPolicyCache | None = None,
         clock: Clock = time.time,
         timeout: float = 30.0,
         prefetch: int = 100,
@@ -146,6 +165,13 @@ class Sender(Submitting):
     ) -> None:
         if tls not in ("opportunistic", "required", "off"):
             raise ConfigError(f"tls must be opportunistic, required or off, not {tls!r}")
+        if lint not in LINT_MODES:
+            raise ConfigError(f"lint must be one of {', '.join(LINT_MODES)}, not {lint!r}")
+        self.lint, self.lint_profiles = lint, tuple(lint_profiles)
+        if lint != "off":
+            from mailcheck.lint.profiles import ProfileSet
+
+            ProfileSet.builtin().select(self.lint_profiles)  # an unknown name fails now
         if not (drain_target > 0 and math.isfinite(drain_target)):
             raise ConfigError("drain_target must be a positive number of seconds")
         self.spool, self.signer, self.clock = spool, signer, clock
@@ -176,14 +202,17 @@ class Sender(Submitting):
             mx_override=mx_override,
             port=port,
             monotonic=_loop_time,
+            tls_policy=tls_policy,
         )
+        self.tls_policy = tls_policy
         self.routes: dict[BudgetKey, Route] = {}
         self._base: dict[str, Budget] = {}  # group -> its configured budget
         self.judge = Judge(providers=self.providers, shaper=self.shaper, backend=self.backend,
                            listeners=self.listeners, clock=clock, hold=self._hold)  # fmt: skip
         self.feeder = Feeder(self, fairness or FairnessConfig(), prefetch)
         self.delivery = Delivery(
-            spool=spool, router=self.router, transport=transport or SmtpTransport(),
+            spool=spool, router=self.router,
+            transport=transport or SmtpTransport(tls_policy=tls_policy),
             backend=self.backend, shaper=self.shaper, judge=self.judge,
             providers=self.providers, listeners=self.listeners, clock=clock,
             budget_of=self.budget_of, hold=self._hold, release=self.feeder.release,

@@ -1,5 +1,5 @@
-"""The Sender's submission half: sign, check addresses, queue (the suppression list is
-checked in the same spool transaction). Mixed into
+"""The Sender's submission half: sign, check addresses, lint bulk mail, queue (the
+suppression list is checked in the same spool transaction). Mixed into
 :class:`~mailcheck.sending.sender.Sender`."""
 
 from __future__ import annotations
@@ -7,12 +7,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from mailcheck.sending.spool import SqliteSpool, Submitted, submission_key
+from mailcheck.errors import MailcheckError
+from mailcheck.sending.events import EventKind, Listeners, SendEvent
+from mailcheck.sending.spool import TRANSACTIONAL, SqliteSpool, Submitted, submission_key
 
 if TYPE_CHECKING:
+    from mailcheck.hygiene.verp import UnsubscribeConfig
+    from mailcheck.lint import LintReport
     from mailcheck.sending.feeder import Feeder
 
-__all__ = ["Signer", "Submitting"]
+__all__ = ["BULK_LINT_PROFILES", "LINT_MODES", "LintRefused", "Signer", "Submitting"]
+
+#: What bulk mail is linted against at submission: the rules every receiver applies and
+#: the three big providers' bulk-sender rules (``docs/bulk-sender-rules.md``).
+BULK_LINT_PROFILES = ("baseline", "gmail-bulk", "yahoo-bulk", "microsoft-bulk")
+#: ``off``; ``warn``: a ``lint`` event when a provider would reject the message or it is at
+#: risk, and it is queued; ``refuse``: :class:`LintRefused` when a provider would reject it.
+LINT_MODES = ("off", "warn", "refuse")
+
+
+class LintRefused(MailcheckError):
+    """Bulk mail a big provider would reject, refused at submission (``lint="refuse"``);
+    nothing was queued. ``report`` is the :class:`~mailcheck.lint.LintReport`."""
+
+    def __init__(self, report: LintReport) -> None:
+        self.report = report
+        lines = "; ".join(report.summary)
+        codes = ", ".join(sorted({f.code for f in report.findings if f.severity == "error"}))
+        super().__init__(f"refused before sending: {lines} ({codes or 'see the report'})")
 
 
 class Signer(Protocol):
@@ -30,6 +52,10 @@ class Submitting:
     signer: Signer | None
     feeder: Feeder
     sign_when_sent: bool  # per-recipient headers: each copy is signed when it is sent
+    unsubscribe: UnsubscribeConfig | None
+    listeners: Listeners
+    lint: str
+    lint_profiles: tuple[str, ...]
 
     async def submit(
         self,
@@ -71,6 +97,7 @@ class Submitting:
         """As :meth:`submit`; returns the message id, the recipients queued and the ones
         the suppression list stopped, with the reason (``Submitted.suppressed``)."""
         raw, mail_from, rcpts, tenant = self._prepare(raw, mail_from, rcpt_to, tenant)
+        self._lint(raw, mail_from, rcpts, priority, list)
         done = await self.spool.submit_checked(
             raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority,
             list_id=list,
@@ -95,6 +122,7 @@ class Submitting:
         ``Submitted.suppressed`` names the recipients the suppression list stopped."""
         key = key or submission_key(raw)
         raw, mail_from, rcpts, tenant = self._prepare(raw, mail_from, rcpt_to, tenant)
+        self._lint(raw, mail_from, rcpts, priority, list)
         done = await self.spool.submit_once(
             raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority, key=key,
             list_id=list,
@@ -113,3 +141,30 @@ class Submitting:
         if self.signer is not None and not self.sign_when_sent:
             raw = self.signer.sign(raw)
         return raw, sender, rcpts, tenant or sender.rpartition("@")[2].lower()
+
+    def _lint(
+        self, raw: bytes, mail_from: str, rcpts: Sequence[str], priority: int, list: str | None
+    ) -> None:
+        """Lint bulk mail as the big receivers would judge it (``lint=`` of the Sender).
+
+        The copy linted is the one a recipient gets: with one-click unsubscribe headers
+        added per recipient, the first recipient's headers, then the signature.
+        """
+        if self.lint == "off" or priority >= TRANSACTIONAL or not rcpts:
+            return
+        from mailcheck.lint import lint_offline
+
+        sample = raw
+        if self.sign_when_sent:
+            if self.unsubscribe is not None and list:
+                sample = self.unsubscribe.headers(rcpts[0], list) + sample
+            if self.signer is not None:
+                sample = self.signer.sign(sample)
+        report = lint_offline(sample, profiles=self.lint_profiles, mail_from=mail_from or None)
+        if report.rejected_by and self.lint == "refuse":
+            raise LintRefused(report)
+        if report.rejected_by or any(v.verdict != "accepted" for v in report.verdicts):
+            self.listeners.emit(
+                SendEvent(kind=EventKind.LINT, rcpt=",".join(rcpts[:3]),
+                          reply="; ".join(report.summary))
+            )  # fmt: skip

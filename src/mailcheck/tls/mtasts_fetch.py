@@ -15,13 +15,15 @@ import enum
 import ipaddress
 import ssl
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from mailcheck.errors import ConfigError, TempError
 from mailcheck.lookup.resolver import Resolver
 from mailcheck.model import ToDict
 from mailcheck.tls.guard import address_allowed
+
+if TYPE_CHECKING:
+    import httpx
 
 # RFC 8461 §3.3: "senders SHOULD impose a timeout on the HTTPS GET and a limit on the
 # body size"; 64 KiB is what common senders (postfix-mta-sts-resolver) read.
@@ -166,6 +168,8 @@ async def _first_answer(
     timeout: float,
 ) -> PolicyFetch:
     """Try the vetted addresses in turn; the first that answers (any HTTP status) wins."""
+    import httpx  # here: an audit of a domain without MTA-STS never pays its import
+
     last = PolicyFetch(url=url, outcome=FetchOutcome.UNREACHABLE, refused=refused)
     async with httpx.AsyncClient(
         verify=context, follow_redirects=False, trust_env=False, timeout=timeout
@@ -202,6 +206,8 @@ async def _first_answer(
 
 
 async def _read(base: PolicyFetch, response: httpx.Response, max_size: int) -> PolicyFetch:
+    import httpx
+
     facts = dataclasses.replace(
         base, status=response.status_code, content_type=response.headers.get("content-type")
     )
