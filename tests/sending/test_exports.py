@@ -67,6 +67,7 @@ def test_event_kinds() -> None:
         "suppressed",  # list hygiene: the suppression list stopped a recipient
         "tenant-paused",  # a complaint rate paused a tenant's bulk mail
         "complaint-warning",
+        "lint",  # bulk mail a provider would reject, queued anyway (lint="warn")
         "attempt",
         "rule",
         "slowed",
