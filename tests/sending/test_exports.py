@@ -15,6 +15,7 @@ EXPORTED = [
     "Classification",
     "Egress",
     "FairnessConfig",
+    "LintRefused",  # Sender(lint="refuse")
     "MemoryBackend",
     "PacePolicy",
     "PaceReason",
@@ -26,6 +27,7 @@ EXPORTED = [
     "Sender",
     "SmtpReply",
     "SqliteSpool",
+    "TlsPolicyCache",  # Sender(tls_policy=...): MTA-STS and DANE
     "WarmupPlan",
     "classify_reply",
     "lint_provider_file",
