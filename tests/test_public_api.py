@@ -17,10 +17,17 @@ PACKAGES = [
     "mailcheck",
     "mailcheck.dkim",
     "mailcheck.dmarc",
+    "mailcheck.lint",
+    "mailcheck.lists",
+    "mailcheck.locale",
     "mailcheck.lookup",
+    "mailcheck.mailbox",
     "mailcheck.reputation",
     "mailcheck.sending",
+    "mailcheck.serve",
     "mailcheck.spf",
+    "mailcheck.sync_more",
+    "mailcheck.tls",
 ]
 
 
@@ -46,7 +53,8 @@ def test_public_names_are_in_all() -> None:
 
 # --- blocking twins -----------------------------------------------------------------------
 
-TWINNED = [p for p in PACKAGES if p != "mailcheck.sending"]  # the sender has its own loop
+# The sender has its own loop; serve has no coroutines (and needs the serve extra).
+TWINNED = [p for p in PACKAGES if p not in {"mailcheck.sending", "mailcheck.serve"}]
 
 
 def _coroutines() -> list[tuple[str, str]]:
@@ -72,10 +80,32 @@ def test_every_public_coroutine_has_a_typed_twin(package: str, name: str) -> Non
     assert twin.__doc__
 
 
+def test_the_twins_kept_apart_are_found_in_mailcheck_sync() -> None:
+    # mailcheck.sync_more holds the later packages' twins; mailcheck.sync names each one.
+    more = importlib.import_module("mailcheck.sync_more")
+    for name in more.__all__:
+        assert name in dir(mailcheck.sync), name
+        assert getattr(mailcheck.sync, name) is getattr(more, name)
+    with pytest.raises(AttributeError):
+        getattr(mailcheck.sync, "no_such_sync")  # noqa: B009
+
+
 async def test_a_twin_inside_a_running_loop_says_to_await() -> None:
     with pytest.raises(mailcheck.SyncCallError, match=r"await check_ip\(") as caught:
         mailcheck.check_ip_sync("192.0.2.1", resolver=mailcheck.ZoneResolver([]))
     assert isinstance(caught.value, RuntimeError)
+
+
+async def test_a_twin_refused_in_a_loop_closes_the_awaitable_it_was_given() -> None:
+    async def hosts() -> list[tuple[str, list[str]]]:
+        return []
+
+    pending = hosts()
+    with pytest.raises(mailcheck.SyncCallError, match=r"await audit_transport\("):
+        mailcheck.sync.audit_transport_sync(
+            "example.org", resolver=mailcheck.ZoneResolver([]), hosts=pending
+        )
+    assert inspect.getcoroutinestate(pending) == inspect.CORO_CLOSED
 
 
 def test_a_twin_runs_without_a_loop() -> None:

@@ -9,6 +9,10 @@ checks the signatures stay equal) and runs it with :func:`asyncio.run`::
 Inside a running event loop (a web handler, Jupyter) a twin would block that loop,
 so it raises :class:`~mailcheck.errors.SyncCallError` telling to await the
 coroutine instead. Each twin also exported by the package of its coroutine.
+
+The twins of the later packages (lists, lint, tls) live in :mod:`mailcheck.sync_more`
+and are found here on first use (PEP 562): ``mailcheck.sync.lint_message_sync`` is
+``mailcheck.sync_more.lint_message_sync``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import ipaddress
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mailcheck._lazy import lazy_exports
 from mailcheck.bulk import DEFAULT_CONCURRENCY
 from mailcheck.errors import MailcheckError, SyncCallError
 
@@ -45,6 +50,35 @@ if TYPE_CHECKING:
     from mailcheck.verify import VerifyResult
 
 T = TypeVar("T")
+
+# The twins kept in mailcheck.sync_more (it imports run_sync from here, so it cannot be
+# imported here at import time); tests/test_public_api.py checks this list is complete.
+_MORE = (
+    "audit_dane_sync",
+    "audit_mtasts_sync",
+    "audit_tlsrpt_sync",
+    "audit_transport_sync",
+    "fetch_policy_sync",
+    "lint_message_sync",
+    "mitigation_for_sync",
+    "probe_many_sync",
+    "probe_starttls_sync",
+)
+
+if TYPE_CHECKING:
+    # What __getattr__ gives, declared for mypy; hiding __getattr__ from it keeps a
+    # misspelt mailcheck.sync name an error rather than Any.
+    from mailcheck.sync_more import audit_dane_sync as audit_dane_sync
+    from mailcheck.sync_more import audit_mtasts_sync as audit_mtasts_sync
+    from mailcheck.sync_more import audit_tlsrpt_sync as audit_tlsrpt_sync
+    from mailcheck.sync_more import audit_transport_sync as audit_transport_sync
+    from mailcheck.sync_more import fetch_policy_sync as fetch_policy_sync
+    from mailcheck.sync_more import lint_message_sync as lint_message_sync
+    from mailcheck.sync_more import mitigation_for_sync as mitigation_for_sync
+    from mailcheck.sync_more import probe_many_sync as probe_many_sync
+    from mailcheck.sync_more import probe_starttls_sync as probe_starttls_sync
+else:
+    __getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(_MORE, "mailcheck.sync_more"))
 
 
 def run_sync(name: str, coroutine: Coroutine[Any, Any, T]) -> T:

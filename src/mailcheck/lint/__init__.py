@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from mailcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from mailcheck.lint.api import lint_message, lint_message_sync
+    from mailcheck.lint.api import lint_message
     from mailcheck.lint.offline import lint_offline
     from mailcheck.lint.profiles import DEFAULT_PROFILES, ProfileSet
     from mailcheck.lint.types import (
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         RuleAction,
         Verdict,
     )
+    from mailcheck.sync_more import lint_message_sync
 
 __all__ = [
     "DEFAULT_PROFILES",
@@ -47,7 +48,7 @@ _EXPORTS = {
     "DEFAULT_PROFILES": "mailcheck.lint.profiles",
     "ProfileSet": "mailcheck.lint.profiles",
     "lint_message": "mailcheck.lint.api",
-    "lint_message_sync": "mailcheck.lint.api",
+    "lint_message_sync": "mailcheck.sync_more",
     "lint_offline": "mailcheck.lint.offline",
     **{
         name: "mailcheck.lint.types"

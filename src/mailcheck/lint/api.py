@@ -1,6 +1,7 @@
 """The message lint with DNS: :func:`lint_message` adds to :func:`lint_offline` the From
 domain's DMARC policy, the DKIM signatures verified, and, given the sending IP, its reverse
-DNS and the SPF result; :func:`lint_message_sync` is its blocking twin.
+DNS and the SPF result. Its blocking twin, ``lint_message_sync``, is in
+:mod:`mailcheck.sync_more` with the other packages' twins.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from mailcheck.lint.profiles import DEFAULT_PROFILES, ProfileSet
 from mailcheck.lint.types import LintReport
 from mailcheck.lookup.resolver import Resolver
 from mailcheck.reputation.rdns import parse_ip
-from mailcheck.sync import run_sync
 
 
 async def lint_message(
@@ -67,29 +67,3 @@ async def lint_message(
     return build_report(
         [*findings, *checks.findings, *extra], selected, facts, missing=frozenset(missing)
     )
-
-
-def lint_message_sync(
-    raw: bytes,
-    /,
-    *,
-    profiles: Sequence[str] = DEFAULT_PROFILES,
-    mail_from: str | None = None,
-    ip: str | None = None,
-    resolver: Resolver | None = None,
-    profile_set: ProfileSet | None = None,
-) -> LintReport:
-    """Blocking twin of :func:`lint_message`, for scripts without an event loop.
-
-    Raises:
-        SyncCallError: called inside a running event loop (await ``lint_message``).
-    """
-    coroutine = lint_message(
-        raw,
-        profiles=profiles,
-        mail_from=mail_from,
-        ip=ip,
-        resolver=resolver,
-        profile_set=profile_set,
-    )
-    return run_sync("lint_message", coroutine)

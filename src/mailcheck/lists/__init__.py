@@ -28,6 +28,7 @@ _EXPORTS = {
     "from_domain": "mailcheck.lists.policy",
     "load_enforcers": "mailcheck.lists.enforcers",
     "mitigation_for": "mailcheck.lists.policy",
+    "mitigation_for_sync": "mailcheck.sync_more",
     "rewrite_from": "mailcheck.lists.rewrite",
     "wrap": "mailcheck.lists.rewrite",
 }
@@ -45,6 +46,7 @@ if typing.TYPE_CHECKING:
         MitigationError,
         MitigationReason,
     )
+    from mailcheck.sync_more import mitigation_for_sync
 
 __all__ = [
     "Enforcer",
@@ -58,6 +60,7 @@ __all__ = [
     "from_domain",
     "load_enforcers",
     "mitigation_for",
+    "mitigation_for_sync",
     "rewrite_from",
     "wrap",
 ]

@@ -14,6 +14,15 @@ from typing import TYPE_CHECKING
 from mailcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from mailcheck.sync_more import (
+        audit_dane_sync,
+        audit_mtasts_sync,
+        audit_tlsrpt_sync,
+        audit_transport_sync,
+        fetch_policy_sync,
+        probe_many_sync,
+        probe_starttls_sync,
+    )
     from mailcheck.tls.audit import TlsOptions, audit_transport
     from mailcheck.tls.dane import audit_dane
     from mailcheck.tls.dnssec import DnssecChecker
@@ -51,17 +60,24 @@ __all__ = [
     "TlsaRecord",
     "TransportResult",
     "audit_dane",
+    "audit_dane_sync",
     "audit_mtasts",
+    "audit_mtasts_sync",
     "audit_tlsrpt",
+    "audit_tlsrpt_sync",
     "audit_transport",
+    "audit_transport_sync",
     "fetch_policy",
+    "fetch_policy_sync",
     "mx_pattern_matches",
     "parse_mtasts_policy",
     "parse_mtasts_record",
     "parse_tlsa",
     "parse_tlsrpt",
     "probe_many",
+    "probe_many_sync",
     "probe_starttls",
+    "probe_starttls_sync",
     "tlsa_matches",
 ]
 
@@ -92,8 +108,23 @@ _WHERE = {
     "tlsa_matches": "tlsa",
 }
 
+# The blocking twins live with the other packages' twins, in mailcheck.sync_more.
+_TWINS = (
+    "audit_dane_sync",
+    "audit_mtasts_sync",
+    "audit_tlsrpt_sync",
+    "audit_transport_sync",
+    "fetch_policy_sync",
+    "probe_many_sync",
+    "probe_starttls_sync",
+)
+
 __getattr__, _ = lazy_exports(
-    __name__, {name: f"{__name__}.{module}" for name, module in _WHERE.items()}
+    __name__,
+    {
+        **{name: f"{__name__}.{module}" for name, module in _WHERE.items()},
+        **dict.fromkeys(_TWINS, "mailcheck.sync_more"),
+    },
 )
 
 
