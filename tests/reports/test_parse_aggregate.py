@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from mailcheck.reports import AggregateReport, ReportError, ingest_report, parse_aggregate
-from mailcheck.reports.aggregate import MAX_BLOCK_ELEMENTS, MAX_DEPTH, MAX_GAP_BYTES, MAX_RECORDS
+from mailcheck.reports.aggregate import (
+    MAX_BLOCK_ELEMENTS,
+    MAX_DEPTH,
+    MAX_GAP_BYTES,
+    MAX_OTHER_BLOCKS,
+    MAX_RECORDS,
+)
 from mailcheck.reports.records import MAX_TEXT_CHARS
 
 DATA = Path(__file__).parent / "data"
@@ -292,10 +298,21 @@ def test_memory_does_not_grow_with_the_xml() -> None:
 
 def test_element_count_is_bounded() -> None:
     # 100 MiB of "<a/>" would be 26 million elements: refused at ELEMENTS_PER_RECORD per row.
-    swarm = report(row(), b"<a/>" * 20_000)
-    assert reason(swarm, max_records=3) == "xml"
+    swarm = report(*(row(n, b"<a/>" * 5_000) for n in range(3)))
+    assert len(parse_aggregate(swarm).records) == 3
+    assert reason(swarm, max_records=3) == "xml"  # 15,000 elements over max(3 * 40, 10,000)
+    assert len(parse_aggregate(report(row(), b"<a/>" * MAX_OTHER_BLOCKS)).records) == 1
+    assert reason(report(row(), b"<a/>" * (MAX_OTHER_BLOCKS + 1))) == "xml"
     crowded_record = report(row(1, b"<a/>" * (MAX_BLOCK_ELEMENTS + 1)))
     assert reason(crowded_record) == "xml"
+
+
+def test_block_size_is_bounded() -> None:
+    # A block's elements are held until it ends: 80 texts of 60 KB in one record are refused.
+    texts = (b"<a>" + b"x" * 60_000 + b"</a>") * 80
+    assert reason(report(row(1, texts))) == "xml"
+    assert reason(report(row(), b"<extension>" + texts + b"</extension>")) == "xml"
+    assert parse_aggregate(report(row(1, texts[: len(texts) // 2]))).records
 
 
 def test_a_text_without_end_is_bounded() -> None:

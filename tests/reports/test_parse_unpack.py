@@ -131,9 +131,10 @@ def _refused_with_little_memory(blob: bytes) -> str:
     return got
 
 
-# What a parser reads on: an element of 60 KB of text, again and again, under every bound
-# but the size.
-XML_BOMB = {"prefix": b"<feedback>", "filler": b"<a>" + b" " * 60_000 + b"</a>"}
+# What a parser reads on, under each of its bounds but the size: blocks of 2 MB (33
+# elements of 60 KB of text), 512 of them: 1 GiB.
+EXTENSION = b"<extension>" + (b"<a>" + b" " * 60_000 + b"</a>") * 33 + b"</extension>"
+XML_BOMB = {"mebibytes": 512, "prefix": b"<feedback>", "filler": EXTENSION}
 
 
 def test_gigabyte_gzip_bomb() -> None:

@@ -33,10 +33,12 @@ from mailcheck.reports.types import (
 
 __all__ = [
     "ELEMENTS_PER_RECORD",
+    "MAX_BLOCK_BYTES",
     "MAX_BLOCK_ELEMENTS",
     "MAX_DEPTH",
     "MAX_ERRORS",
     "MAX_GAP_BYTES",
+    "MAX_OTHER_BLOCKS",
     "MAX_RECORDS",
     "Readable",
     "parse_aggregate",
@@ -54,18 +56,28 @@ MAX_DEPTH = 16
 
 MAX_ERRORS = 100  # report_metadata/error entries kept; the rest are dropped
 
+MAX_OTHER_BLOCKS = 100
+"""Children of ``<feedback>`` other than records: a report has three or four (version,
+metadata, policy, extension). Each costs more than an element inside a record, so a
+document of millions of ``<a/>`` at the top would take four times the largest genuine one."""
+
 MAX_GAP_BYTES = 1024 * 1024
 """XML read without a tag completing: a text, a tag, a comment longer than this is refused.
 The parser buffers such a token whole, so this bounds what a long one costs; the longest
 genuine value (an ``<error>`` or ``<human_result>`` sentence) is a few hundred bytes."""
 
-ELEMENTS_PER_RECORD = 40
-"""Elements per row allowed on average: a row with one DKIM and one SPF result has 22, with
-three DKIM results, envelope identifiers and an override reason about 40. The
-document may hold ``ELEMENTS_PER_RECORD * MAX_RECORDS`` elements (at least
-:data:`MAX_BLOCK_ELEMENTS`): without it, 100 MiB of ``<a/>`` would be 26 million elements,
-minutes of parsing; with it, the worst document costs about what the largest genuine one
-does (8 million elements against 4.4 million for 200,000 plain rows)."""
+ELEMENTS_PER_RECORD = 30
+"""Elements per row allowed on average: the document may hold ``ELEMENTS_PER_RECORD *
+MAX_RECORDS`` elements (6 million; at least :data:`MAX_BLOCK_ELEMENTS`). A plain row has 22;
+richer rows (three DKIM results, a reason) have up to 40, but 100 MiB of genuine XML holds
+at most about 5 million elements (an element and its value take 20 bytes or more), so the
+size bound meets them first. Without this bound, records padded with empty elements would
+cost twice the largest genuine report to refuse."""
+
+MAX_BLOCK_BYTES = 4 * 1024 * 1024
+"""XML in one child of ``<feedback>``: its elements are held until it ends, so its size is
+bounded. A record with 100 DKIM results is about 20 KB, the metadata with 100 errors as
+much; an ``<extension>`` of megabytes is not a report's."""
 
 MAX_BLOCK_ELEMENTS = 10_000
 """Elements inside one child of ``<feedback>`` (a record, the metadata, an extension). A
@@ -139,12 +151,14 @@ class _Watched:
     def __init__(self, stream: Readable) -> None:
         self._stream = stream
         self.gap = 0
+        self.total = 0
 
     def read(self, size: int = -1) -> bytes:
         if self.gap > MAX_GAP_BYTES:
             raise ReportError("xml", f"over {MAX_GAP_BYTES} bytes without a complete tag")
         data = self._stream.read(size) or b""
         self.gap += len(data)
+        self.total += len(data)
         return data
 
 
@@ -159,14 +173,19 @@ class _Reader:
         self.version: str | None = None
         self.records: list[AggregateRecord] = []
         self.parse_record = RecordParser()
+        self.other_blocks = 0
 
     def read(self, stream: _Watched) -> AggregateReport:
-        depth = elements = total = 0
+        depth = elements = total = block_start = 0
         root: ET.Element | None = None
         for event, element in self._events(stream):
             stream.gap = 0
+            if depth >= 2 and stream.total - block_start > MAX_BLOCK_BYTES:
+                raise ReportError("xml", f"a <{local(element.tag)}> over {MAX_BLOCK_BYTES} bytes")
             if event == "start":
                 depth += 1
+                if depth == 2:
+                    block_start = stream.total
                 elements += 1
                 total += 1
                 if total > self.max_elements:
@@ -213,6 +232,10 @@ class _Reader:
             self.policy = element
         elif name == "version" and self.version is None:
             self.version = text(element)
+        else:
+            self.other_blocks += 1
+            if self.other_blocks > MAX_OTHER_BLOCKS:
+                raise ReportError("xml", f"over {MAX_OTHER_BLOCKS} blocks that are not records")
 
     def _report(self) -> AggregateReport:
         if self.metadata is None:
