@@ -187,3 +187,8 @@ def test_latin1_bytes_in_a_utf8_report_are_replaced_not_fatal() -> None:
     with pytest.raises(ReportError) as caught:
         ingest_report(latin1.replace(b"</feedback>", b"</feedbak>"))
     assert caught.value.reason == "xml"
+
+
+def test_utf16_report_with_its_bom() -> None:
+    utf16 = XML.decode().replace("UTF-8", "UTF-16").encode("utf-16")
+    assert ingest_report(gzip.compress(utf16)).reporter == "google.com"
