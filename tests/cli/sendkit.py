@@ -35,6 +35,7 @@ class Server:
         helos: the EHLO name of each accepted message's session.
         gate: when set, DATA waits until it is open.
         received: (recipients, message) accepted.
+        mail_froms: the envelope sender of each accepted message.
         data_started: set when a DATA arrives (the gate is then holding it).
     """
 
@@ -46,6 +47,7 @@ class Server:
     sessions: int = 0
     most_sessions: int = 0
     helos: list[str] = dataclasses.field(default_factory=list)
+    mail_froms: list[str] = dataclasses.field(default_factory=list)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -61,6 +63,7 @@ class Server:
             await self.gate.wait()
         self.received.append((list(envelope.rcpt_tos), envelope.original_content or b""))
         self.helos.append(str(session.host_name))
+        self.mail_froms.append(str(envelope.mail_from))
         return "250 2.0.0 OK queued"
 
     def delivered_to(self) -> list[str]:

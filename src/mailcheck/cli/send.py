@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailcheck.cli.common import make_resolver, print_json
 from mailcheck.cli.send_args import add_send_parser, resume_command, safe_url
+from mailcheck.cli.send_hygiene import check_hygiene, tls_options
 from mailcheck.cli.send_input import (
     check_hostname,
     check_mailbox,
@@ -134,6 +135,7 @@ class Options:
     signer: DkimSigner | None
     fairness: FairnessConfig | None
     providers: ProviderSet
+    hygiene: dict[str, Any]  # lint, verp, unsubscribe: the Sender's keyword arguments
 
 
 def _check_paths(args: argparse.Namespace) -> None:
@@ -173,6 +175,7 @@ def check_options(args: argparse.Namespace) -> Options:
         signer=_signer(args),
         fairness=load_tenants(args.tenants),
         providers=ProviderSet.load(user_files=args.providers),
+        hygiene=check_hygiene(args),
     )
 
 
@@ -183,10 +186,13 @@ def _sender(args: argparse.Namespace, opts: Options, spool: Any, backend: Any) -
     if args.rate:
         gcra = Gcra(interval=1 / args.rate)
         extra["default_budget"] = Budget(message_rates=((f"{args.rate}/s", gcra),))
+    resolver = make_resolver(args)
+    extra.update(opts.hygiene)
+    extra.update(tls_options(args, resolver))
     return Sender(
         spool=spool,
         clock=_clock(),
-        resolver=make_resolver(args),
+        resolver=resolver,
         providers=opts.providers,
         egress=opts.egress,
         helo=args.helo,
@@ -281,6 +287,8 @@ def _print_text(result: dict[str, Any], progress: SendProgress, now: float) -> N
         parts.append(f"queued {sub['messages']} message(s) for {sub['recipients']} recipient(s)")
     if sub["already_queued"]:
         parts.append(f"{sub['already_queued']} recipient(s) already queued (not again)")
+    if sub.get("suppressed"):
+        parts.append(f"{sub['suppressed']} recipient(s) suppressed (mailcheck suppress list)")
     if parts:
         print("; ".join(parts))
     if sub["rejected"]:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mailcheck.cli.common import add_dns_options
+from mailcheck.cli.send_hygiene import add_hygiene_options, hygiene_resume_words
 
 __all__ = ["ENV_REDIS", "add_send_parser", "resume_command", "safe_url"]
 
@@ -131,6 +132,7 @@ def add_send_parser(subparsers: Any, *, run: Callable[[argparse.Namespace], int]
     )
     parser.add_argument("--dkim-domain", metavar="DOMAIN", help="d= of the DKIM signature")
     _add_delivery_options(parser)
+    add_hygiene_options(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--no-run", action="store_true", help="queue only, deliver nothing")
     mode.add_argument(
@@ -213,5 +215,6 @@ def resume_command(args: argparse.Namespace) -> str:
     ):
         if value != default:
             words += _option(flag, f"{value:g}" if isinstance(value, float) else value)
+    words += hygiene_resume_words(args)
     words += ["--until-idle"] if args.until_idle else ["--forever"] if args.forever else []
     return shlex.join(words)

@@ -25,7 +25,7 @@ from mailcheck.address import AddressError
 from mailcheck.cli.send_input import Rejected, Source, envelope, mark_queued, read_sources
 from mailcheck.cli.send_progress import clean, report_progress
 from mailcheck.errors import ConfigError, SigningError
-from mailcheck.sending import RedisBackend, Sender, SendEvent, SqliteSpool
+from mailcheck.sending import LintRefused, RedisBackend, Sender, SendEvent, SqliteSpool
 from mailcheck.sending.spool import Submitted, submission_key
 
 __all__ = ["Control", "Settled", "deliver", "open_spool", "redis_backend", "submit_all"]
@@ -98,6 +98,8 @@ class Settled:
         kind = str(event.kind)
         if kind in self.KINDS:
             self.counts[kind] = self.counts.get(kind, 0) + 1
+        elif kind == "lint":  # --lint warn: queued, but a provider would refuse it
+            _say(f"mailcheck: warning: to {clean(event.rcpt)}: {clean(event.reply)}\n")
 
 
 class Control:
@@ -173,6 +175,7 @@ async def _queue_one(
         tenant=args.tenant,
         priority=priority,
         key=submission_key(message),
+        list=args.list_id,
     )
 
 
@@ -191,6 +194,7 @@ async def submit_all(
         "recipients": 0,
         "already_queued": 0,
         "already_queued_messages": 0,
+        "suppressed": 0,
         "rejected": [],
     }
     for item in read_sources(args.messages, args.maildir):
@@ -199,13 +203,14 @@ async def submit_all(
         if isinstance(item, Source):
             try:
                 done = await _queue_one(sender, item, args, priority)
-            except (AddressError, ConfigError, SigningError) as exc:  # this message only
+            except (AddressError, ConfigError, SigningError, LintRefused) as exc:  # this one
                 item = Rejected(item.name, str(exc))
             else:
                 tally["messages"] += bool(done.queued)
                 tally["recipients"] += len(done.queued)
                 tally["already_queued"] += len(done.duplicates)
                 tally["already_queued_messages"] += not done.queued
+                tally["suppressed"] += len(done.suppressed)
                 if item.maildir_file is not None:
                     try:
                         mark_queued(item.maildir_file)
