@@ -59,10 +59,12 @@ _MORE = (
     "audit_tlsrpt_sync",
     "audit_transport_sync",
     "fetch_policy_sync",
+    "ingest_mailbox_sync",
     "lint_message_sync",
     "mitigation_for_sync",
     "probe_many_sync",
     "probe_starttls_sync",
+    "summarize_sync",
 )
 
 if TYPE_CHECKING:
@@ -73,10 +75,12 @@ if TYPE_CHECKING:
     from mailcheck.sync_more import audit_tlsrpt_sync as audit_tlsrpt_sync
     from mailcheck.sync_more import audit_transport_sync as audit_transport_sync
     from mailcheck.sync_more import fetch_policy_sync as fetch_policy_sync
+    from mailcheck.sync_more import ingest_mailbox_sync as ingest_mailbox_sync
     from mailcheck.sync_more import lint_message_sync as lint_message_sync
     from mailcheck.sync_more import mitigation_for_sync as mitigation_for_sync
     from mailcheck.sync_more import probe_many_sync as probe_many_sync
     from mailcheck.sync_more import probe_starttls_sync as probe_starttls_sync
+    from mailcheck.sync_more import summarize_sync as summarize_sync
 else:
     __getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(_MORE, "mailcheck.sync_more"))
 

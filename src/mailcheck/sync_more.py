@@ -1,4 +1,4 @@
-"""Blocking twins of the coroutines of the later packages: lists, lint, tls.
+"""Blocking twins of the coroutines of the later packages: lists, lint, reports, tls.
 
 They are :mod:`mailcheck.sync`'s twins in every way (same arguments as their coroutine,
 checked by a test; :class:`~mailcheck.errors.SyncCallError` inside a running event loop)
@@ -15,7 +15,7 @@ the reverse at import time: ``mailcheck.sync`` finds these names on first use (P
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 # Light modules (no DNS stack, no httpx, no cryptography): the defaults below are theirs.
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from mailcheck.lists.enforcers import Enforcers
     from mailcheck.lists.types import Mitigation
     from mailcheck.lookup import Resolver
+    from mailcheck.reports.inputs import Mailbox
+    from mailcheck.reports.services import Catalogue
+    from mailcheck.reports.store import IngestSummary, ReportStore
+    from mailcheck.reports.summary_model import DmarcSummary
     from mailcheck.tls.audit import MxTargets, TlsOptions
     from mailcheck.tls.dnssec import DnssecChecker
     from mailcheck.tls.mtasts_fetch import PolicyFetch
@@ -50,10 +54,12 @@ __all__ = [
     "audit_tlsrpt_sync",
     "audit_transport_sync",
     "fetch_policy_sync",
+    "ingest_mailbox_sync",
     "lint_message_sync",
     "mitigation_for_sync",
     "probe_many_sync",
     "probe_starttls_sync",
+    "summarize_sync",
 ]
 
 # The tls defaults are written out rather than imported: their modules load httpx and
@@ -240,4 +246,40 @@ def probe_many_sync(
         targets, port=port, timeout=timeout, cafile=cafile, concurrency=concurrency, now=now
     )
     result: tuple[TlsProbe, ...] = run_sync("probe_many", coroutine)
+    return result
+
+
+def summarize_sync(
+    store: ReportStore,
+    domain: str,
+    /,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    resolver: Resolver | None = None,
+    egress: Sequence[str] = (),
+    catalogue: Catalogue | None = None,
+) -> DmarcSummary:
+    """Blocking twin of :func:`mailcheck.reports.summarize` (same arguments)."""
+    coroutine = _late("mailcheck.reports.summary", "summarize")(
+        store, domain, since=since, until=until, resolver=resolver, egress=egress,
+        catalogue=catalogue,
+    )  # fmt: skip
+    result: DmarcSummary = run_sync("summarize", coroutine)
+    return result
+
+
+def ingest_mailbox_sync(
+    store: ReportStore,
+    mailbox: Mailbox,
+    /,
+    *,
+    on_batch: Callable[[IngestSummary], None] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+) -> IngestSummary:
+    """Blocking twin of :func:`mailcheck.reports.ingest_mailbox` (same arguments)."""
+    coroutine = _late("mailcheck.reports.inputs", "ingest_mailbox")(
+        store, mailbox, on_batch=on_batch, on_skip=on_skip
+    )
+    result: IngestSummary = run_sync("ingest_mailbox", coroutine)
     return result

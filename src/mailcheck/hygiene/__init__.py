@@ -11,6 +11,9 @@ and their rates, VERP return paths and RFC 8058 unsubscribe tokens.
   pause of a tenant's bulk mail above a complaint rate.
 - :mod:`.verp`: the Sender's VERP and unsubscribe-header settings.
 - :mod:`.tokens`: VERP return paths and unsubscribe tokens.
+- :mod:`.inbound`, :mod:`.dsn`, :mod:`.arf`: what comes back (DSNs and other bounces,
+  ARF complaints, mailto unsubscribes) read from untrusted mail; :mod:`.ingest`
+  (:class:`BounceIngest`) acts on it: suppressions, counts, complaint rates.
 
 Names are imported on first use (PEP 562): the spool imports :mod:`.store` cheaply.
 """
@@ -23,8 +26,21 @@ from mailcheck._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mailcheck.hygiene.classify import BounceClass, classify_reply, classify_status
+    from mailcheck.hygiene.inbound import read_inbound
+    from mailcheck.hygiene.inbound_types import Bounce, Complaint, InboundError, InboundMessage
+    from mailcheck.hygiene.ingest import BounceIngest, IngestResult
     from mailcheck.hygiene.rates import ComplaintPolicy, SoftBouncePolicy
+    from mailcheck.hygiene.secret import read_secret
     from mailcheck.hygiene.suppression import SuppressionList
+    from mailcheck.hygiene.tokens import (
+        TokenError,
+        UnsubscribeRequest,
+        unsubscribe_headers,
+        unsubscribe_token,
+        verify_unsubscribe,
+        verp_address,
+        verp_recipient_id,
+    )
     from mailcheck.hygiene.types import (
         Suppression,
         SuppressionReason,
@@ -35,19 +51,34 @@ if TYPE_CHECKING:
     from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
 
 __all__ = [
+    "Bounce",
     "BounceClass",
+    "BounceIngest",
+    "Complaint",
     "ComplaintPolicy",
+    "InboundError",
+    "InboundMessage",
+    "IngestResult",
     "SoftBouncePolicy",
     "Suppression",
     "SuppressionList",
     "SuppressionReason",
     "SuppressionScope",
+    "TokenError",
     "UnsubscribeConfig",
+    "UnsubscribeRequest",
     "VerpConfig",
     "address_key",
     "classify_reply",
     "classify_status",
     "normalize_address",
+    "read_inbound",
+    "read_secret",
+    "unsubscribe_headers",
+    "unsubscribe_token",
+    "verify_unsubscribe",
+    "verp_address",
+    "verp_recipient_id",
 ]
 
 _WHERE = {
@@ -64,6 +95,21 @@ _WHERE = {
     "SoftBouncePolicy": "rates",
     "UnsubscribeConfig": "verp",
     "VerpConfig": "verp",
+    "read_inbound": "inbound",
+    "Bounce": "inbound_types",
+    "Complaint": "inbound_types",
+    "InboundMessage": "inbound_types",
+    "InboundError": "inbound_types",
+    "BounceIngest": "ingest",
+    "IngestResult": "ingest",
+    "read_secret": "secret",
+    "TokenError": "tokens",
+    "UnsubscribeRequest": "tokens",
+    "unsubscribe_headers": "tokens",
+    "unsubscribe_token": "tokens",
+    "verify_unsubscribe": "tokens",
+    "verp_address": "tokens",
+    "verp_recipient_id": "tokens",
 }
 
 __getattr__, _ = lazy_exports(

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         TlsPolicyType,
         TlsReport,
     )
+    from mailcheck.sync_more import ingest_mailbox_sync, summarize_sync
 
 __all__ = [
     "AggregateRecord",
@@ -70,6 +71,7 @@ __all__ = [
     "TlsReport",
     "TlsSummary",
     "ingest_mailbox",
+    "ingest_mailbox_sync",
     "ingest_report",
     "looks_like_message",
     "parse_aggregate",
@@ -78,6 +80,7 @@ __all__ = [
     "render_html",
     "reports_in_message",
     "summarize",
+    "summarize_sync",
 ]
 
 # name -> module (under mailcheck.reports); new public names are added here and to __all__.
@@ -118,7 +121,9 @@ _WHERE = {
 }
 
 __getattr__, _ = lazy_exports(
-    __name__, {name: f"{__name__}.{module}" for name, module in _WHERE.items()}
+    __name__,
+    {name: f"{__name__}.{module}" for name, module in _WHERE.items()}
+    | dict.fromkeys(("ingest_mailbox_sync", "summarize_sync"), "mailcheck.sync_more"),
 )
 
 
