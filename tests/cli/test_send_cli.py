@@ -104,7 +104,8 @@ async def test_json_summary_shape(
     assert set(result) == {"ended", "signal", "submitted", "this_run", "progress", "spool",
                            "resume", "exit_code"}  # fmt: skip
     assert result["submitted"] == {"messages": 2, "recipients": 2, "already_queued": 0,
-                                   "already_queued_messages": 0, "rejected": []}  # fmt: skip
+                                   "already_queued_messages": 0, "suppressed": 0,
+                                   "rejected": []}  # fmt: skip
     progress = result["progress"]
     assert {k: progress[k] for k in ("delivered", "bounced", "expired", "waiting", "final")} == {
         "delivered": 2, "bounced": 0, "expired": 0, "waiting": 0, "final": True,
