@@ -102,6 +102,13 @@ def make_sender(
     )
 
 
+def at_most(rate: float, seconds: float, jitter: float = 0.1) -> int:
+    """The most arrivals a receiver may count in ``seconds`` from a sender keeping ``rate``
+    per second: the sender's window, widened by the scheduling jitter between the send and
+    the receiver's timestamp (these tests run on the real clock, beside other tests)."""
+    return int(rate * (seconds + jitter)) + 1
+
+
 async def states(sender: Sender) -> dict[str, int]:
     counts = await sender.spool.counts()
     return {state: n for state, n in counts.items() if n}
@@ -122,8 +129,9 @@ async def test_gmail_rate_is_never_exceeded(
     gmail = sims["gmail"]
     assert sorted(gmail.delivered_to()) == sorted(f"m{n}@gmail.sim.test" for n in range(15))
     assert gmail.replies["421"] == 0
-    # 10/s with no burst: a closed 1-s window holds at most 11 arrivals.
-    assert gmail.most_in_window(1.0) <= 11
+    # 10/s with no burst: a closed 1-s window of the sender holds at most 11 sends; the
+    # receiver's clock adds the loop's scheduling jitter (up to 0.1 s under load).
+    assert gmail.most_in_window(1.0) <= at_most(10, 1.0)
     # Google requires TLS in the dataset: every message went over STARTTLS.
     assert all(m.tls for m in gmail.received)
     assert await states(s) == {"delivered": 15}
@@ -410,7 +418,7 @@ async def test_transactional_mail_does_not_wait_behind_a_newsletter(
     assert reset < 30
     # And the newsletter was not starved: all of it arrived, at the budget's rate.
     assert len(arrivals) == 61
-    assert sims["gmail"].most_in_window(1.0) <= 21
+    assert sims["gmail"].most_in_window(1.0) <= at_most(20, 1.0)
 
 
 async def test_two_tenants_share_a_saturated_budget_three_to_one(
