@@ -57,12 +57,18 @@ async def test_foreign_domain_is_kept_apart(tmp_path: Path) -> None:
         assert summary.foreign_domains == {"spoofed.example": 1}
         assert await store.foreign_domains() == {"spoofed.example": 1}
         assert await store.sources("spoofed.example", since=0, until=NOW) == ()
-        # Managing it later does not pull its earlier reports in.
-        await store.add_domain("Spoofed.Example.")
+        # Managing it later brings its earlier reports in (the hoster registered the
+        # customer's domain after the first reports arrived), and the day totals follow.
+        assert await store.add_domain("Spoofed.Example.") == 1
         assert store.manages("spoofed.example")
-        assert await store.sources("spoofed.example", since=0, until=NOW) == ()
+        assert await store.foreign_domains() == {}
+        (source,) = await store.sources("spoofed.example", since=0, until=NOW)
+        assert (source.ip, source.messages) == ("198.18.7.9", 7)
         later = report("d", [record("198.18.7.9", 1)], begin=NOW - DAY, domain="spoofed.example")
         assert await store.add(later) is IngestOutcome.STORED
+        (source,) = await store.sources("spoofed.example", since=0, until=NOW)
+        assert source.messages == 8
+        assert await store.add_domain("spoofed.example") == 0  # nothing left apart
     async with store_at(tmp_path) as reopened:  # the domains table outlives the process
         assert reopened.managed == {"spoofed.example"}
         assert await reopened.remove_domain("spoofed.example")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +105,11 @@ def run_domains(args: argparse.Namespace) -> int:
         try:
             for name in args.names:
                 if args.change == "add":
-                    await store.add_domain(name)
+                    joined = await store.add_domain(name)
+                    if joined:
+                        sys.stderr.write(
+                            f"{name}: {joined} earlier report(s) kept apart now count for it\n"
+                        )
                 else:
                     await store.remove_domain(name)
             return sorted(store.managed)

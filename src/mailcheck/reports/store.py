@@ -223,15 +223,23 @@ class ReportStore(StoreQueries):
         """True when reports about ``domain`` go into its summaries (not kept apart)."""
         return is_managed(domain, self.managed)
 
-    async def add_domain(self, domain: str, /) -> None:
-        """Manage ``domain`` from now on (kept in the store). Earlier foreign reports stay apart."""
+    async def add_domain(self, domain: str, /) -> int:
+        """Manage ``domain`` from now on (kept in the store). The reports about it (or below
+        it) received before, and kept apart as foreign, join it: a hoster who registers a
+        customer's domain after its first reports arrived loses none of them.
+
+        Returns the number of earlier reports that joined.
+        """
         name = _normalise(domain)
         now = self.clock()
-        await self._run(
-            lambda db: db.execute("INSERT OR IGNORE INTO domains VALUES (?, ?)", (name, now)),
-            write=True,
-        )
+
+        def add(db: sqlite3.Connection) -> int:
+            db.execute("INSERT OR IGNORE INTO domains VALUES (?, ?)", (name, now))
+            return store_days.adopt(db, name)
+
+        adopted = await self._run(add, write=True)
         self._stored_domains = self._stored_domains | {name}
+        return adopted
 
     async def remove_domain(self, domain: str, /) -> bool:
         """Stop managing ``domain`` (kept in the store); True when it was there."""

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["FORWARDING_REASONS", "SCHEMA", "add_days", "purge", "rebuild", "report_day"]
+__all__ = ["FORWARDING_REASONS", "SCHEMA", "add_days", "adopt", "purge", "rebuild", "report_day"]
 
 #: Override reasons that say the receiver saw a forwarder or a list (RFC 7489 appendix C,
 #: ``PolicyOverrideType``), and ``arc``: a comment saying the ARC chain passed (RFC 8617).
@@ -169,3 +169,33 @@ def purge(db: sqlite3.Connection, cutoff: float) -> int:
     )
     db.execute(_REBUILD.format(where="AND " + touched))
     return deleted
+
+
+# Reports about ``domain`` or a name below it (substr: LIKE would read "_" as a wildcard).
+_ADOPTED_DAYS = """
+INSERT INTO temp.adopted_days SELECT DISTINCT domain, (begin + end) / 2 / 86400 FROM reports
+WHERE foreign_domain = 1 AND kind = 'aggregate'
+  AND (domain = ?1 OR substr(domain, -length(?1) - 1) = '.' || ?1)
+"""
+_ADOPT = """
+UPDATE reports SET foreign_domain = 0
+WHERE foreign_domain = 1 AND (domain = ?1 OR substr(domain, -length(?1) - 1) = '.' || ?1)
+"""
+
+
+def adopt(db: sqlite3.Connection, domain: str) -> int:
+    """The reports kept apart (foreign) about ``domain`` or below it join the managed ones,
+    and the daily totals of the days they count on are summed again from the records.
+
+    Returns the number of reports adopted.
+    """
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS adopted_days (domain TEXT, day INTEGER)")
+    db.execute("DELETE FROM temp.adopted_days")
+    db.execute(_ADOPTED_DAYS, (domain,))
+    adopted = int(db.execute(_ADOPT, (domain,)).rowcount)
+    if adopted:
+        days = "SELECT domain, day FROM temp.adopted_days"
+        db.execute(f"DELETE FROM source_days WHERE (domain, day) IN ({days})")  # noqa: S608
+        touched = f"(p.domain, (p.begin + p.end) / 2 / 86400) IN ({days})"
+        db.execute(_REBUILD.format(where="AND " + touched))
+    return adopted
