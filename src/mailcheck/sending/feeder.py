@@ -4,6 +4,10 @@ ends (``idle``: nothing due now; ``final``: nothing left but final states; ``for
 
 It owns the count of jobs held in memory (per domain and tenant), which bounds memory and
 tells when more of a domain waits in the spool than its lane shows.
+
+A recipient whose domain takes no mail (NXDOMAIN, a null MX) is bounced here, before any
+lane, and suppressed for :data:`NO_MAIL_SUPPRESS_FOR` when the spool's suppression is on;
+a DNS failure only defers (it could not check).
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from mailcheck.errors import TempError
+from mailcheck.errors import ParseError, TempError
+from mailcheck.hygiene.types import Suppression, SuppressionReason
 from mailcheck.sending.events import EventKind, SendEvent
 from mailcheck.sending.fairness import FairnessConfig
 from mailcheck.sending.lanes import Lane, Route, tenant_of
 from mailcheck.sending.progress import build_progress
-from mailcheck.sending.routing import NoMail
+from mailcheck.sending.routing import NoMail, NoMailKind
 from mailcheck.sending.spool import TRANSACTIONAL, Job
 from mailcheck.sending.types import BudgetKey
 
@@ -34,6 +39,16 @@ REPORT_EVERY = 0.05
 #: Seconds between two counts of what waits in the spool per domain (the backlog that
 #: decides whether a pace may rise).
 BACKLOG_EVERY = 30.0
+#: Seconds a recipient stays suppressed (``hard-bounce``, global) once its domain answered
+#: NXDOMAIN or a null MX. Not forever, unlike a ``550 5.1.1``: a domain comes back and
+#: nothing tells us. A lapsed gTLD domain leaves the DNS during its redemption period and
+#: is free for anyone to register at most about 80 days after it expired (ICANN: auto-renew
+#: grace up to 45 days, redemption 30, pending delete 5); a parked domain with a null MX is
+#: sold and set up for mail. After 90 days the recipient is claimed again and its domain
+#: asked once more: still dead, it costs one local bounce and 90 more days, and nobody
+#: else sees it (no SMTP connection is made). Forever would lose that recipient's mail
+#: for good without anybody noticing.
+NO_MAIL_SUPPRESS_FOR = 90 * 86400.0
 
 
 class Feeder:
@@ -192,12 +207,40 @@ class Feeder:
             self.sender.delivery.news.set()
             return None
         if isinstance(found, NoMail):
+            # Suppressed before bounced: a crash in between leaves the recipient
+            # ``sending``, queued again when the spool is reopened and stopped at its claim,
+            # never bounced without its suppression.
+            await self._suppress(job, found)
             await asyncio.gather(
                 *(spool.finish(rid, "bounced", found.reply) for rid, _, _ in job.recipients)
             )
             self.sender.delivery.news.set()
             return None
         return found.hosts, found.group
+
+    async def _suppress(self, job: Job, found: NoMail) -> None:
+        """Suppress ``job``'s recipients, whose domain takes no mail, for everybody (in
+        one transaction), when the spool's suppression list is on."""
+        if not self.sender.spool.suppression:
+            return
+        suppressions = self.sender.suppressions
+        if found.kind is NoMailKind.NULL_MX:
+            why = f"null MX (RFC 7505) for {job.domain}"
+        else:
+            why = f"no such domain (NXDOMAIN): {job.domain}"
+        source = f"{why} (message {job.message_id})"
+        expires = suppressions.clock() + NO_MAIL_SUPPRESS_FOR
+        entries: list[tuple[Suppression, str]] = []
+        for _, rcpt, _ in job.recipients:
+            try:
+                entry = suppressions.entry(
+                    rcpt, reason=SuppressionReason.HARD_BOUNCE, source=source, expires=expires
+                )
+            except ParseError:  # an address that never parsed: bounced only
+                continue
+            entries.append(entry)
+        if entries:
+            await suppressions.add_many(entries)
 
     async def _dispatch(self, job: Job, hosts: tuple[str, ...], group: str) -> None:
         """Put a claimed job in the lane of its MX ``hosts`` in its budget."""

@@ -9,6 +9,7 @@ they wait and are tried again.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from mailcheck.lookup.answer import DnsStatus
 if TYPE_CHECKING:
     from mailcheck.sending.tlspolicy import TlsPolicyCache
 
-__all__ = ["Destination", "NoMail", "Router"]
+__all__ = ["Destination", "NoMail", "NoMailKind", "Router"]
 
 #: Longest time (seconds) a domain's MX hosts and provider group are reused without asking
 #: DNS again (a shorter TTL wins), and most domains remembered.
@@ -36,11 +37,20 @@ class Destination:
     group: str
 
 
+class NoMailKind(enum.StrEnum):
+    """Why a domain receives no mail."""
+
+    NXDOMAIN = "nxdomain"  # the domain does not exist
+    NULL_MX = "null-mx"  # RFC 7505: it says it accepts no mail
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class NoMail:
-    """A permanent answer: the domain receives no mail; ``reply`` says why (bounce text)."""
+    """A permanent answer: the domain receives no mail; ``reply`` says why (bounce text),
+    ``kind`` which of the two answers it was."""
 
     reply: str
+    kind: NoMailKind
 
 
 class Router:
@@ -88,11 +98,13 @@ class Router:
         answer = await self.resolver.query(domain, "MX")
         found: Destination | NoMail
         if answer.status is DnsStatus.NXDOMAIN:
-            found = NoMail(f"550 5.1.2 {domain}: no such domain (NXDOMAIN)")
+            found = NoMail(f"550 5.1.2 {domain}: no such domain (NXDOMAIN)", NoMailKind.NXDOMAIN)
         else:
             hosts = tuple(host for _, host in answer.mx_hosts()) if answer.ok else (domain,)
             if hosts == (".",):
-                found = NoMail(f"550 5.1.10 {domain}: null MX, accepts no mail (RFC 7505)")
+                found = NoMail(
+                    f"550 5.1.10 {domain}: null MX, accepts no mail (RFC 7505)", NoMailKind.NULL_MX
+                )
             else:
                 if self.tls_policy is not None:  # raises TempError: no host the policy allows
                     hosts = await self.tls_policy.apply(domain, hosts)
