@@ -301,3 +301,18 @@ async def test_delivered_on_arc_counts_as_forwarded(tmp_path: Path) -> None:
     (source,) = summary.sources
     assert source.forwarded == 6
     assert source.category is SourceCategory.FORWARDER
+
+
+def test_readiness_steps_from_quarantine_name_reject_once() -> None:
+    from mailcheck.reports.readiness import judge_readiness
+    from mailcheck.reports.summary_model import SourceCategory, SourceGroup
+
+    forwarded = SourceGroup(
+        label="a list", category=SourceCategory.FORWARDER, via=None, ips=("192.0.2.9",),
+        messages=100, spf_aligned=0, dkim_aligned=80, passed=80, spf_rate=0.0,
+        dkim_rate=0.8, pass_rate=0.8,
+    )  # fmt: skip
+    readiness = judge_readiness("asso.example", policy="quarantine", groups=[forwarded], days=30)
+    last = readiness.steps[-1]
+    assert "publish p=reject" in last
+    assert last.count("p=reject") == 1  # not "publish p=reject; then ... p=reject"

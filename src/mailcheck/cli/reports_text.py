@@ -18,7 +18,7 @@ _CATEGORY = {
     SourceCategory.SERVICE: "authorised services",
     SourceCategory.FORWARDER: "forwarders and lists",
     SourceCategory.UNAUTHORIZED: "unauthorised",
-    SourceCategory.UNKNOWN: "could not tell (DNS failed)",
+    SourceCategory.UNKNOWN: "could not tell (DNS failed or not asked)",
 }
 #: Groups listed per category in text (JSON has them all).
 TEXT_GROUPS = 12

@@ -25,7 +25,7 @@ _CATEGORY = {
     SourceCategory.SERVICE: ("Authorised service", "ok"),
     SourceCategory.FORWARDER: ("Forwarder or list", "info"),
     SourceCategory.UNAUTHORIZED: ("Unauthorised", "bad"),
-    SourceCategory.UNKNOWN: ("Could not tell (DNS failed)", "info"),
+    SourceCategory.UNKNOWN: ("Could not tell (DNS failed or not asked)", "info"),
 }
 _SEVERITY = {"error": "bad", "warning": "warn", "info": "info"}
 _CSS = """

@@ -67,9 +67,14 @@ def _steps(
         else:
             steps.append(f"Publish p=reject ({record}) and keep watching the reports.")
     else:
+        then = (
+            ""
+            if target == "reject"
+            else ("; then, after a few weeks with no legitimate mail failing, p=reject")
+        )
         steps.append(
             f"Once the fixes above are in and the reports show them working, publish "
-            f"p={target}; then, after a few weeks with no legitimate mail failing, p=reject."
+            f"p={target}{then}."
         )
     return tuple(steps)
 
