@@ -254,3 +254,37 @@ def test_spool_status_shows_them(
     code = main(["spool", "status", "--spool", str(tmp_path)])
     out, _ = capsys.readouterr()
     assert "suppressions 3 (hard-bounce 3)" in out.splitlines()
+
+
+async def test_suppressed_before_the_bounce_is_recorded(
+    tmp_path: Path, dns_server: DnsTestServer
+) -> None:
+    """The suppression is committed before the bounce: a crash between the two leaves the
+    recipient ``sending``, queued again at the next open and stopped at its claim, never
+    bounced without its suppression (the order is read from the spool's own SQL trace)."""
+    statements: list[str] = []
+    clock, events = Clock(), list[SendEvent]()
+    spool = SqliteSpool(str(tmp_path / "q.db"), clock=clock)
+    sender = make_sender(spool, dns_server, Sink(), clock, events)
+    await sender.submit(letter(1), mail_from="news@asso.example", rcpt_to=[GONE])
+    spool.trace(statements.append)
+    await sender.run_until_idle()
+    spool.trace(None)
+    await sender.close()
+    suppress = [i for i, s in enumerate(statements) if s.startswith("INSERT INTO suppressions")]
+    bounce = [i for i, s in enumerate(statements) if "SET state=" in s and "'bounced'" in s]
+    assert suppress
+    assert bounce
+    assert suppress[0] < bounce[0]
+    spool.close()
+    # What a crash between the two would leave: the entry, and the recipient ``sending``
+    # (claimed; queued by a spool that does not check, so that the entry lets it through).
+    spool = SqliteSpool(str(tmp_path / "q.db"), clock=clock, suppression=False)
+    mid = await spool.submit(letter(2), mail_from="news@asso.example", rcpt_to=[GONE])
+    assert len(await spool.claim()) == 1
+    spool.close()
+    spool = SqliteSpool(str(tmp_path / "q.db"), clock=clock)  # recovery: queued again
+    assert (await spool.recipients(mid))[GONE] == "queued"
+    assert await spool.claim() == []
+    assert (await spool.recipients(mid))[GONE] == "suppressed"
+    spool.close()
