@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
-from mailcheck.codes import REGISTRY
+from mailcheck import codes
+from mailcheck.codes import REGISTRY, Code
 
 FINDINGS_DOC = Path(__file__).parent.parent / "docs" / "findings.md"
 CODE_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -31,3 +33,24 @@ def test_each_doc_entry_gives_severity_matching_the_registry() -> None:
     for code, entry in REGISTRY.items():
         block = text.split(f"### `{code}`", 1)[1].split("\n### ", 1)[0]
         assert f"**Severity:** {entry.severity.value}" in block, code
+
+
+AREA_MODULES = ("dns", "reputation", "reports", "lint", "tls")
+
+
+def test_every_area_code_is_re_exported_by_the_package() -> None:
+    for area in AREA_MODULES:
+        module = importlib.import_module(f"mailcheck.codes.{area}")
+        for name, value in vars(module).items():
+            if isinstance(value, Code):
+                assert getattr(codes, name) is value, f"codes.{name} ({area})"
+
+
+def test_registry_order_is_the_order_of_the_areas() -> None:
+    declared = [
+        value.id
+        for area in AREA_MODULES
+        for value in vars(importlib.import_module(f"mailcheck.codes.{area}")).values()
+        if isinstance(value, Code)
+    ]
+    assert list(REGISTRY) == declared
