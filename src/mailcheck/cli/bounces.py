@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailcheck.cli.bounces_text import one_line, render
 from mailcheck.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_UNKNOWN
+from mailcheck.cli.mailbox_opts import add_mailbox_options, check_mailbox_options, open_imap
 from mailcheck.cli.spool import spool_file
 from mailcheck.errors import ConfigError, MailcheckError
 
@@ -62,22 +63,7 @@ def register(subparsers: Any) -> None:
     ingest.add_argument(
         "paths", nargs="*", metavar="PATH", help="message files, or directories of them"
     )
-    ingest.add_argument(
-        "--maildir", action="append", default=[], metavar="DIR",
-        help="a Maildir: new messages are read, and moved to cur/ once handled (repeatable)",
-    )  # fmt: skip
-    ingest.add_argument(
-        "--imap", metavar="URL",
-        help="imaps://user@host/Folder: unseen messages are read, then flagged seen",
-    )  # fmt: skip
-    ingest.add_argument(
-        "--imap-credentials", metavar="FILE",
-        help="file (chmod 600) whose first line is the IMAP password "
-        "(default: $MAILCHECK_IMAP_PASSWORD)",
-    )  # fmt: skip
-    ingest.add_argument(
-        "--imap-move-to", metavar="FOLDER", help="move handled IMAP messages to this folder"
-    )
+    add_mailbox_options(ingest, done="handled")
     ingest.add_argument(
         "--secret-file", required=True, metavar="FILE",
         help="the secret (chmod 600) the Sender signs VERP, tracking and unsubscribe "
@@ -107,10 +93,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     """``mailcheck bounces ingest``."""
     from mailcheck.hygiene.secret import read_secret
 
-    if not (args.paths or args.maildir or args.imap):
-        raise ConfigError("nothing to ingest: give PATH..., --maildir DIR or --imap URL")
-    if (args.imap_credentials or args.imap_move_to) and not args.imap:
-        raise ConfigError("--imap-credentials and --imap-move-to need --imap")
+    check_mailbox_options(args)
     for path in args.paths:
         if not _probe(path, path, Path.exists):
             raise ConfigError(f"{path}: no such file or directory")
@@ -224,14 +207,7 @@ async def _ingest(args: argparse.Namespace, secret: bytes, results: list[IngestR
 async def _drain_imap(
     ingest: Any, secret: bytes, args: argparse.Namespace, results: list[IngestResult]
 ) -> None:
-    from mailcheck.mailbox import ImapSource, read_password
-
-    password = (
-        _probe("--imap-credentials", args.imap_credentials, read_password)
-        if args.imap_credentials
-        else read_password()
-    )
-    async with ImapSource(args.imap, password=password, move_to=args.imap_move_to) as source:
+    async with open_imap(args) as source:
         await _drain(source, ingest, secret, args, results, concurrency=1)
 
 

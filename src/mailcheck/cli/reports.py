@@ -35,6 +35,7 @@ from mailcheck.cli.common import (
     print_json,
     printable,
 )
+from mailcheck.cli.mailbox_opts import add_mailbox_options, check_mailbox_options, open_imap
 from mailcheck.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -73,26 +74,7 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="report files (.xml, .xml.gz, .gz, .zip, .json, .json.gz, .eml) or directories",
     )
-    ingest.add_argument(
-        "--maildir", action="append", default=[], metavar="DIR",
-        help="a Maildir: new messages are read, and moved to cur/ once stored (repeatable)",
-    )  # fmt: skip
-    ingest.add_argument(
-        "--imap", metavar="URL",
-        help="imaps://user@host/Folder: unseen messages are read, then flagged seen",
-    )  # fmt: skip
-    ingest.add_argument(
-        "--imap-credentials", metavar="FILE",
-        help="file (chmod 600) whose first line is the IMAP password "
-        "(default: $MAILCHECK_IMAP_PASSWORD)",
-    )  # fmt: skip
-    ingest.add_argument(
-        "--imap-move-to", metavar="FOLDER", help="move handled IMAP messages to this folder"
-    )
-    ingest.add_argument(
-        "--imap-ca", metavar="FILE",
-        help="trust this CA bundle for the IMAP server (default: the system's)",
-    )  # fmt: skip
+    add_mailbox_options(ingest, done="stored", ca=True)
     ingest.add_argument(
         "--domain", action="append", default=[], metavar="D",
         help="a domain you manage, remembered in the store (repeatable; while none is "
@@ -226,10 +208,7 @@ def _warn(where: str, reason: str) -> None:
 
 def run_ingest(args: argparse.Namespace) -> int:
     """``mailcheck reports ingest``."""
-    if not (args.paths or args.maildir or args.imap):
-        raise ConfigError("nothing to ingest: give PATH..., --maildir DIR or --imap URL")
-    if (args.imap_credentials or args.imap_ca or args.imap_move_to) and not args.imap:
-        raise ConfigError("--imap-credentials, --imap-ca and --imap-move-to need --imap")
+    check_mailbox_options(args)
     return asyncio.run(_ingest(args))
 
 
@@ -284,21 +263,9 @@ async def _ingest(args: argparse.Namespace) -> int:
 async def _ingest_imap(
     args: argparse.Namespace, store: ReportStore, progress: _Progress, on_error: Any
 ) -> IngestSummary:
-    from mailcheck.mailbox import ImapSource, read_password
     from mailcheck.reports.inputs import ingest_mailbox
 
-    password = read_password(args.imap_credentials)
-    context = None
-    if args.imap_ca:
-        import ssl
-
-        try:
-            context = ssl.create_default_context(cafile=args.imap_ca)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"--imap-ca {args.imap_ca}: {exc}") from None
-    async with ImapSource(
-        args.imap, password=password, move_to=args.imap_move_to, ssl_context=context
-    ) as source:
+    async with open_imap(args) as source:
         return await ingest_mailbox(store, source, on_batch=progress, on_skip=on_error)
 
 
