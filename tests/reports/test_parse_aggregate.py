@@ -252,6 +252,22 @@ def test_malformed_reports(document: bytes, expected: str) -> None:
     assert reason(document) == expected
 
 
+def test_a_report_wrapped_in_one_element_is_read() -> None:
+    # Seen from a real reporter: the report inside the <xs:schema> of the RFC's appendix.
+    wrapped = (
+        b'<?xml version="1.0"?> <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        b'targetNamespace="http://dmarc.org/dmarc-xml/0.1">\n'
+        + report(row(1), row(2))
+        + b"\n</xs:schema>"
+    )
+    parsed = parse_aggregate(wrapped)
+    assert [r.source_ip for r in parsed.records] == ["192.0.2.1", "192.0.2.2"]
+    assert parsed.domain == "asso.example"
+    # One wrapper only, and it must hold <feedback>.
+    assert reason(b"<a><b>" + report(row()) + b"</b></a>") == "schema"
+    assert reason(b"<xs:schema xmlns:xs='x'><other/></xs:schema>") == "schema"
+
+
 def test_record_count_is_bounded() -> None:
     document = report(*(row(n) for n in range(4)))
     assert len(parse_aggregate(document, max_records=4).records) == 4

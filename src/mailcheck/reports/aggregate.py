@@ -177,14 +177,16 @@ class _Reader:
 
     def read(self, stream: _Watched) -> AggregateReport:
         depth = elements = total = block_start = 0
-        root: ET.Element | None = None
+        # <feedback> is the root, or the only child of one wrapper element (a reporter
+        # wraps its report in the <xs:schema> it copied from the RFC appendix).
+        top, root, wrapper = 1, None, None
         for event, element in self._events(stream):
             stream.gap = 0
-            if depth >= 2 and stream.total - block_start > MAX_BLOCK_BYTES:
+            if depth > top and stream.total - block_start > MAX_BLOCK_BYTES:
                 raise ReportError("xml", f"a <{local(element.tag)}> over {MAX_BLOCK_BYTES} bytes")
             if event == "start":
                 depth += 1
-                if depth == 2:
+                if depth == top + 1:
                     block_start = stream.total
                 elements += 1
                 total += 1
@@ -195,16 +197,22 @@ class _Reader:
                 if elements > MAX_BLOCK_ELEMENTS:
                     raise ReportError("xml", f"over {MAX_BLOCK_ELEMENTS} elements in a block")
                 if root is None:
-                    root = element
-                    if local(root.tag) != "feedback":
-                        raise ReportError("schema", f"<{local(root.tag)}> is not <feedback>")
+                    if local(element.tag) == "feedback":
+                        root, top = element, depth
+                    elif depth == 1:
+                        wrapper = element
+                    else:
+                        outer = local(wrapper.tag) if wrapper is not None else "?"
+                        raise ReportError("schema", f"<{outer}> is not <feedback>")
                 continue
             depth -= 1
-            if depth == 1 and root is not None:  # a child of <feedback> is complete
-                self._take(element)
+            if depth == top and root is not None and element is not root:
+                self._take(element)  # a child of <feedback> is complete
                 root.remove(element)  # drop its XML: memory does not grow with the rows
                 elements = 0
         if root is None:
+            if wrapper is not None:
+                raise ReportError("schema", f"<{local(wrapper.tag)}> is not <feedback>")
             raise ReportError("xml", "an empty document")
         return self._report()
 
