@@ -59,8 +59,8 @@ def test_importing_the_package_imports_neither_the_sender_nor_redis() -> None:
 
 
 def test_event_kinds() -> None:
-    """The event vocabulary: recipient states, attempts, and shaping changes (no more
-    ``held``/``resumed``: a pause and a suspension say which they are)."""
+    """The event vocabulary: recipient states, attempts, shaping changes (no more
+    ``held``/``resumed``: a pause and a suspension say which they are) and TLS reports."""
     assert [str(kind) for kind in EventKind] == [
         "delivered",
         "deferred",
@@ -76,4 +76,5 @@ def test_event_kinds() -> None:
         "paused",
         "suspended",
         "probing",
+        "tls-report",  # a TLS failure under MTA-STS or DANE (the matter of TLS-RPT)
     ]

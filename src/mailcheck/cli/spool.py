@@ -266,7 +266,7 @@ def _row(row: RecipientRow) -> str:
     due = _when(row.next_attempt) if row.state in ("queued", "deferred") else "-"
     return (
         f"{row.id:>8} {row.message_id:>8} {row.state:9} {row.attempts:>3} {row.priority:>4}"
-        f" {due:20} {clean(row.rcpt)}  {clean(row.last_reply)}"
+        f" {due:20} {clean(row.tls or '-'):15} {clean(row.rcpt)}  {clean(row.last_reply)}"
     ).rstrip()
 
 
@@ -284,7 +284,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{'id':>8} {'message':>8} {'state':9} {'try':>3} {'prio':>4} {'next attempt':20}"
-        " recipient  last reply"
+        f" {'tls':15} recipient  last reply"
     )
     for row in rows:
         print(_row(row))

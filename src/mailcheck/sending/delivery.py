@@ -16,7 +16,7 @@ from typing import Any
 from mailcheck.hygiene.classify import BounceCodes
 from mailcheck.hygiene.suppression import SuppressionList
 from mailcheck.hygiene.verp import UnsubscribeConfig, VerpConfig
-from mailcheck.sending.events import Listeners
+from mailcheck.sending.events import EventKind, Listeners, SendEvent
 from mailcheck.sending.judge import Judge
 from mailcheck.sending.lanes import Lane, Route, tenant_of
 from mailcheck.sending.providers import ProviderSet
@@ -25,7 +25,14 @@ from mailcheck.sending.session import Session, SmtpFailure, SmtpReplyError, Tran
 from mailcheck.sending.shaper import Shaper
 from mailcheck.sending.shaping import Budget, ShapingBackend
 from mailcheck.sending.spool import TRANSACTIONAL, Job, SqliteSpool
-from mailcheck.sending.transaction import Classify, Counters, Reconnect, Transactions
+from mailcheck.sending.tlspolicy import EffectiveTls, TlsReport
+from mailcheck.sending.transaction import (
+    Classify,
+    Counters,
+    Reconnect,
+    Transactions,
+    session_tls,
+)
 from mailcheck.sending.types import Clock, Decision, Lease
 
 __all__ = ["Delivery"]
@@ -172,9 +179,23 @@ class Delivery(Transactions):
                 continue
             except SmtpFailure as exc:
                 error = str(exc)
+                self._tls_report(route, exc.report)
                 continue
+            self._tls_report(route, getattr(session, "tls_report", None))
             return session, ""
         return None, error
+
+    def _tls_report(self, route: Route, report: TlsReport | None) -> None:
+        """A TLS failure met connecting, as a ``tls-report`` event."""
+        if report is None or not self.listeners:
+            return
+        self.listeners.emit(
+            SendEvent(
+                kind=EventKind.TLS_REPORT, rcpt=",".join(report.domains), reply=report.reason,
+                key=route.key, at=self.clock(), tls=str(EffectiveTls.of(report.mode)),
+                host=report.host,
+            )
+        )  # fmt: skip
 
     async def _connection(self, route: Route, lane: Lane, lease: Lease) -> float | None:
         """One connection's life; returns the pause before the next lease, None to stop."""
@@ -218,7 +239,10 @@ class Delivery(Transactions):
                 except Reconnect:
                     if sent == 0:  # closed before any message: a failure, not a reconnect
                         self.release(got)
-                        await self._defer_all(route, got, "connection closed by the server")
+                        await self._defer_all(
+                            route, got, "connection closed by the server",
+                            tls=session_tls(session),
+                        )  # fmt: skip
                         return 0.0
                     lane.waiting.retry.appendleft(got)  # a silent close after N messages
                     return 0.0

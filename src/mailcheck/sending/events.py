@@ -14,7 +14,8 @@ class EventKind(enum.StrEnum):
     """What happened.
 
     Recipient states are reported once, from the spool: ``delivered``, ``deferred``,
-    ``bounced``, ``expired``. ``attempt``: one SMTP transaction begins. Shaping changes:
+    ``bounced``, ``expired``. ``attempt``: one SMTP transaction begins (the TLS of its
+    connection in ``tls``). Shaping changes:
     ``rule`` (a provider rule matched), ``slowed`` (the pace was cut), ``paused`` (a
     throttling reply paused the budget), ``suspended`` (an unambiguous block), ``probing``
     (the pace was raised). List hygiene: ``suppressed`` (a recipient the suppression list
@@ -23,6 +24,10 @@ class EventKind(enum.StrEnum):
     ``complaint-warning`` (a tenant's complaint rate crossed the warning threshold).
     ``lint``: bulk mail a big provider would reject or that is at risk, queued anyway
     (``Sender(lint="warn")``; the first recipients in ``rcpt``, the verdicts in ``reply``).
+    ``tls-report``: a TLS failure under MTA-STS or DANE (the matter of a TLS-RPT report,
+    RFC 8460): the MX host in ``host``, the policy in ``tls`` (``mta-sts-testing``: the
+    mail went anyway; ``mta-sts-enforce`` or ``dane``: it waits), the reason in ``reply``,
+    the recipient domains concerned in ``rcpt``.
     """
 
     DELIVERED = "delivered"
@@ -39,6 +44,7 @@ class EventKind(enum.StrEnum):
     PAUSED = "paused"
     SUSPENDED = "suspended"
     PROBING = "probing"
+    TLS_REPORT = "tls-report"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +60,9 @@ class SendEvent:
         rule: the provider rule that matched.
         at: wall-clock seconds.
         rate: for ``slowed`` and ``probing``, the new pace (messages per hour).
+        tls: for ``attempt``, the TLS of the connection; for ``tls-report``, the policy
+            that failed (:class:`~mailcheck.sending.tlspolicy.EffectiveTls` values).
+        host: for ``tls-report``, the MX host.
     """
 
     kind: EventKind
@@ -64,6 +73,8 @@ class SendEvent:
     rule: str = ""
     at: float = 0.0
     rate: float | None = None
+    tls: str = ""
+    host: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable mapping."""
@@ -77,6 +88,8 @@ class SendEvent:
             "rule": self.rule,
             "at": self.at,
             "rate": self.rate,
+            "tls": self.tls,
+            "host": self.host,
         }
 
 

@@ -7,6 +7,11 @@ meets is one of three exceptions, whatever the client library raises:
 the connection) and :class:`SmtpFailure` (a timeout, a TLS or protocol error). An address
 the client refuses to send is a :class:`SmtpReplyError` with a local 553 reply: it is that
 recipient's outcome, never the process's.
+
+A session tells the TLS it went under (:attr:`Session.tls`, an
+:class:`~mailcheck.sending.tlspolicy.EffectiveTls`) and the MTA-STS testing-mode failure
+met on the way (:attr:`Session.tls_report`); an enforce or DANE failure is an
+:class:`SmtpFailure` carrying its report.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from typing import TYPE_CHECKING, Protocol
 
 import aiosmtplib
 
+from mailcheck.sending.tlspolicy import EffectiveTls
 from mailcheck.tls.certinfo import certificate_facts, name_matches, peer_chain
 from mailcheck.tls.tlsa import TlsaUsage, tlsa_matches
 
 if TYPE_CHECKING:
-    from mailcheck.sending.tlspolicy import HostRequirement, TlsPolicyCache
+    from mailcheck.sending.tlspolicy import HostRequirement, TlsPolicyCache, TlsReport
 
 __all__ = [
     "Egress",
@@ -67,11 +73,37 @@ class SmtpDisconnected(Exception):
 
 
 class SmtpFailure(Exception):
-    """A timeout, a TLS failure or a protocol error: try later."""
+    """A timeout, a TLS failure or a protocol error: try later.
+
+    Attributes:
+        report: the TLS failure an MTA-STS ``enforce`` or DANE requirement met, when that
+            is why (also kept in the policy cache's ``reports``).
+    """
+
+    def __init__(self, message: str, /, *, report: TlsReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class Session(Protocol):
     """One SMTP connection, after EHLO (and STARTTLS when asked)."""
+
+    @property
+    def tls(self) -> str:
+        """The TLS of this connection: an
+        :class:`~mailcheck.sending.tlspolicy.EffectiveTls` value."""
+        ...
+
+    @property
+    def tls_version(self) -> str:
+        """The protocol version (``TLSv1.3``), or "" in clear or when unknown."""
+        ...
+
+    @property
+    def tls_report(self) -> TlsReport | None:
+        """The failure an MTA-STS ``testing`` policy reported before this connection
+        went on without verification, or None."""
+        ...
 
     @property
     def smtputf8(self) -> bool:
@@ -123,8 +155,15 @@ class Transport(Protocol):
 
 
 class _AiosmtplibSession:
-    def __init__(self, smtp: aiosmtplib.SMTP) -> None:
-        self._smtp = smtp
+    def __init__(
+        self, smtp: aiosmtplib.SMTP, tls: EffectiveTls, report: TlsReport | None = None
+    ) -> None:
+        self._smtp, self.tls_report = smtp, report
+        ssl_object = smtp.transport.get_extra_info("ssl_object") if smtp.transport else None
+        self.tls_version: str = (ssl_object.version() or "") if ssl_object is not None else ""
+        if ssl_object is None and tls is EffectiveTls.OPPORTUNISTIC:
+            tls = EffectiveTls.NONE  # STARTTLS was not offered
+        self.tls: str = tls
 
     @property
     def smtputf8(self) -> bool:
@@ -215,7 +254,11 @@ class SmtpTransport:
         egress: Egress,
         tls: bool | None,
         timeout: float,
+        effective: EffectiveTls | None = None,
+        report: TlsReport | None = None,
     ) -> Session:
+        """``effective``: what the session is recorded as (default: from ``tls``);
+        ``report``: the testing-mode failure that brought it here."""
         smtp = aiosmtplib.SMTP(
             hostname=address[0],
             port=address[1],
@@ -237,7 +280,11 @@ class SmtpTransport:
                     f"{host}: TLS required by policy but STARTTLS not offered"
                 ) from exc
             raise SmtpFailure(f"{host}: {exc}") from exc
-        return _AiosmtplibSession(smtp)
+        if effective is None:
+            effective = EffectiveTls.REQUIRED if tls else EffectiveTls.OPPORTUNISTIC
+            if tls is False:
+                effective = EffectiveTls.NONE
+        return _AiosmtplibSession(smtp, effective, report)
 
     async def _connect_required(
         self,
@@ -270,14 +317,17 @@ class SmtpTransport:
             raise SmtpFailure(f"{host}: {exc}") from exc
         failure = await self._secure(smtp, host, requirement)
         if failure is None:
-            return _AiosmtplibSession(smtp)
+            return _AiosmtplibSession(smtp, EffectiveTls.of(requirement.mode))
         delivered = requirement.mode == "testing"
-        self.tls_policy.report(requirement, failure, delivered=delivered)
+        report = self.tls_policy.report(requirement, failure, delivered=delivered)
         smtp.close()
         if not delivered:
-            raise SmtpFailure(f"{host}: {failure} ({requirement.mode})")
+            raise SmtpFailure(f"{host}: {failure} ({requirement.mode})", report=report)
         # RFC 8461 §5: in testing mode the failure is reported and the mail delivered.
-        return await self._connect(address, host=host, egress=egress, tls=None, timeout=timeout)
+        return await self._connect(
+            address, host=host, egress=egress, tls=None, timeout=timeout,
+            effective=EffectiveTls.MTA_STS_TESTING, report=report,
+        )  # fmt: skip
 
     async def _secure(
         self, smtp: aiosmtplib.SMTP, host: str, requirement: HostRequirement

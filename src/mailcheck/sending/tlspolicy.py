@@ -17,6 +17,9 @@ an MX host:
 
 A host's requirement is the strictest of the domains routed to it (domains sharing MX hosts
 share connections). Failures and testing-mode reports are kept in :attr:`reports`.
+
+What a connection achieved is an :class:`EffectiveTls`: the Sender records it in the
+recipient's state and its events.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from mailcheck.tls.mtasts_record import (
 from mailcheck.tls.tlsa import TlsaRecord
 from mailcheck.tls.types import DnssecStatus, MtaStsMode
 
-__all__ = ["HostRequirement", "TlsMode", "TlsPolicyCache", "TlsReport"]
+__all__ = ["EffectiveTls", "HostRequirement", "TlsMode", "TlsPolicyCache", "TlsReport"]
 
 # Reports kept in memory for the caller to collect (oldest dropped first).
 MAX_REPORTS = 1000
@@ -64,6 +67,31 @@ class TlsMode(enum.StrEnum):
     """A certificate matching the host's validated TLSA records, or the mail waits."""
     REFUSED = "refused"
     """The host's TLSA answer is bogus: do not connect (RFC 7672 §2.2)."""
+
+
+class EffectiveTls(enum.StrEnum):
+    """The TLS a delivery went under (the spool's ``recipients.tls``, the events' ``tls``)."""
+
+    NONE = "none"
+    """In clear: STARTTLS not offered (or ``tls="off"``)."""
+    OPPORTUNISTIC = "opportunistic"
+    """STARTTLS, the certificate not checked (RFC 7435)."""
+    REQUIRED = "required"
+    """STARTTLS demanded by the provider's entry or ``Sender(tls="required")``, the
+    certificate not checked."""
+    MTA_STS_TESTING = "mta-sts-testing"
+    """Under an MTA-STS ``testing`` policy: verified, or a failure reported and the mail
+    sent anyway (then in clear when STARTTLS was not offered)."""
+    MTA_STS_ENFORCE = "mta-sts-enforce"
+    """Under an MTA-STS ``enforce`` policy: a certificate valid for the MX host."""
+    DANE = "dane"
+    """A certificate matching the host's DNSSEC-validated TLSA records (RFC 7672)."""
+
+    @classmethod
+    def of(cls, mode: TlsMode, /) -> EffectiveTls:
+        """What a connection under requirement ``mode`` is recorded as (``refused``
+        never connects: it is recorded as ``dane``, whose records it failed)."""
+        return _EFFECTIVE[mode]
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,6 +136,15 @@ class TlsReport(ToDict):
     reason: str
     delivered: bool
     at: float
+
+
+_EFFECTIVE = {
+    TlsMode.OPPORTUNISTIC: EffectiveTls.OPPORTUNISTIC,
+    TlsMode.TESTING: EffectiveTls.MTA_STS_TESTING,
+    TlsMode.ENFORCE: EffectiveTls.MTA_STS_ENFORCE,
+    TlsMode.DANE: EffectiveTls.DANE,
+    TlsMode.REFUSED: EffectiveTls.DANE,
+}
 
 
 @dataclasses.dataclass(slots=True)

@@ -51,6 +51,13 @@ class Reconnect(Exception):
     """The server closed the connection: open another one."""
 
 
+def session_tls(session: Session) -> str | None:
+    """The TLS ``session`` went under; None from a transport whose sessions do not say
+    (one written before :attr:`Session.tls`)."""
+    tls = getattr(session, "tls", None)
+    return None if tls is None else str(tls)
+
+
 def _needs_utf8(job: Job) -> bool:
     return not job.mail_from.isascii() or any(not r.isascii() for _, r, _ in job.recipients)
 
@@ -89,9 +96,11 @@ class Transactions:
             return self.classify(code, text)
         return classify_text(code, text, route.provider or self.providers.default)
 
-    async def _defer_all(self, route: Route, job: Job, reply: str) -> None:
+    async def _defer_all(
+        self, route: Route, job: Job, reply: str, *, tls: str | None = None
+    ) -> None:
         states = await asyncio.gather(
-            *(self.spool.defer(rid, reply) for rid, _, _ in job.recipients)
+            *(self.spool.defer(rid, reply, tls=tls) for rid, _, _ in job.recipients)
         )
         for state in states:
             self._tally(route, state)
@@ -115,17 +124,20 @@ class Transactions:
         job = checked
         counters = self._count(route)
         counters.attempts += 1
+        tls = session_tls(session)  # recorded with every outcome of this transaction
         if self.listeners:
             rcpts = ",".join(rcpt for _, rcpt, _ in job.recipients)
             self.listeners.emit(SendEvent(kind=EventKind.ATTEMPT, message_id=job.message_id,
-                                          rcpt=rcpts, key=route.key, at=self.clock()))  # fmt: skip
+                                          rcpt=rcpts, key=route.key, at=self.clock(),
+                                          tls=tls or ""))  # fmt: skip
         utf8 = _needs_utf8(job)
         if utf8 and not session.smtputf8:
             # RFC 6531 §3.5: without the server's SMTPUTF8 the message cannot be sent.
             reply = "553 5.6.7 non-ASCII address and the server does not offer SMTPUTF8"
             await self._reply(
-                route, job, [r for r, _, _ in job.recipients], SmtpReplyError(553, reply[4:])
-            )
+                route, job, [r for r, _, _ in job.recipients], SmtpReplyError(553, reply[4:]),
+                tls=tls,
+            )  # fmt: skip
             return False
         accepted: list[int] = []
         mail_from, raw = self._envelope(job)
@@ -137,10 +149,12 @@ class Transactions:
                     await session.rcpt(job.recipients[i][1])
                     accepted.append(rid)
                 except SmtpReplyError as exc:
-                    stop = await self._reply(route, job, [rid], exc, learn=True)
+                    stop = await self._reply(route, job, [rid], exc, learn=True, tls=tls)
                     if stop or exc.code == 421:
                         rest = accepted + [r for r, _, _ in job.recipients[i + 1 :]]
-                        await asyncio.gather(*(self._defer_one(route, r, exc.line) for r in rest))
+                        await asyncio.gather(
+                            *(self._defer_one(route, r, exc.line, tls) for r in rest)
+                        )
                         return True
             if not accepted:
                 await session.rset()
@@ -153,13 +167,17 @@ class Transactions:
             raise Reconnect from exc
         except SmtpReplyError as exc:
             rids = accepted or [rid for rid, _, _ in job.recipients]
-            return await self._reply(route, job, rids, exc, learn=learn) or exc.code == 421
+            stop = await self._reply(route, job, rids, exc, learn=learn, tls=tls)
+            return stop or exc.code == 421
         except SmtpFailure as exc:  # timeouts, protocol errors: try later
-            await self._defer_all(route, job, f"smtp: {exc}")
+            await self._defer_all(route, job, f"smtp: {exc}", tls=tls)
             return True
         # Concurrent calls share one commit (the spool's group commit).
         group = route.key[1]
-        done = [self.spool.finish_nowait(rid, "delivered", reply, group=group) for rid in accepted]
+        done = [
+            self.spool.finish_nowait(rid, "delivered", reply, group=group, tls=tls)
+            for rid in accepted
+        ]
         future = done[0] if len(done) == 1 else asyncio.gather(*done)
         future.add_done_callback(self.settled)
         settling.append(future)
@@ -173,16 +191,16 @@ class Transactions:
                                           rate=rose.rate * 3600, at=self.clock()))  # fmt: skip
         return False
 
-    async def _defer_one(self, route: Route, rid: int, reply: str) -> None:
-        self._tally(route, await self.spool.defer(rid, reply))
+    async def _defer_one(self, route: Route, rid: int, reply: str, tls: str | None) -> None:
+        self._tally(route, await self.spool.defer(rid, reply, tls=tls))
 
     async def _reply(
         self, route: Route, job: Job, rids: Sequence[int], exc: SmtpReplyError,
-        *, learn: bool = False,
+        *, learn: bool = False, tls: str | None = None,
     ) -> bool:  # fmt: skip
         """Apply a failure reply to ``rids``; True when the connection must not be reused.
         ``learn``: the reply is about the recipients (RCPT; DATA with one recipient): a
-        hard or soft bounce feeds the suppression list."""
+        hard or soft bounce feeds the suppression list. ``tls``: the session's."""
         verdict = self._classify(route, exc.code, exc.message)
         line, tenant = exc.line, tenant_of(job)
         if learn:
@@ -191,7 +209,7 @@ class Transactions:
             # 5xx is permanent for this message (RFC 5321) even when it also judges the IP.
             group = route.key[1]
             await asyncio.gather(
-                *(self.spool.finish(rid, "bounced", line, group=group) for rid in rids)
+                *(self.spool.finish(rid, "bounced", line, group=group, tls=tls) for rid in rids)
             )
             self._count(route).bounced += len(rids)
             self.news.set()
@@ -206,7 +224,7 @@ class Transactions:
                 wait = min(wait, TRANSACTIONAL_RETRY)  # goes on at the cut pace
             at = self.clock() + max(1.0, wait)
             await asyncio.gather(
-                *(self.spool.defer(rid, line, at=at, attempt=False) for rid in rids)
+                *(self.spool.defer(rid, line, at=at, attempt=False, tls=tls) for rid in rids)
             )
             for _ in rids:
                 self._tally(route, "deferred")
@@ -215,7 +233,9 @@ class Transactions:
             at = None
             if verdict.action is Action.RETRY and verdict.retry_after:
                 at = self.clock() + verdict.retry_after  # the server said when
-            states = await asyncio.gather(*(self.spool.defer(rid, line, at=at) for rid in rids))
+            states = await asyncio.gather(
+                *(self.spool.defer(rid, line, at=at, tls=tls) for rid in rids)
+            )
             for state in states:
                 self._tally(route, state)
         return await self.judge.judge(

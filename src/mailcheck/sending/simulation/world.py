@@ -98,6 +98,11 @@ class SimProvider:
 
 
 class _SimSession:
+    # The simulation has no TLS: its sessions are recorded as in clear.
+    tls = "none"
+    tls_version = ""
+    tls_report = None
+
     def __init__(self, provider: SimProvider) -> None:
         self.p = provider
         self.count = 0

@@ -87,7 +87,8 @@ class SpoolAdmin:
         # Only constant fragments are joined; values are bound parameters.
         sql = (
             "SELECT r.id, r.message_id, r.rcpt, r.domain, m.tenant, m.mail_from, r.state,"  # noqa: S608
-            " r.attempts, r.next_attempt, r.last_reply, m.created, r.priority, r.updated"
+            " r.attempts, r.next_attempt, r.last_reply, m.created, r.priority, r.updated,"
+            " r.tls"
             " FROM recipients r JOIN messages m ON m.id = r.message_id"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY r.id LIMIT ?"

@@ -270,30 +270,34 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks, Submission):
         )
 
     async def finish(
-        self, rid: int, state: str, reply: str = "", *, group: str | None = None
-    ) -> None:
+        self, rid: int, state: str, reply: str = "", *, group: str | None = None,
+        tls: str | None = None,
+    ) -> None:  # fmt: skip
         """Record a final state (``delivered``, ``bounced``, ``expired`` or
         ``suppressed``) for a recipient. ``group``: the provider group it went to (what
-        the complaint and bounce rates per provider count).
+        the complaint and bounce rates per provider count); ``tls``: the TLS of the
+        transaction (an :class:`~mailcheck.sending.tlspolicy.EffectiveTls` value; None
+        keeps the one recorded).
 
         Raises:
             ConfigError: ``state`` is not final.
             SpoolError: no such recipient, or a database error.
         """
-        await self._engine.enqueue(self._finish(rid, state, reply, group))
+        await self._engine.enqueue(self._finish(rid, state, reply, group, tls))
 
     def finish_nowait(
-        self, rid: int, state: str, reply: str = "", *, group: str | None = None
-    ) -> asyncio.Future[None]:
+        self, rid: int, state: str, reply: str = "", *, group: str | None = None,
+        tls: str | None = None,
+    ) -> asyncio.Future[None]:  # fmt: skip
         """:meth:`finish` queued at once; the future resolves when the state is committed.
 
         Call it from the event loop. The state is recorded even when nobody awaits the
         future (a sender goes on with the next message while the last one commits); it may
         wait up to :data:`~.commit.GROUP_DELAY` to share a transaction with others.
         """
-        return self._engine.enqueue(self._finish(rid, state, reply, group), lazy=True)
+        return self._engine.enqueue(self._finish(rid, state, reply, group, tls), lazy=True)
 
-    def _finish(self, rid: int, state: str, reply: str, group: str | None) -> Work:
+    def _finish(self, rid: int, state: str, reply: str, group: str | None, tls: str | None) -> Work:
         if state not in FINAL_STATES:
             raise ConfigError(f"finish: {state!r} is not one of {', '.join(FINAL_STATES)}")
         final = RecipientState(state)
@@ -301,8 +305,9 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks, Submission):
         def work(db: sqlite3.Connection) -> None:
             row = db.execute(
                 "UPDATE recipients SET state=?, attempts=attempts+1, last_reply=?, updated=?,"
-                " grp=COALESCE(?, grp) WHERE id=? RETURNING message_id, rcpt",
-                (final, reply, self.clock(), group, rid),
+                " grp=COALESCE(?, grp), tls=COALESCE(?, tls) WHERE id=?"
+                " RETURNING message_id, rcpt",
+                (final, reply, self.clock(), group, tls, rid),
             ).fetchone()
             if row is None:
                 raise KeyError(f"no recipient {rid}")
@@ -316,9 +321,12 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks, Submission):
         return base * (1 + self._rng.uniform(-self.jitter, self.jitter))
 
     async def defer(
-        self, rid: int, reply: str = "", /, *, at: float | None = None, attempt: bool = True
-    ) -> RecipientState:
-        """Try a recipient later; ``attempt=False`` (a suspended group) burns no attempt.
+        self, rid: int, reply: str = "", /, *, at: float | None = None, attempt: bool = True,
+        tls: str | None = None,
+    ) -> RecipientState:  # fmt: skip
+        """Try a recipient later; ``attempt=False`` (a suspended group) burns no attempt;
+        ``tls``: the TLS of the transaction that tried (None keeps the one recorded: no
+        connection was made).
 
         Returns:
             The new state: ``deferred``, or ``expired`` past ``max_age``.
@@ -342,8 +350,8 @@ class SqliteSpool(SpoolAdmin, SuppressionChecks, Submission):
             state = RecipientState.EXPIRED if expired else RecipientState.DEFERRED
             db.execute(
                 "UPDATE recipients SET state=?, attempts=?, next_attempt=?, last_reply=?,"
-                " updated=? WHERE id=?",
-                (state, attempts, when, reply, now, rid),
+                " updated=?, tls=COALESCE(?, tls) WHERE id=?",
+                (state, attempts, when, reply, now, tls, rid),
             )
             if attempt or expired:
                 self._event(db, rid, state, reply)

@@ -117,6 +117,9 @@ class RecipientRow:
         created: when the message was submitted.
         priority: the message's priority (higher = sooner).
         updated: the last state change (what ``purge(older_than=...)`` compares).
+        tls: the TLS of the transaction that delivered or last tried it (an
+            :class:`~mailcheck.sending.tlspolicy.EffectiveTls` value), None before any
+            connection.
     """
 
     id: int
@@ -132,6 +135,7 @@ class RecipientRow:
     created: float
     priority: int
     updated: float
+    tls: str | None = None
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> RecipientRow:
@@ -150,6 +154,7 @@ class RecipientRow:
             created,
             priority,
             updated,
+            tls,
         ) = row
         return cls(
             id=id_,
@@ -165,6 +170,7 @@ class RecipientRow:
             created=created,
             priority=priority,
             updated=updated,
+            tls=tls,
         )
 
     def to_dict(self) -> dict[str, Any]:

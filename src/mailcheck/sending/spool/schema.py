@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     rcpt TEXT NOT NULL, domain TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
     next_attempt REAL NOT NULL, last_reply TEXT NOT NULL DEFAULT '',
     priority INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL DEFAULT 0, dedup TEXT,
-    grp TEXT);
+    grp TEXT, tls TEXT);
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(state, next_attempt);
 CREATE INDEX IF NOT EXISTS recipients_waiting ON recipients(priority DESC, next_attempt)
     WHERE state IN ('queued','deferred');
@@ -82,7 +82,7 @@ _BASE = {
 #: Columns added since, which :func:`migrate` adds to an older spool.
 _ADDED = {
     "messages": {"priority", "list_id"},
-    "recipients": {"priority", "updated", "dedup", "grp"},
+    "recipients": {"priority", "updated", "dedup", "grp", "tls"},
 }
 _OURS = {*_BASE, "shaping", "suppressions"}
 
@@ -170,6 +170,8 @@ def migrate(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE messages ADD COLUMN list_id TEXT")
     if recipients and "grp" not in recipients:  # no provider group of a final state
         db.execute("ALTER TABLE recipients ADD COLUMN grp TEXT")
+    if recipients and "tls" not in recipients:  # no TLS of the last transaction
+        db.execute("ALTER TABLE recipients ADD COLUMN tls TEXT")
 
 
 def spool_error(path: str, exc: Exception) -> Exception:
