@@ -14,6 +14,36 @@ from mailcheck.sending.spool.records import BULK, TRANSACTIONAL, Submitted
 
 __all__ = ["Submission", "insert", "insert_once"]
 
+# One statement for queued and suppressed recipients (a queued one has no reply yet).
+_INSERT_RECIPIENT = (
+    "INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt,"
+    " last_reply, priority, updated, dedup) VALUES (?,?,?,?,0,?,?,?,?,?)"
+)
+
+
+def _recipient(
+    mid: int, rcpt: str, dedup: str | None, state: str, reply: str, priority: int, now: float
+) -> tuple[object, ...]:
+    """The values of :data:`_INSERT_RECIPIENT` for one recipient."""
+    domain = rcpt.rpartition("@")[2].lower()
+    return (mid, rcpt, domain, state, now, reply, int(priority), now, dedup)
+
+
+def _submitted(
+    mid: int,
+    rows: Sequence[tuple[str, str | None]],
+    suppressed: Sequence[tuple[str, str]],
+    duplicates: Sequence[str] = (),
+) -> Submitted:
+    """What became of the recipients ``rows`` inserted as message ``mid``."""
+    stopped = {r for r, _ in suppressed}
+    return Submitted(
+        message_id=mid,
+        queued=tuple(r for r, _ in rows if r not in stopped),
+        duplicates=tuple(duplicates),
+        suppressed=tuple(suppressed),
+    )
+
 
 def insert(
     db: sqlite3.Connection,
@@ -46,10 +76,9 @@ def insert(
         urgent = priority >= TRANSACTIONAL
         stops = store.find_many(db, [(r, tenant, list_id, urgent) for r, _ in rows], now=now)
     db.executemany(
-        "INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt,"
-        " priority, updated, dedup) VALUES (?,?,?,'queued',0,?,?,?,?)",
+        _INSERT_RECIPIENT,
         [
-            (mid, r, r.rpartition("@")[2].lower(), now, int(priority), now, d)
+            _recipient(mid, r, d, "queued", "", priority, now)
             for (r, d), stop in zip(rows, stops, strict=True)
             if stop is None
         ],
@@ -60,10 +89,8 @@ def insert(
             continue
         why = store.describe(stop)
         rid = db.execute(
-            "INSERT INTO recipients (message_id, rcpt, domain, state, attempts, next_attempt,"
-            " last_reply, priority, updated, dedup) VALUES (?,?,?,'suppressed',0,?,?,?,?,?)"
-            " RETURNING id",
-            (mid, rcpt, rcpt.rpartition("@")[2].lower(), now, why, int(priority), now, dedup),
+            _INSERT_RECIPIENT + " RETURNING id",
+            _recipient(mid, rcpt, dedup, "suppressed", why, priority, now),
         ).fetchone()[0]
         db.execute(
             "INSERT INTO events (recipient_id, message_id, rcpt, kind, reply, at)"
@@ -114,13 +141,7 @@ def insert_once(
         mid, suppressed = insert(
             db, raw, mail_from, tenant, priority, fresh, now, list_id=list_id, check=check
         )
-    stopped = {r for r, _ in suppressed}
-    return Submitted(
-        message_id=mid,
-        queued=tuple(r for r, _ in fresh if r not in stopped),
-        duplicates=tuple(dupes),
-        suppressed=tuple(suppressed),
-    )
+    return _submitted(mid, fresh, suppressed, dupes)
 
 
 class Submission:
@@ -185,13 +206,7 @@ class Submission:
                 check=self.suppression,
             )
         )
-        gone = {r for r, _ in stopped}
-        return Submitted(
-            message_id=int(mid),
-            queued=tuple(r for r in rcpt_to if r not in gone),
-            duplicates=(),
-            suppressed=tuple(stopped),
-        )
+        return _submitted(int(mid), rows, stopped)
 
     async def submit_once(
         self,
