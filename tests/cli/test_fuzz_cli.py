@@ -14,34 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from mailcheck.cli.main import main
-
-DOWN = ["--nameserver", "127.0.0.1:9", "--timeout", "0.5"]
-VALUES = [
-    "",
-    " ",
-    "\x00",
-    "\x1b[31mred\x1b[0m",
-    "a\r\nX-Injected: 1",
-    "nan",
-    "inf",
-    "-1",
-    "0",
-    "999999999999999999999",
-    "1e309",
-    "fe80::1%eth0",
-    "a" * 300,
-    "../../escaped",
-    "é.example",
-    "x y",
-    "\u202etxt.exe",
-    "example.org",
-    "192.0.2.1",
-]
-FILES = ["binary", "empty", "missing", "directory", "garbage"]
+from tests.cli.hostile import DOWN, hostile_argument_tests
 
 # Each command as a user would type it; V is a hostile value, F a hostile file.
 TEMPLATES: dict[str, list[str]] = {
@@ -66,40 +40,6 @@ TEMPLATES: dict[str, list[str]] = {
 }
 
 
-def make_file(base: Path, kind: str) -> str:
-    path = base / f"input-{kind}"
-    if kind == "binary":
-        path.write_bytes(b"\x00\xff\xfe\x89PNG\r\n\x1a\n" + bytes(range(256)))
-    elif kind == "empty":
-        path.write_bytes(b"")
-    elif kind == "directory":
-        path.mkdir(exist_ok=True)
-    elif kind == "garbage":
-        path.write_text('v=DKIM1; p=\n\x1b[2J[[[ = "\nFrom: <\n\n')
-    return str(path)
-
-
-def fill(template: list[str], value: str, file: str) -> list[str]:
-    return [value if word == "V" else file if word == "F" else word for word in template]
-
-
-def check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse: usage errors, --help
-        code = exc.code if isinstance(exc.code, int) else 2
-    err = capsys.readouterr().err
-    assert code in (0, 1, 2, 3), (argv, code, err)
-    assert "Traceback" not in err, (argv, err)
-    assert "internal error" not in err, (argv, err)
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)  # keys and spools land here
-    return tmp_path
-
-
 # The fast table: every template with a few of the worst values and files.
 FAST = [
     (name, value, file)
@@ -108,28 +48,15 @@ FAST = [
 ]
 
 
-@pytest.mark.parametrize(("name", "value", "file"), FAST)
-def test_hostile_arguments_table(
-    name: str, value: str, file: str, workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    check(fill(TEMPLATES[name], value, make_file(workdir, file)), capsys)
+test_hostile_arguments_table, test_hostile_arguments_fuzz = hostile_argument_tests(
+    TEMPLATES, FAST, max_examples=300
+)
 
 
-@pytest.mark.slow
-@settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
-    name=st.sampled_from(sorted(TEMPLATES)),
-    value=st.one_of(st.sampled_from(VALUES), st.text(max_size=40)),
-    file=st.sampled_from(FILES),
-)
-def test_hostile_arguments_fuzz(
-    name: str, value: str, file: str, workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    check(fill(TEMPLATES[name], value, make_file(workdir, file)), capsys)
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # keys and spools land here
+    return tmp_path
 
 
 # As a user runs them: a real process, so anything Python prints at exit shows up too.

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from tests.cli.test_fuzz_cli import DOWN, FILES, VALUES, check, fill, make_file
+from tests.cli.hostile import DOWN, hostile_argument_tests
 
 TEMPLATES: dict[str, list[str]] = {
     "ip": ["lint", "F", "--ip", "V", "--mail-from", "V", "--profile", "all", *DOWN],
@@ -29,31 +23,6 @@ FAST = [
 ]
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.mark.parametrize(("name", "value", "file"), FAST)
-def test_hostile_arguments_table(
-    name: str, value: str, file: str, workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    check(fill(TEMPLATES[name], value, make_file(workdir, file)), capsys)
-
-
-@pytest.mark.slow
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+test_hostile_arguments_table, test_hostile_arguments_fuzz = hostile_argument_tests(
+    TEMPLATES, FAST, max_examples=150
 )
-@given(
-    name=st.sampled_from(sorted(TEMPLATES)),
-    value=st.one_of(st.sampled_from(VALUES), st.text(max_size=40)),
-    file=st.sampled_from(FILES),
-)
-def test_hostile_arguments_fuzz(
-    name: str, value: str, file: str, workdir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    check(fill(TEMPLATES[name], value, make_file(workdir, file)), capsys)
