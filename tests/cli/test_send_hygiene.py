@@ -119,3 +119,20 @@ def test_bad_hygiene_options_are_one_line(
     assert "Traceback" not in err
     assert message in err
     assert not (tmp_path / "s").exists()  # said before anything is opened
+
+
+def test_tls_reports_and_lint_warnings_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    from mailcheck.cli.send_run import Settled
+    from mailcheck.sending.events import EventKind, SendEvent
+
+    settled = Settled()
+    settled(SendEvent(kind=EventKind.TLS_REPORT, rcpt="asso.example", host="mx1.asso.example",
+                      tls="mta-sts-testing", reply="certificate expired\x1b[31m"))  # fmt: skip
+    settled(SendEvent(kind=EventKind.DELIVERED, rcpt="a@asso.example"))
+    captured = capsys.readouterr()
+    assert captured.out == ""  # stdout is the summary only
+    assert captured.err == (
+        "mailcheck: warning: TLS (mta-sts-testing) with mx1.asso.example for asso.example: "
+        "certificate expired?[31m\n"
+    )
+    assert settled.counts == {"delivered": 1}

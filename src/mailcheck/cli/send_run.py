@@ -100,6 +100,9 @@ class Settled:
             self.counts[kind] = self.counts.get(kind, 0) + 1
         elif kind == "lint":  # --lint warn: queued, but a provider would refuse it
             _say(f"mailcheck: warning: to {clean(event.rcpt)}: {clean(event.reply)}\n")
+        elif kind == "tls-report":  # --mta-sts: a host failed its TLS policy
+            _say(f"mailcheck: warning: TLS ({clean(event.tls)}) with {clean(event.host)} for "
+                 f"{clean(event.rcpt)}: {clean(event.reply)}\n")  # fmt: skip
 
 
 class Control:
