@@ -12,6 +12,7 @@ from mailcheck.cli.main import main
 from mailcheck.dkim.arc_verify import ArcVerdict, verify_arc
 from mailcheck.lookup import DnsResolver
 from tests.arc.arc_helpers import LIST, POST
+from tests.cli.hostile import FILES, make_file
 from tests.dkim.dkimsign_helpers import DATA
 from tests.dnsserver import DnsTestServer
 
@@ -91,25 +92,12 @@ async def _run(argv: list[str]) -> int:
 HOSTILE = ["", "-1", "a" * 300, "x y", "\u202etxt.exe", "é.example", "../../escaped", "a;b=c"]
 
 
-def hostile_file(base: Path, kind: str) -> Path:
-    path = base / f"input-{kind}"
-    if kind == "binary":
-        path.write_bytes(b"\x00\xff\xfe\x89PNG\r\n\x1a\n" + bytes(range(256)))
-    elif kind == "empty":
-        path.write_bytes(b"")
-    elif kind == "directory":
-        path.mkdir()
-    elif kind == "garbage":
-        path.write_bytes(b"From: \r\n\tARC-Seal: i=99\r\n" * 50)
-    return path
-
-
-@pytest.mark.parametrize("kind", ["binary", "empty", "missing", "directory", "garbage"])
+@pytest.mark.parametrize("kind", FILES)
 @pytest.mark.parametrize("where", ["message", "key"])
 def test_hostile_files_give_one_line(
     tmp_path: Path, kind: str, where: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = hostile_file(tmp_path, kind)
+    bad = Path(make_file(tmp_path, kind, garbage=b"From: \r\n\tARC-Seal: i=99\r\n" * 50))
     good = tmp_path / "post.eml"
     good.write_bytes(f"Authentication-Results: {LIST}; dkim=none\r\n".encode() + POST)
     argv = seal_args(bad if where == "message" else good, "rsa")

@@ -44,7 +44,12 @@ VALUES = [
 FILES = ["binary", "empty", "missing", "directory", "garbage"]
 
 
-def make_file(base: Path, kind: str) -> str:
+#: What a "garbage" file holds unless a test gives its own (text that almost parses).
+GARBAGE = b'v=DKIM1; p=\n\x1b[2J[[[ = "\nFrom: <\n\n'
+
+
+def make_file(base: Path, kind: str, *, garbage: bytes = GARBAGE) -> str:
+    """A file of ``kind`` (one of :data:`FILES`; "missing" is not created) in ``base``."""
     path = base / f"input-{kind}"
     if kind == "binary":
         path.write_bytes(b"\x00\xff\xfe\x89PNG\r\n\x1a\n" + bytes(range(256)))
@@ -53,7 +58,7 @@ def make_file(base: Path, kind: str) -> str:
     elif kind == "directory":
         path.mkdir(exist_ok=True)
     elif kind == "garbage":
-        path.write_text('v=DKIM1; p=\n\x1b[2J[[[ = "\nFrom: <\n\n')
+        path.write_bytes(garbage)
     return str(path)
 
 

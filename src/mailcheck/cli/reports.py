@@ -31,6 +31,7 @@ from mailcheck.cli.common import (
     EXIT_OK,
     EXIT_UNKNOWN,
     add_dns_options,
+    add_format_option,
     fails,
     print_json,
     printable,
@@ -80,12 +81,7 @@ def register(subparsers: Any) -> None:
         help="a domain you manage, remembered in the store (repeatable; while none is "
         "given or stored, every domain is managed); reports about others are kept apart",
     )  # fmt: skip
-    ingest.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text for people, JSON for programs",
-    )
+    add_format_option(ingest)
     ingest.set_defaults(run=run_ingest)
     summary = actions.add_parser(
         "summary", parents=[common], help="explain a domain's reports: sources, readiness, TLS"
@@ -125,22 +121,12 @@ def register(subparsers: Any) -> None:
     purge.add_argument(
         "--older-than", required=True, metavar="DURATION", help="e.g. 180d (reports ended before)"
     )
-    purge.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text for people, JSON for programs",
-    )
+    add_format_option(purge)
     purge.set_defaults(run=reports_admin.run_purge)
     status = actions.add_parser(
         "status", parents=[common], help="reports stored, foreign domains, quarantine"
     )
-    status.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text for people, JSON for programs",
-    )
+    add_format_option(status)
     status.set_defaults(run=reports_admin.run_status)
     quarantine = actions.add_parser(
         "quarantine", parents=[common], help="write a quarantined blob's kept bytes to a file"
