@@ -318,7 +318,8 @@ async def test_readonly_reads_a_spool_and_writes_nothing(tmp_path: Path) -> None
         db.close()
 
 
-async def test_readonly_does_not_migrate_an_older_spool(tmp_path: Path) -> None:
+async def test_readonly_reads_an_older_spool_without_migrating_it(tmp_path: Path) -> None:
+    # A spool of the first version: no priorities, no update times, no hygiene tables.
     path = tmp_path / "q.db"
     db = sqlite3.connect(path)
     db.executescript(
@@ -331,13 +332,26 @@ async def test_readonly_does_not_migrate_an_older_spool(tmp_path: Path) -> None:
         "CREATE TABLE events (id INTEGER PRIMARY KEY, recipient_id INTEGER NOT NULL,"
         " message_id INTEGER NOT NULL, rcpt TEXT NOT NULL, kind TEXT NOT NULL,"
         " reply TEXT NOT NULL, at REAL NOT NULL, reported INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO messages VALUES (1, 'asso.example', 'a@s.test', X'00', 1000.0);"
+        "INSERT INTO recipients VALUES (1, 1, 'b@d.test', 'd.test', 'delivered', 1, 0, '250');"
+        "INSERT INTO recipients VALUES (2, 1, 'c@d.test', 'd.test', 'deferred', 2, 5000, '421');"
     )
     db.close()
     before = digest(path)
-    with pytest.raises(ConfigError, match="older mailcheck"):
-        SqliteSpool.open_readonly(str(path))
+    # After an upgrade, `mailcheck spool status` must work before anything writes: the new
+    # columns read as the migration would fill them, the new tables as empty.
+    admin = SqliteSpool.open_readonly(str(path))
+    rows = {r.rcpt: r for r in await admin.list()}
+    assert {rcpt: (r.state, r.priority, r.updated) for rcpt, r in rows.items()} == {
+        "b@d.test": ("delivered", 0, 1000.0),
+        "c@d.test": ("deferred", 0, 1000.0),
+    }
+    assert (await admin.counts())["deferred"] == 1
+    assert (await admin.status())["waiting"] == 1
+    admin.close()
     assert digest(path) == before
-    make(tmp_path, Clock()).close()  # the write path migrates it
+    make(tmp_path, Clock()).close()  # the write path migrates it for good
+    assert digest(path) != before
     SqliteSpool.open_readonly(str(path)).close()
 
 

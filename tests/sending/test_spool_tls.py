@@ -6,9 +6,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
-from mailcheck.errors import ConfigError
 from mailcheck.sending.spool import SqliteSpool
 
 # The recipients table as the hygiene work left it: ``grp``, no ``tls``.
@@ -45,8 +42,13 @@ async def test_an_older_spool_opens_and_gains_the_tls_column(tmp_path: Path) -> 
     db = sqlite3.connect(path)
     db.executescript(BEFORE_TLS)
     db.close()
-    with pytest.raises(ConfigError, match="older mailcheck"):
-        SqliteSpool.open_readonly(str(path))  # read-only never alters it
+    # Read-only, it is read as it is (views give the new column), and never altered.
+    before = path.read_bytes()
+    readonly = SqliteSpool.open_readonly(str(path))
+    (old,) = await readonly.list()
+    assert (old.rcpt, old.state, old.tls) == ("b@d.test", "delivered", None)
+    readonly.close()
+    assert path.read_bytes() == before
     assert "tls" not in recipient_columns(path)
     spool = SqliteSpool(str(path))  # opened for writing: migrated
     assert "tls" in recipient_columns(path)

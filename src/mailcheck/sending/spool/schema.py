@@ -112,12 +112,12 @@ def _columns(db: sqlite3.Connection) -> dict[str, set[str]]:
 def check(db: sqlite3.Connection, path: str, /, *, readonly: bool) -> bool:
     """Refuse a file that is not a spool; True when it is a new, empty database.
 
-    A spool of an earlier version passes (:func:`migrate` brings it up to date), except
-    read-only, where nothing may be altered.
+    A spool of an earlier version passes: :func:`migrate` brings it up to date, and
+    read-only, where nothing may be altered, it is read through views (:func:`_read_older`).
 
     Raises:
         ConfigError: ``PATH is not a mailcheck spool: ...`` for a file that is not SQLite,
-            or SQLite tables that are not ours; an older spool opened read-only.
+            or SQLite tables that are not ours.
     """
     try:
         tables = _columns(db)
@@ -137,13 +137,49 @@ def check(db: sqlite3.Connection, path: str, /, *, readonly: bool) -> bool:
                 f"{path} is not a mailcheck spool: table {table} lacks {', '.join(sorted(missing))}"
             )
     if readonly:
-        for table, added in _ADDED.items():
-            if added - tables[table]:
-                raise ConfigError(
-                    f"{path}: a spool of an older mailcheck; open it once for writing"
-                    " (mailcheck send --spool, or SqliteSpool) to bring it up to date"
-                )
+        _read_older(db, tables)
     return False
+
+
+# What an older spool's missing columns read as, the values :func:`migrate` would give them.
+_DEFAULTS = {
+    ("messages", "priority"): "0",
+    ("messages", "list_id"): "NULL",
+    ("recipients", "priority"): "COALESCE((SELECT m.priority FROM main.messages m"
+    " WHERE m.id = t.message_id), 0)",
+    ("recipients", "updated"): "COALESCE((SELECT m.created FROM main.messages m"
+    " WHERE m.id = t.message_id), 0)",
+    ("recipients", "dedup"): "NULL",
+    ("recipients", "grp"): "NULL",
+    ("recipients", "tls"): "NULL",
+}
+
+
+def _read_older(db: sqlite3.Connection, tables: dict[str, set[str]]) -> None:
+    """Let this connection read a spool written by an older mailcheck, read-only.
+
+    Nothing is written to the file: TEMP views (which SQLite finds before the file's tables
+    of the same name) add the columns added since, as :func:`migrate` would fill them, and
+    empty TEMP tables stand for the tables added since (no suppression yet). Opened for
+    writing once, the spool is migrated for good.
+    """
+    for table, added in _ADDED.items():
+        missing = sorted(added - tables[table])
+        if not missing:
+            continue
+        defaults = dict(_DEFAULTS)
+        if "priority" not in tables["messages"]:  # the first spools had no priorities
+            defaults["recipients", "priority"] = "0"
+        extra = ", ".join(f"{defaults[table, column]} AS {column}" for column in missing)
+        # Names and expressions are this module's constants, never input.
+        view = f"CREATE TEMP VIEW {table} AS SELECT t.*, {extra} FROM main.{table} t"  # noqa: S608
+        db.execute(view)
+    for statement in HYGIENE_SCHEMA.split(";"):
+        words = statement.split()
+        if words[:5] == ["CREATE", "TABLE", "IF", "NOT", "EXISTS"] and words[5] not in tables:
+            db.execute(statement.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+    if "hygiene_meta" not in tables:
+        db.execute("INSERT INTO temp.hygiene_meta VALUES ('generation', 0)")
 
 
 def migrate(db: sqlite3.Connection) -> None:
