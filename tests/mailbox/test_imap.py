@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import imaplib
 from pathlib import Path
 
@@ -157,3 +158,19 @@ def test_password_from_file_or_environment(tmp_path: Path) -> None:
     latin.chmod(0o600)
     with pytest.raises(ConfigError, match="cannot read password file"):
         read_password(latin)
+
+
+async def test_done_while_the_next_message_is_fetched(dovecot: DovecotTestServer) -> None:
+    # A caller that hands each message to a task and marks it done there, while its loop
+    # already asks for the next one (as bounce ingestion does): the commands of the two
+    # must not interleave on the one connection (imaplib is not thread-safe).
+    async with _source(dovecot, "other") as source:  # empty the folder first
+        async for item in source.messages():
+            await source.done(item)
+    for n in range(12):
+        dovecot.deliver("other", _message(100 + n))
+    async with _source(dovecot, "other", timeout=5) as source, asyncio.TaskGroup() as group:
+        async for item in source.messages():
+            group.create_task(source.done(item))
+    async with _source(dovecot, "other", timeout=5) as source:
+        assert [item async for item in source.messages()] == []  # every one flagged seen

@@ -7,8 +7,9 @@ history): it comes from a file readable only by its owner, or from the environme
 
 The messages not yet seen are read without marking them (``BODY.PEEK``); a message the
 caller has handled is then flagged ``\\Seen`` and, if asked, moved to another folder. What
-the caller did not mark done stays unseen for the next run. :mod:`imaplib` is blocking: each
-command runs in a worker thread, one at a time.
+the caller did not mark done stays unseen for the next run. :mod:`imaplib` is blocking and
+not thread-safe: each command runs in a worker thread, and a lock makes them one at a time
+even when a caller marks a message done while the next one is being fetched.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import os
 import re
 import ssl
 import stat
+import threading
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mailcheck.errors import ConfigError
 from mailcheck.mailbox.types import DEFAULT_MAX_BYTES, MailboxError, MailItem
@@ -33,6 +35,7 @@ __all__ = ["PASSWORD_ENV", "ImapSource", "read_password"]
 #: The environment variable read when no password file is given.
 PASSWORD_ENV = "MAILCHECK_IMAP_PASSWORD"
 
+_T = TypeVar("_T")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _MAX_PASSWORD = 4096
 
@@ -129,6 +132,8 @@ class ImapSource:
         self.timeout = timeout
         self._imap: imaplib.IMAP4 | None = None
         self._can_move = False
+        # One command at a time on the connection, whichever task asks (see the module).
+        self._lock = threading.Lock()
         if move_to is not None:
             _quote(move_to)
 
@@ -231,25 +236,32 @@ class ImapSource:
 
     # -- the asynchronous face ------------------------------------------------------------------
 
+    async def _serial(self, fn: Callable[..., _T], *args: Any) -> _T:
+        def locked() -> _T:
+            with self._lock:
+                return fn(*args)
+
+        return await asyncio.to_thread(locked)
+
     async def open(self) -> None:
         """Connect, log in and select the folder.
 
         Raises:
             MailboxError: no connection, TLS failure, login refused, no such folder.
         """
-        await asyncio.to_thread(self._open)
+        await self._serial(self._open)
 
     async def messages(self) -> AsyncIterator[MailItem]:
         """Each message unseen when the call starts, read without flagging it."""
         if self._imap is None:
             await self.open()
-        for uid in await asyncio.to_thread(self._unseen):
-            yield await asyncio.to_thread(self._fetch, uid)
+        for uid in await self._serial(self._unseen):
+            yield await self._serial(self._fetch, uid)
 
     async def done(self, item: MailItem) -> None:
         """Flag a handled message seen, and move it when ``move_to`` is set."""
-        await asyncio.to_thread(self._done, item.key)
+        await self._serial(self._done, item.key)
 
     async def close(self) -> None:
         """Log out (a closed source can be opened again)."""
-        await asyncio.to_thread(self._shutdown)
+        await self._serial(self._shutdown)
