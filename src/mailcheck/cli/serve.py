@@ -167,6 +167,10 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
+    from mailcheck._optional import require
+
+    for module in ("starlette", "jinja2", "uvicorn"):
+        require(module, "serve")
     import uvicorn
 
     from mailcheck.serve import create_app

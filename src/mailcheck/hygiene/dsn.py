@@ -178,7 +178,9 @@ def read_other_bounce(msg: Message, /, *, secret: bytes) -> tuple[Bounce, ...]:
     Raises:
         InboundError: a detector failed on this message (``detector-failed``).
     """
-    from flufl.bounce import all_failures  # the optional "bounces" extra
+    from mailcheck._optional import require
+
+    all_failures = require("flufl.bounce", "bounces").all_failures
 
     try:
         temporary, permanent = all_failures(msg)
