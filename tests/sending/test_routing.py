@@ -44,3 +44,14 @@ async def test_nxdomain_bounces_dns_failure_defers(
     assert any(p.group == "(not routed yet)" and p.waiting == 1 for p in progress.providers)
     await sender.close()
     spool.close()
+
+
+async def test_a_null_mx_beside_real_hosts_is_ignored(dns_server: DnsTestServer) -> None:
+    # RFC 7505 §3: a null MX must be the only MX. Beside a real host it is a mistake of the
+    # domain, and "." is no host to connect to: mail goes to the real hosts.
+    from mailcheck.sending.routing import Destination, Router
+
+    router = Router(DnsResolver([dns_server.address], timeout=0.5), lambda d, h: "default")
+    found = await router.route("nullmixed.mx.test")
+    assert isinstance(found, Destination)
+    assert found.hosts == ("mx1.good.mx.test",)

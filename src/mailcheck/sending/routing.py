@@ -101,6 +101,10 @@ class Router:
             found = NoMail(f"550 5.1.2 {domain}: no such domain (NXDOMAIN)", NoMailKind.NXDOMAIN)
         else:
             hosts = tuple(host for _, host in answer.mx_hosts()) if answer.ok else (domain,)
+            if "." in hosts and hosts != (".",):
+                # RFC 7505 §3: a null MX must stand alone; beside real hosts it is a
+                # misconfiguration, and "." is no host to connect to: the others are used.
+                hosts = tuple(host for host in hosts if host != ".")
             if hosts == (".",):
                 found = NoMail(
                     f"550 5.1.10 {domain}: null MX, accepts no mail (RFC 7505)", NoMailKind.NULL_MX
