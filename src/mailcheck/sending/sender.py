@@ -39,7 +39,7 @@ from mailcheck.sending.session import Egress, SmtpTransport, Transport
 from mailcheck.sending.shaper import Shaper
 from mailcheck.sending.shaping import Budget, MemoryBackend, ShapingBackend
 from mailcheck.sending.spool import SqliteSpool
-from mailcheck.sending.submission import BULK_LINT_PROFILES, LINT_MODES, Signer, Submitting
+from mailcheck.sending.submission import BULK_LINT_PROFILES, Signer, Submitting, lint_settings
 from mailcheck.sending.transaction import Classify
 from mailcheck.sending.types import BudgetKey, Clock
 from mailcheck.sending.warmup import WarmupPlan
@@ -105,13 +105,11 @@ class Sender(Submitting):
             ``list=``, one per recipient, added before DKIM signing: the ``signer`` then
             signs each copy when it is sent instead of once at submission, and each
             recipient gets its own transaction.
-        lint: ``off``, ``warn`` or ``refuse``: bulk mail (priority below transactional)
-            is linted at submission against ``lint_profiles`` as the big receivers would
-            judge it (:func:`~mailcheck.lint.lint_offline`, no DNS, about half a
-            millisecond); ``warn`` emits a ``lint`` event when a provider would reject it
-            or it is at risk, ``refuse`` raises
-            :class:`~mailcheck.sending.submission.LintRefused` when a provider would reject
-            it, and nothing is queued.
+        lint: ``off``, ``warn`` or ``refuse``: bulk mail is linted at submission against
+            ``lint_profiles`` (:func:`~mailcheck.lint.lint_offline`, no DNS); ``warn``
+            emits a ``lint`` event when a provider would reject it or it is at risk,
+            ``refuse`` raises :class:`~mailcheck.sending.submission.LintRefused` when a
+            provider would reject it, and nothing is queued.
         lint_profiles: the profiles of ``docs/bulk-sender-rules.md`` (default: baseline
             and the Gmail, Yahoo and Microsoft bulk rules).
         tls_policy: MTA-STS and DANE for the destinations
@@ -165,13 +163,7 @@ class Sender(Submitting):
     ) -> None:
         if tls not in ("opportunistic", "required", "off"):
             raise ConfigError(f"tls must be opportunistic, required or off, not {tls!r}")
-        if lint not in LINT_MODES:
-            raise ConfigError(f"lint must be one of {', '.join(LINT_MODES)}, not {lint!r}")
-        self.lint, self.lint_profiles = lint, tuple(lint_profiles)
-        if lint != "off":
-            from mailcheck.lint.profiles import ProfileSet
-
-            ProfileSet.builtin().select(self.lint_profiles)  # an unknown name fails now
+        self.lint, self.lint_profiles = lint_settings(lint, lint_profiles)
         if not (drain_target > 0 and math.isfinite(drain_target)):
             raise ConfigError("drain_target must be a positive number of seconds")
         self.spool, self.signer, self.clock = spool, signer, clock

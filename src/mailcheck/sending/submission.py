@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from mailcheck.errors import MailcheckError
+from mailcheck.errors import ConfigError, MailcheckError
 from mailcheck.sending.events import EventKind, Listeners, SendEvent
 from mailcheck.sending.spool import TRANSACTIONAL, SqliteSpool, Submitted, submission_key
 
@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from mailcheck.lint import LintReport
     from mailcheck.sending.feeder import Feeder
 
-__all__ = ["BULK_LINT_PROFILES", "LINT_MODES", "LintRefused", "Signer", "Submitting"]
+__all__ = [
+    "BULK_LINT_PROFILES",
+    "LINT_MODES",
+    "LintRefused",
+    "Signer",
+    "Submitting",
+    "lint_settings",
+]
 
 #: What bulk mail is linted against at submission: the rules every receiver applies and
 #: the three big providers' bulk-sender rules (``docs/bulk-sender-rules.md``).
@@ -24,6 +31,21 @@ BULK_LINT_PROFILES = ("baseline", "gmail-bulk", "yahoo-bulk", "microsoft-bulk")
 #: ``off``; ``warn``: a ``lint`` event when a provider would reject the message or it is at
 #: risk, and it is queued; ``refuse``: :class:`LintRefused` when a provider would reject it.
 LINT_MODES = ("off", "warn", "refuse")
+
+
+def lint_settings(lint: str, profiles: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The Sender's ``lint`` and ``lint_profiles``, checked when the Sender is made.
+
+    Raises:
+        ConfigError: an unknown mode or profile name.
+    """
+    if lint not in LINT_MODES:
+        raise ConfigError(f"lint must be one of {', '.join(LINT_MODES)}, not {lint!r}")
+    if lint != "off":
+        from mailcheck.lint.profiles import ProfileSet
+
+        ProfileSet.builtin().select(profiles)  # an unknown name fails now, not at submit
+    return lint, tuple(profiles)
 
 
 class LintRefused(MailcheckError):
@@ -96,8 +118,9 @@ class Submitting:
     ) -> Submitted:
         """As :meth:`submit`; returns the message id, the recipients queued and the ones
         the suppression list stopped, with the reason (``Submitted.suppressed``)."""
-        raw, mail_from, rcpts, tenant = self._prepare(raw, mail_from, rcpt_to, tenant)
-        self._lint(raw, mail_from, rcpts, priority, list)
+        raw, mail_from, rcpts, tenant = self._prepare(
+            raw, mail_from, rcpt_to, tenant, priority, list
+        )
         done = await self.spool.submit_checked(
             raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority,
             list_id=list,
@@ -121,8 +144,9 @@ class Submitting:
         (default: the Message-ID, else a hash of the content) are not queued again.
         ``Submitted.suppressed`` names the recipients the suppression list stopped."""
         key = key or submission_key(raw)
-        raw, mail_from, rcpts, tenant = self._prepare(raw, mail_from, rcpt_to, tenant)
-        self._lint(raw, mail_from, rcpts, priority, list)
+        raw, mail_from, rcpts, tenant = self._prepare(
+            raw, mail_from, rcpt_to, tenant, priority, list
+        )
         done = await self.spool.submit_once(
             raw, mail_from=mail_from, rcpt_to=rcpts, tenant=tenant, priority=priority, key=key,
             list_id=list,
@@ -132,14 +156,22 @@ class Submitting:
         return done
 
     def _prepare(
-        self, raw: bytes, mail_from: str, rcpt_to: Sequence[str], tenant: str | None
+        self,
+        raw: bytes,
+        mail_from: str,
+        rcpt_to: Sequence[str],
+        tenant: str | None,
+        priority: int,
+        list: str | None,
     ) -> tuple[bytes, str, list[str], str]:
+        """Addresses checked, the message signed (unless each copy is) and linted."""
         from mailcheck.address import parse_mailbox
 
         sender = parse_mailbox(mail_from).to_smtp() if mail_from else ""
         rcpts = [parse_mailbox(r).to_smtp() for r in rcpt_to]
         if self.signer is not None and not self.sign_when_sent:
             raw = self.signer.sign(raw)
+        self._lint(raw, sender, rcpts, priority, list)
         return raw, sender, rcpts, tenant or sender.rpartition("@")[2].lower()
 
     def _lint(
