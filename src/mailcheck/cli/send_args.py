@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mailcheck.cli.common import add_dns_options
-from mailcheck.cli.send_hygiene import add_hygiene_options, hygiene_resume_words
+from mailcheck.cli.send_hygiene import add_hygiene_options
 
 __all__ = ["ENV_REDIS", "add_send_parser", "resume_command", "safe_url"]
 
@@ -212,9 +212,14 @@ def resume_command(args: argparse.Namespace) -> str:
         ("--drain-target", args.drain_target, None),
         ("--tenants", args.tenants, None),
         ("--redis-hosts", args.redis_hosts, 1),
+        # Applied to each copy when it is sent: VERP, unsubscribe headers.
+        ("--verp-domain", args.verp_domain, None),
+        ("--unsubscribe-url", args.unsubscribe_url, None),
+        ("--unsubscribe-mailto", args.unsubscribe_mailto, None),
+        ("--secret-file", args.secret_file, None),
     ):
         if value != default:
             words += _option(flag, f"{value:g}" if isinstance(value, float) else value)
-    words += hygiene_resume_words(args)
+    words += ["--mta-sts"] if args.mta_sts else []
     words += ["--until-idle"] if args.until_idle else ["--forever"] if args.forever else []
     return shlex.join(words)

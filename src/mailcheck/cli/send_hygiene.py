@@ -15,7 +15,7 @@ from typing import Any
 from mailcheck.errors import ConfigError
 from mailcheck.lookup import Resolver
 
-__all__ = ["add_hygiene_options", "check_hygiene", "hygiene_resume_words", "tls_options"]
+__all__ = ["add_hygiene_options", "check_hygiene", "tls_options"]
 
 
 def add_hygiene_options(parser: argparse.ArgumentParser) -> None:
@@ -100,18 +100,3 @@ def tls_options(args: argparse.Namespace, resolver: Resolver) -> dict[str, Any]:
     from mailcheck.sending.tlspolicy import TlsPolicyCache
 
     return {"tls_policy": TlsPolicyCache(resolver)}
-
-
-def hygiene_resume_words(args: argparse.Namespace) -> list[str]:
-    """The options that shape delivery (applied when each copy is sent), for the resume
-    command: VERP, unsubscribe headers, MTA-STS."""
-    words: list[str] = []
-    for flag, value in (
-        ("--verp-domain", args.verp_domain),
-        ("--unsubscribe-url", args.unsubscribe_url),
-        ("--unsubscribe-mailto", args.unsubscribe_mailto),
-        ("--secret-file", args.secret_file),
-    ):
-        if value:
-            words += [f"{flag}={value}"] if value.startswith("-") else [flag, value]
-    return words + (["--mta-sts"] if args.mta_sts else [])
