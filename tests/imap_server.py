@@ -9,7 +9,6 @@ what to install (``scripts/need-system`` installs it).
 
 from __future__ import annotations
 
-import datetime
 import getpass
 import grp
 import os
@@ -23,12 +22,8 @@ import time
 import uuid
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from tests.redis_server import free_port
+from tests.tls.certs import TestCa
 
 #: The Debian package that provides the server.
 DOVECOT_PACKAGE = "dovecot-imapd"
@@ -37,43 +32,6 @@ DOVECOT = "/usr/sbin/dovecot"
 
 class DovecotMissing(RuntimeError):
     """Dovecot is not installed: the IMAP tests cannot run without it."""
-
-
-def _self_signed(directory: Path, host: str = "localhost") -> tuple[Path, Path]:
-    """A P-256 key and a self-signed certificate for ``host`` and 127.0.0.1."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
-    import ipaddress
-
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName(host), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_path.chmod(0o600)
-    return cert_path, key_path
 
 
 class DovecotTestServer:
@@ -95,7 +53,12 @@ class DovecotTestServer:
         self._tmp = tempfile.TemporaryDirectory(prefix="mailcheck-dovecot-")
         self.dir = Path(self._tmp.name)
         self.dir.chmod(0o755)  # the login process (our user) reads the certificate
-        self.cert, self.key = _self_signed(self.dir)
+        # A test CA and a certificate it issued for localhost: ``cert`` is what a client
+        # trusts (the CA), the server presents the chain.
+        ca = TestCa(self.dir)
+        issued = ca.issue("dovecot", ["localhost", "127.0.0.1"])
+        self.cert, self.chain, self.key = ca.cafile, issued.certfile, issued.keyfile
+        self.key.chmod(0o600)
         self.config = self.dir / "dovecot.conf"
         self.log = self.dir / "dovecot.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -103,7 +66,7 @@ class DovecotTestServer:
     # -- what a test uses ----------------------------------------------------------------------
 
     def ssl_context(self) -> ssl.SSLContext:
-        """A client context that trusts this server's certificate (and checks the name)."""
+        """A client context that trusts this server's CA (and checks the name)."""
         return ssl.create_default_context(cafile=str(self.cert))
 
     def maildir(self, user: str) -> Path:
@@ -155,7 +118,7 @@ state_dir = {self.dir}/state
 log_path = {self.log}
 info_log_path = {self.log}
 ssl = required
-ssl_cert = <{self.cert}
+ssl_cert = <{self.chain}
 ssl_key = <{self.key}
 disable_plaintext_auth = yes
 auth_mechanisms = plain
