@@ -149,10 +149,9 @@ def purge(db: sqlite3.Connection, cutoff: float) -> int:
 
     Returns the number of reports deleted.
     """
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS purged_days (domain TEXT, day INTEGER)")
-    db.execute("DELETE FROM temp.purged_days")
-    db.execute(
-        "INSERT INTO temp.purged_days SELECT DISTINCT domain, (begin + end) / 2 / 86400"
+    _mark_days(
+        db,
+        "SELECT DISTINCT domain, (begin + end) / 2 / 86400"
         " FROM reports WHERE end < ? AND kind = 'aggregate' AND foreign_domain = 0",
         (cutoff,),
     )
@@ -161,19 +160,28 @@ def purge(db: sqlite3.Connection, cutoff: float) -> int:
     db.execute(f"DELETE FROM records WHERE report IN ({old})", (cutoff,))  # noqa: S608
     db.execute(f"DELETE FROM tls_policies WHERE report IN ({old})", (cutoff,))  # noqa: S608
     deleted = int(db.execute("DELETE FROM reports WHERE end < ?", (cutoff,)).rowcount)
-    touched = (
-        "(p.domain, (p.begin + p.end) / 2 / 86400) IN (SELECT domain, day FROM temp.purged_days)"
-    )
-    db.execute(
-        "DELETE FROM source_days WHERE (domain, day) IN (SELECT domain, day FROM temp.purged_days)"
-    )
-    db.execute(_REBUILD.format(where="AND " + touched))
+    _resum_days(db)
     return deleted
+
+
+def _mark_days(db: sqlite3.Connection, days: str, params: tuple[object, ...]) -> None:
+    """Note the (domain, day) pairs whose totals a change touches: ``days`` selects them."""
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS touched_days (domain TEXT, day INTEGER)")
+    db.execute("DELETE FROM temp.touched_days")
+    db.execute("INSERT INTO temp.touched_days " + days, params)
+
+
+def _resum_days(db: sqlite3.Connection) -> None:
+    """Sum the totals of the noted days again from the records that count now."""
+    days = "SELECT domain, day FROM temp.touched_days"
+    db.execute(f"DELETE FROM source_days WHERE (domain, day) IN ({days})")  # noqa: S608
+    touched = f"(p.domain, (p.begin + p.end) / 2 / 86400) IN ({days})"
+    db.execute(_REBUILD.format(where="AND " + touched))
 
 
 # Reports about ``domain`` or a name below it (substr: LIKE would read "_" as a wildcard).
 _ADOPTED_DAYS = """
-INSERT INTO temp.adopted_days SELECT DISTINCT domain, (begin + end) / 2 / 86400 FROM reports
+SELECT DISTINCT domain, (begin + end) / 2 / 86400 FROM reports
 WHERE foreign_domain = 1 AND kind = 'aggregate'
   AND (domain = ?1 OR substr(domain, -length(?1) - 1) = '.' || ?1)
 """
@@ -189,13 +197,8 @@ def adopt(db: sqlite3.Connection, domain: str) -> int:
 
     Returns the number of reports adopted.
     """
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS adopted_days (domain TEXT, day INTEGER)")
-    db.execute("DELETE FROM temp.adopted_days")
-    db.execute(_ADOPTED_DAYS, (domain,))
+    _mark_days(db, _ADOPTED_DAYS, (domain,))
     adopted = int(db.execute(_ADOPT, (domain,)).rowcount)
     if adopted:
-        days = "SELECT domain, day FROM temp.adopted_days"
-        db.execute(f"DELETE FROM source_days WHERE (domain, day) IN ({days})")  # noqa: S608
-        touched = f"(p.domain, (p.begin + p.end) / 2 / 86400) IN ({days})"
-        db.execute(_REBUILD.format(where="AND " + touched))
+        _resum_days(db)
     return adopted
