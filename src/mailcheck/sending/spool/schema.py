@@ -163,13 +163,13 @@ def _read_older(db: sqlite3.Connection, tables: dict[str, set[str]]) -> None:
     empty TEMP tables stand for the tables added since (no suppression yet). Opened for
     writing once, the spool is migrated for good.
     """
+    defaults = dict(_DEFAULTS)
+    if "priority" not in tables["messages"]:  # the first spools had no priorities
+        defaults["recipients", "priority"] = "0"
     for table, added in _ADDED.items():
         missing = sorted(added - tables[table])
         if not missing:
             continue
-        defaults = dict(_DEFAULTS)
-        if "priority" not in tables["messages"]:  # the first spools had no priorities
-            defaults["recipients", "priority"] = "0"
         extra = ", ".join(f"{defaults[table, column]} AS {column}" for column in missing)
         # Names and expressions are this module's constants, never input.
         view = f"CREATE TEMP VIEW {table} AS SELECT t.*, {extra} FROM main.{table} t"  # noqa: S608
